@@ -1,0 +1,23 @@
+/*
+ * adagrad: torch.optim.Adagrad.
+ *
+ *   g = -grad if maximize else grad
+ *   if weight_decay != 0:  g = g + weight_decay * p
+ *   clr = lr / (1 + (t - 1) * lr_decay)                 (host, per step)
+ *   s = s + g * g                                       (s starts at initial_accumulator_value)
+ *   p = p - clr * g / (sqrt(s) + eps)
+ *
+ * State: sum s. Traffic: read p, grad, s; write p, s: 20 bytes per element.
+ */
+kernel void adagrad_step(global float* restrict p, global const float* restrict grad,
+                         global float* restrict sum,
+                         const float weight_decay, const float neg_clr, const float eps,
+                         const uint n) {
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    const float pi = p[i];
+    const float g = clopt_grad(grad[i], pi, weight_decay);
+    const float s = sum[i] + g * g;
+    sum[i] = s;
+    p[i] = pi + neg_clr * g / (sqrt(s) + eps);
+}

@@ -1,0 +1,38 @@
+/*
+ * adam: torch.optim.Adam (L2 weight decay folded into the gradient).
+ *
+ *   g = -grad if maximize else grad
+ *   if weight_decay != 0:  g = g + weight_decay * p
+ *   m = b1 * m + (1 - b1) * g
+ *   v = b2 * v + (1 - b2) * g * g
+ *   if amsgrad:  vmax = max(vmax, v), and vmax replaces v below
+ *   denom = sqrt(v) / sqrt(1 - b2^t) + eps               (eps outside the bias correction)
+ *   p = p - lr / (1 - b1^t) * m / denom
+ *
+ * Build options: -DAMSGRAD keeps max_exp_avg_sq.
+ * State, in this order: exp_avg m, exp_avg_sq v, max_exp_avg_sq vmax (AMSGRAD).
+ * Traffic: read p, grad, m, v; write p, m, v: 28 bytes per element (36 with AMSGRAD).
+ */
+kernel void adam_step(global float* restrict p, global const float* restrict grad,
+                      global float* restrict exp_avg, global float* restrict exp_avg_sq,
+#ifdef AMSGRAD
+                      global float* restrict max_exp_avg_sq,
+#endif
+                      const float weight_decay, const float beta1, const float one_minus_beta1,
+                      const float beta2, const float one_minus_beta2,
+                      const float bias_correction2_sqrt, const float eps,
+                      const float neg_step_size, const uint n) {
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    const float pi = p[i];
+    const float g = clopt_grad(grad[i], pi, weight_decay);
+    const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
+    float v = clopt_second_moment(exp_avg_sq[i], g, beta2, one_minus_beta2);
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+#ifdef AMSGRAD
+    v = clopt_nan_max(max_exp_avg_sq[i], v);
+    max_exp_avg_sq[i] = v;
+#endif
+    p[i] = pi + neg_step_size * m / clopt_adam_denom(v, bias_correction2_sqrt, eps);
+}

@@ -1,0 +1,61 @@
+/*
+ * common.cl: helpers shared by every clopt kernel. The host compiles each algorithm's file
+ * after this one, as a single program.
+ *
+ * Conventions for every <name>_step kernel:
+ *   - arguments: p, grad, the state arrays in PyTorch's order, the per-step scalars (all float,
+ *     flags as 0.0f/1.0f), then n, the number of elements;
+ *   - one work-item per element, the global size padded to the work-group size, the tail guarded;
+ *   - per-step scalars (bias corrections, step sizes, 1-beta ...) are computed once per step on
+ *     the host in double and rounded to float, exactly as PyTorch hands Python floats to fp32
+ *     tensor ops;
+ *   - each expression follows PyTorch's evaluation order (mul_ then add_/addcmul_/addcdiv_),
+ *     and contraction into fma is off, so a device with correctly rounded divide and sqrt
+ *     reproduces the CPU reference bit for bit.
+ *
+ * Structural options are build options:
+ *   -DMAXIMIZE  negate the gradient (maximize=True)
+ */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* The prologue every algorithm shares: maximize, then L2 weight decay (g + wd*p).
+ * PyTorch skips the decay when weight_decay == 0, which matters when p is Inf. */
+inline float clopt_grad(const float grad, const float p, const float weight_decay) {
+#ifdef MAXIMIZE
+    float g = -grad;
+#else
+    float g = grad;
+#endif
+    if (weight_decay != 0.0f) {
+        g = g + weight_decay * p;
+    }
+    return g;
+}
+
+/* SGD's momentum buffer. On the first step the buffer is a copy of g: no dampening. */
+inline float clopt_momentum_buffer(const float b, const float g, const float momentum,
+                                   const float one_minus_dampening, const float first_step) {
+    return first_step != 0.0f ? g : b * momentum + one_minus_dampening * g;
+}
+
+/* Adam's first and second moments, shared by adam, adamw and nadam:
+ *   m = b1*m + (1-b1)*g;   v = b2*v + (1-b2)*g*g */
+inline float clopt_first_moment(const float m, const float g, const float beta1,
+                                const float one_minus_beta1) {
+    return m * beta1 + one_minus_beta1 * g;
+}
+
+inline float clopt_second_moment(const float v, const float g, const float beta2,
+                                 const float one_minus_beta2) {
+    return v * beta2 + one_minus_beta2 * g * g;
+}
+
+/* Adam's denominator: sqrt(v) / sqrt(1 - b2^t) + eps. */
+inline float clopt_adam_denom(const float v, const float bias_correction2_sqrt, const float eps) {
+    return sqrt(v) / bias_correction2_sqrt + eps;
+}
+
+/* torch.maximum: NaN when either side is NaN (fmax would drop it). */
+inline float clopt_nan_max(const float a, const float b) {
+    return (a > b || isnan(a)) ? a : b;
+}

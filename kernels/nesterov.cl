@@ -1,0 +1,25 @@
+/*
+ * nesterov: torch.optim.SGD with nesterov = True (momentum > 0, dampening = 0).
+ *
+ *   g = -grad if maximize else grad
+ *   if weight_decay != 0:  g = g + weight_decay * p
+ *   b = g                                        on the first step
+ *   b = momentum * b + (1 - dampening) * g       afterwards
+ *   p = p - lr * (g + momentum * b)
+ *
+ * State: momentum_buffer b. Traffic: read p, grad, b; write p, b: 20 bytes per element.
+ */
+kernel void nesterov_step(global float* restrict p, global const float* restrict grad,
+                          global float* restrict momentum_buffer,
+                          const float weight_decay, const float momentum,
+                          const float one_minus_dampening, const float lr,
+                          const float first_step, const uint n) {
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    const float pi = p[i];
+    const float g = clopt_grad(grad[i], pi, weight_decay);
+    const float b = clopt_momentum_buffer(momentum_buffer[i], g, momentum, one_minus_dampening,
+                                          first_step);
+    momentum_buffer[i] = b;
+    p[i] = pi + (-lr) * (g + momentum * b);
+}

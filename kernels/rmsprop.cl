@@ -1,0 +1,47 @@
+/*
+ * rmsprop: torch.optim.RMSprop.
+ *
+ *   g = -grad if maximize else grad
+ *   if weight_decay != 0:  g = g + weight_decay * p
+ *   v = alpha * v + (1 - alpha) * g * g
+ *   if centered:  a = alpha * a + (1 - alpha) * g;   d = sqrt(v - a * a) + eps
+ *   else:         d = sqrt(v) + eps
+ *   if momentum > 0:  b = momentum * b + g / d;   p = p - lr * b
+ *   else:             p = p - lr * g / d
+ *
+ * Build options: -DCENTERED keeps grad_avg a, -DMOMENTUM keeps momentum_buffer b.
+ * State, in this order: square_avg v, momentum_buffer b (MOMENTUM), grad_avg a (CENTERED).
+ * Traffic: 20 bytes per element, plus 8 for each of MOMENTUM and CENTERED.
+ */
+kernel void rmsprop_step(global float* restrict p, global const float* restrict grad,
+                         global float* restrict square_avg,
+#ifdef MOMENTUM
+                         global float* restrict momentum_buffer,
+#endif
+#ifdef CENTERED
+                         global float* restrict grad_avg,
+#endif
+                         const float weight_decay, const float alpha, const float one_minus_alpha,
+                         const float eps, const float momentum, const float neg_lr,
+                         const uint n) {
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    const float pi = p[i];
+    const float g = clopt_grad(grad[i], pi, weight_decay);
+    const float v = square_avg[i] * alpha + one_minus_alpha * g * g;
+    square_avg[i] = v;
+#ifdef CENTERED
+    const float a = grad_avg[i] * alpha + one_minus_alpha * g;
+    grad_avg[i] = a;
+    const float d = sqrt(v - a * a) + eps;
+#else
+    const float d = sqrt(v) + eps;
+#endif
+#ifdef MOMENTUM
+    const float b = momentum_buffer[i] * momentum + g / d;
+    momentum_buffer[i] = b;
+    p[i] = pi + neg_lr * b;
+#else
+    p[i] = pi + neg_lr * g / d;
+#endif
+}

@@ -1,0 +1,17 @@
+/*
+ * sgd: stochastic gradient descent, torch.optim.SGD with momentum = 0.
+ *
+ *   g = -grad if maximize else grad
+ *   if weight_decay != 0:  g = g + weight_decay * p
+ *   p = p - lr * g
+ *
+ * State: none. Traffic: read p, grad; write p: 12 bytes per element.
+ */
+kernel void sgd_step(global float* restrict p, global const float* restrict grad,
+                     const float weight_decay, const float lr, const uint n) {
+    const uint i = get_global_id(0);
+    if (i >= n) return;
+    const float pi = p[i];
+    const float g = clopt_grad(grad[i], pi, weight_decay);
+    p[i] = pi + (-lr) * g;
+}

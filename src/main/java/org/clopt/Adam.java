@@ -1,0 +1,64 @@
+package org.clopt;
+
+/**
+ * {@code torch.optim.Adam}, with L2 weight decay folded into the gradient.
+ *
+ * <pre>
+ * for t = 1, 2, ...
+ *   g = -grad if maximize else grad
+ *   if weight_decay != 0:  g = g + weight_decay * p
+ *   m = b1 * m + (1 - b1) * g
+ *   v = b2 * v + (1 - b2) * g * g
+ *   if amsgrad:  vmax = max(vmax, v), and vmax replaces v below
+ *   denom = sqrt(v) / sqrt(1 - b2^t) + eps        (eps outside the bias correction)
+ *   p = p - lr / (1 - b1^t) * m / denom
+ * </pre>
+ *
+ * State: {@code exp_avg} m, {@code exp_avg_sq} v, and {@code max_exp_avg_sq} with amsgrad.
+ * Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0.
+ */
+public final class Adam extends AdamBase {
+    private Adam(Builder b) {
+        super(b);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    static Adam from(Settings s) {
+        return read(s, builder(), 0.0).build();
+    }
+
+    @Override
+    public String algorithm() {
+        return "adam";
+    }
+
+    @Override
+    float decayScalar() {
+        return (float) weightDecay();
+    }
+
+    @Override
+    void referenceStep(float[] p, float[] grad, float[][] state, float[] s, int from, int to) {
+        adamStep(false, p, grad, state, s, from, to);
+    }
+
+    /** Builds an {@link Adam}. */
+    public static final class Builder extends AdamBase.Builder<Builder, Adam> {
+        private Builder() {
+            super(0.0);
+        }
+
+        @Override
+        Builder self() {
+            return this;
+        }
+
+        @Override
+        public Adam build() {
+            return new Adam(this);
+        }
+    }
+}

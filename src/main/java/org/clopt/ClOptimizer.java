@@ -1,0 +1,183 @@
+package org.clopt;
+
+import static org.jocl.CL.*;
+
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+
+/**
+ * The OpenCL path: device buffers for parameters, gradients and each state array, and one
+ * launch of {@code <algorithm>_step} per step. A step sets the scalar arguments and enqueues;
+ * it never waits, reads back or transfers arrays.
+ */
+final class ClOptimizer extends AbstractOptimizer {
+    private final Device device;
+    private final cl_mem parameters;
+    private final cl_mem gradients;
+    private final cl_mem[] state;
+    private final cl_kernel kernel;
+    private final long localSize;
+    private final long globalSize;
+
+    ClOptimizer(Device device, OptimizerConfig config, int size) {
+        super(config, size);
+        this.device = device;
+        device.ensureOpen();
+        int arrays = 2 + config.stateNames().size();
+        long bytes = 4L * size;
+        if (arrays * bytes > device.info().globalMemoryBytes()) {
+            throw new DeviceMemoryException(config.algorithm() + " on " + size + " elements needs "
+                    + Device.mib(arrays * bytes) + " (" + arrays + " arrays) but "
+                    + device.info().qualifiedName() + " has " + Device.mib(device.info().globalMemoryBytes())
+                    + " of global memory", CL_MEM_OBJECT_ALLOCATION_FAILURE, null);
+        }
+        state = new cl_mem[arrays - 2];
+        cl_mem p = null;
+        cl_mem g = null;
+        cl_kernel k = null;
+        long local = 1;
+        try {
+            if (size > 0) {
+                p = device.allocate(bytes, "parameters");
+                fill(p, 0f);
+                g = device.allocate(bytes, "gradients");
+                fill(g, 0f);
+                for (int i = 0; i < state.length; i++) {
+                    state[i] = device.allocate(bytes, config.stateNames().get(i));
+                    fill(state[i], config.initialState(i));
+                }
+            }
+            k = device.createKernel(config.algorithm(), config.buildOptions());
+            local = localSize(k);
+            if (size > 0) {
+                setBufferArguments(k, p, g);
+            }
+            // Lazy allocators surface an out-of-memory here, at creation, not in a step.
+            Cl.run("clFinish", () -> clFinish(device.queue()));
+        } catch (RuntimeException e) {
+            releaseAll(k, p, g, state);
+            throw e;
+        }
+        parameters = p;
+        gradients = g;
+        kernel = k;
+        localSize = local;
+        globalSize = (size + local - 1) / local * local;
+    }
+
+    /** The largest work-group size up to 256 that is a multiple of the device's preference. */
+    private long localSize(cl_kernel k) {
+        long max = kernelLong(k, CL_KERNEL_WORK_GROUP_SIZE);
+        long multiple = Math.max(1, kernelLong(k, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE));
+        long limit = Math.min(256, max);
+        return Math.max(1, limit / multiple * multiple);
+    }
+
+    private long kernelLong(cl_kernel k, int param) {
+        long[] value = new long[1];
+        Cl.run("clGetKernelWorkGroupInfo", () -> clGetKernelWorkGroupInfo(k, null, param,
+                Sizeof.size_t, Pointer.to(value), null));
+        return value[0];
+    }
+
+    private void setBufferArguments(cl_kernel k, cl_mem p, cl_mem g) {
+        Cl.run("clSetKernelArg", () -> {
+            int arg = 0;
+            clSetKernelArg(k, arg++, Sizeof.cl_mem, Pointer.to(p));
+            clSetKernelArg(k, arg++, Sizeof.cl_mem, Pointer.to(g));
+            for (cl_mem s : state) {
+                clSetKernelArg(k, arg++, Sizeof.cl_mem, Pointer.to(s));
+            }
+            int n = config.scalars(1, 1f).length + arg;
+            clSetKernelArg(k, n, Sizeof.cl_uint, Pointer.to(new int[] {size}));
+        });
+    }
+
+    private void fill(cl_mem buffer, float value) {
+        Cl.run("clEnqueueFillBuffer", () -> clEnqueueFillBuffer(device.queue(), buffer,
+                Pointer.to(new float[] {value}), Sizeof.cl_float, 0, 4L * size, 0, null, null));
+    }
+
+    @Override
+    void run(float[] scalars) {
+        if (size == 0) {
+            return;
+        }
+        device.ensureOpen();
+        Cl.run("enqueue " + config.algorithm() + "_step", () -> {
+            int arg = 2 + state.length;
+            for (float s : scalars) {
+                clSetKernelArg(kernel, arg++, Sizeof.cl_float, Pointer.to(new float[] {s}));
+            }
+            clEnqueueNDRangeKernel(device.queue(), kernel, 1, null, new long[] {globalSize},
+                    new long[] {localSize}, 0, null, null);
+        });
+    }
+
+    @Override
+    void putParameters(Checked values) {
+        write(parameters, values.array(), "parameters");
+    }
+
+    @Override
+    void getParameters(Checked out) {
+        read(parameters, out.array(), "parameters");
+    }
+
+    @Override
+    void putGradients(Checked values) {
+        write(gradients, values.array(), "gradients");
+    }
+
+    @Override
+    void getState(int index, Checked out) {
+        read(state[index], out.array(), config.stateNames().get(index));
+    }
+
+    @Override
+    void putState(int index, Checked values) {
+        write(state[index], values.array(), config.stateNames().get(index));
+    }
+
+    private void write(cl_mem buffer, float[] values, String what) {
+        if (size == 0) {
+            return;
+        }
+        device.ensureOpen();
+        Cl.run("writing " + what, () -> clEnqueueWriteBuffer(device.queue(), buffer, CL_TRUE, 0,
+                4L * size, Pointer.to(values), 0, null, null));
+    }
+
+    private void read(cl_mem buffer, float[] out, String what) {
+        if (size == 0) {
+            return;
+        }
+        device.ensureOpen();
+        Cl.run("reading " + what, () -> clEnqueueReadBuffer(device.queue(), buffer, CL_TRUE, 0,
+                4L * size, Pointer.to(out), 0, null, null));
+    }
+
+    @Override
+    void release() {
+        releaseAll(kernel, parameters, gradients, state);
+    }
+
+    private static void releaseAll(cl_kernel kernel, cl_mem p, cl_mem g, cl_mem[] state) {
+        if (kernel != null) {
+            clReleaseKernel(kernel);
+        }
+        for (int i = state.length - 1; i >= 0; i--) {
+            if (state[i] != null) {
+                clReleaseMemObject(state[i]);
+            }
+        }
+        if (g != null) {
+            clReleaseMemObject(g);
+        }
+        if (p != null) {
+            clReleaseMemObject(p);
+        }
+    }
+}

@@ -1,0 +1,272 @@
+package org.clopt;
+
+import static org.jocl.CL.*;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jocl.CL;
+import org.jocl.CLException;
+import org.jocl.Pointer;
+import org.jocl.cl_command_queue;
+import org.jocl.cl_context;
+import org.jocl.cl_context_properties;
+import org.jocl.cl_device_id;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+import org.jocl.cl_platform_id;
+import org.jocl.cl_program;
+import org.jocl.cl_queue_properties;
+
+/**
+ * One OpenCL device with its context and in-order command queue. Optimizers created on it
+ * share its compiled kernels; close them before the device.
+ *
+ * <pre>{@code
+ * try (Device device = Device.open();
+ *      Optimizer adam = Optimizer.create(device, Adam.builder().lr(1e-3).build(), n)) { ... }
+ * }</pre>
+ */
+public final class Device implements AutoCloseable {
+    private static final String KERNEL_PATH = "/org/clopt/kernels/";
+
+    private final DeviceInfo info;
+    private final cl_device_id id;
+    private final cl_context context;
+    private final cl_command_queue queue;
+    private final Map<String, cl_program> programs = new HashMap<>();
+    private boolean closed;
+
+    private Device(DeviceInfo info, cl_device_id id) {
+        this.info = info;
+        this.id = id;
+        this.context = Cl.call("clCreateContext", () -> {
+            cl_context_properties properties = new cl_context_properties();
+            properties.addProperty(CL_CONTEXT_PLATFORM, platforms()[info.platformIndex()]);
+            return clCreateContext(properties, 1, new cl_device_id[] {id}, null, null, null);
+        });
+        try {
+            this.queue = Cl.call("clCreateCommandQueue", () -> versionAtLeast2(info.version())
+                    ? clCreateCommandQueueWithProperties(context, id, new cl_queue_properties(), null)
+                    : createLegacyQueue(context, id));
+        } catch (RuntimeException e) {
+            clReleaseContext(context);
+            throw e;
+        }
+    }
+
+    @SuppressWarnings("deprecation")
+    private static cl_command_queue createLegacyQueue(cl_context context, cl_device_id id) {
+        return clCreateCommandQueue(context, id, 0, null);
+    }
+
+    /** Opens the device named by {@code CLOPT_DEVICE}, else the first GPU, else any device. */
+    public static Device open() {
+        return open(DeviceSelector.fromEnvironment());
+    }
+
+    /** Opens the device {@code selector} picks. */
+    public static Device open(DeviceSelector selector) {
+        DeviceInfo chosen = selector.choose(list());
+        return new Device(chosen, deviceIds(platforms()[chosen.platformIndex()])[chosen.deviceIndex()]);
+    }
+
+    /**
+     * Every OpenCL device of every platform.
+     *
+     * @throws OpenClUnavailableException when the runtime or every platform is missing
+     */
+    public static List<DeviceInfo> list() {
+        List<DeviceInfo> result = new ArrayList<>();
+        cl_platform_id[] platforms = platforms();
+        for (int p = 0; p < platforms.length; p++) {
+            String platformName = Cl.platformString(platforms[p], CL_PLATFORM_NAME);
+            cl_device_id[] devices = deviceIds(platforms[p]);
+            for (int d = 0; d < devices.length; d++) {
+                result.add(describe(p, d, platformName, devices[d]));
+            }
+        }
+        return result;
+    }
+
+    public DeviceInfo info() {
+        return info;
+    }
+
+    @Override
+    public String toString() {
+        return info.qualifiedName();
+    }
+
+    private static cl_platform_id[] platforms() {
+        Cl.load();
+        try {
+            int[] count = new int[1];
+            clGetPlatformIDs(0, null, count);
+            cl_platform_id[] platforms = new cl_platform_id[count[0]];
+            if (count[0] > 0) {
+                clGetPlatformIDs(count[0], platforms, null);
+            }
+            if (platforms.length == 0) {
+                throw new OpenClUnavailableException(
+                        "no OpenCL platform found: " + OpenClUnavailableException.INSTALL_HINT);
+            }
+            return platforms;
+        } catch (CLException e) {
+            // The ICD loader answers CL_PLATFORM_NOT_FOUND_KHR (-1001) when no driver is installed.
+            throw new OpenClUnavailableException("no OpenCL platform found ("
+                    + CL.stringFor_errorCode(e.getStatus()) + "): "
+                    + OpenClUnavailableException.INSTALL_HINT, e);
+        }
+    }
+
+    private static cl_device_id[] deviceIds(cl_platform_id platform) {
+        int[] count = new int[1];
+        try {
+            clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, null, count);
+        } catch (CLException e) {
+            if (e.getStatus() == CL_DEVICE_NOT_FOUND) {
+                return new cl_device_id[0];
+            }
+            throw Cl.wrap("clGetDeviceIDs", e);
+        }
+        cl_device_id[] devices = new cl_device_id[count[0]];
+        Cl.run("clGetDeviceIDs", () -> clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, count[0], devices, null));
+        return devices;
+    }
+
+    private static DeviceInfo describe(int p, int d, String platformName, cl_device_id id) {
+        return Cl.call("clGetDeviceInfo", () -> {
+            long type = Cl.deviceLong(id, CL_DEVICE_TYPE);
+            String typeName = (type & CL_DEVICE_TYPE_GPU) != 0 ? "GPU"
+                    : (type & CL_DEVICE_TYPE_CPU) != 0 ? "CPU"
+                    : (type & CL_DEVICE_TYPE_ACCELERATOR) != 0 ? "ACCELERATOR" : "OTHER";
+            String extensions = Cl.deviceString(id, CL_DEVICE_EXTENSIONS);
+            long fpConfig = Cl.deviceLong(id, CL_DEVICE_SINGLE_FP_CONFIG);
+            return new DeviceInfo(p, d, platformName, Cl.deviceString(id, CL_DEVICE_NAME), typeName,
+                    Cl.deviceString(id, CL_DEVICE_VERSION),
+                    Cl.deviceLong(id, CL_DEVICE_MAX_COMPUTE_UNITS),
+                    Cl.deviceLong(id, CL_DEVICE_GLOBAL_MEM_SIZE),
+                    Cl.deviceLong(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE),
+                    extensions.contains("cl_khr_fp64"), extensions.contains("cl_khr_fp16"),
+                    (fpConfig & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0);
+        });
+    }
+
+    private static boolean versionAtLeast2(String version) {
+        // "OpenCL <major>.<minor> <vendor-specific>"
+        String[] parts = version.split(" ");
+        return parts.length > 1 && !parts[1].startsWith("1.");
+    }
+
+    // ---- for the optimizers; package-private ----
+
+    cl_context context() {
+        return context;
+    }
+
+    cl_command_queue queue() {
+        return queue;
+    }
+
+    /** A new kernel object for {@code <algorithm>_step}, from a program built once per options. */
+    synchronized cl_kernel createKernel(String algorithm, String options) {
+        ensureOpen();
+        String key = algorithm + "|" + options;
+        cl_program program = programs.get(key);
+        if (program == null) {
+            program = build(algorithm, options);
+            programs.put(key, program);
+        }
+        cl_program built = program;
+        return Cl.call("clCreateKernel " + algorithm + "_step",
+                () -> clCreateKernel(built, algorithm + "_step", null));
+    }
+
+    private cl_program build(String algorithm, String options) {
+        String source = resource("common.cl") + "\n" + resource(algorithm + ".cl");
+        // Correctly rounded divide and sqrt let the kernels match the CPU reference bit for bit.
+        String flags = (options + (info.correctlyRoundedDivideSqrt()
+                ? " -cl-fp32-correctly-rounded-divide-sqrt" : "")).trim();
+        cl_program program = Cl.call("clCreateProgramWithSource",
+                () -> clCreateProgramWithSource(context, 1, new String[] {source}, null, null));
+        try {
+            clBuildProgram(program, 1, new cl_device_id[] {id}, flags, null, null);
+            return program;
+        } catch (CLException e) {
+            String log = buildLog(program);
+            clReleaseProgram(program);
+            throw new KernelBuildException("building kernels/" + algorithm + ".cl with options '"
+                    + flags + "' failed on " + info.qualifiedName() + ": "
+                    + CL.stringFor_errorCode(e.getStatus()) + "\n" + log, e.getStatus(), e);
+        }
+    }
+
+    private String buildLog(cl_program program) {
+        try {
+            long[] size = new long[1];
+            clGetProgramBuildInfo(program, id, CL_PROGRAM_BUILD_LOG, 0, null, size);
+            byte[] bytes = new byte[(int) size[0]];
+            clGetProgramBuildInfo(program, id, CL_PROGRAM_BUILD_LOG, bytes.length, Pointer.to(bytes), null);
+            return new String(bytes, StandardCharsets.UTF_8).trim();
+        } catch (CLException e) {
+            return "(no build log: " + CL.stringFor_errorCode(e.getStatus()) + ")";
+        }
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = Device.class.getResourceAsStream(KERNEL_PATH + name)) {
+            if (in == null) {
+                throw new IllegalStateException("kernel source missing from the classpath: "
+                        + KERNEL_PATH + name);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * A read-write buffer of {@code bytes}, checked against what the device allows first.
+     *
+     * @throws DeviceMemoryException when the device cannot hold it
+     */
+    cl_mem allocate(long bytes, String what) {
+        ensureOpen();
+        if (bytes > info.maxAllocationBytes()) {
+            throw new DeviceMemoryException(what + " needs " + mib(bytes) + " in one buffer but "
+                    + info.qualifiedName() + " allows at most " + mib(info.maxAllocationBytes())
+                    + " per buffer", CL_INVALID_BUFFER_SIZE, null);
+        }
+        return Cl.call("clCreateBuffer for " + what + " (" + mib(bytes) + ")",
+                () -> clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null));
+    }
+
+    static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    }
+
+    void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("the device " + info.qualifiedName() + " is closed");
+        }
+    }
+
+    /** Releases the kernels' programs, the queue and the context. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        programs.values().forEach(CL::clReleaseProgram);
+        programs.clear();
+        clReleaseCommandQueue(queue);
+        clReleaseContext(context);
+    }
+}
