@@ -1,0 +1,215 @@
+package org.clopt;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Checks a device's kernels against the CPU reference: the same inputs, several steps, and
+ * every parameter and state element compared after each step in units in the last place (ulp).
+ * The test suite and the {@code verify} command both run it.
+ *
+ * <p>The error of an element is |kernel - reference| / ulp(max(|previous value|, |reference|)),
+ * so a cancellation in {@code p - update} is judged against the size of the operands. NaN and
+ * infinities must match exactly.
+ */
+public final class Conformance {
+    private Conformance() {
+    }
+
+    /** One configuration to check, under its command-line name and settings. */
+    public record OptionSet(String optimizer, Map<String, String> settings) {
+        public OptimizerConfig config() {
+            return OptimizerConfig.of(optimizer, settings);
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder s = new StringBuilder(optimizer);
+            settings.forEach((k, v) -> s.append(' ').append(k).append('=').append(v));
+            return s.toString();
+        }
+    }
+
+    /** What the gradients look like. */
+    public enum Gradients {
+        /** Every element non-zero. */
+        DENSE,
+        /** About 90% exact zeros, as with embeddings or ReLU layers. */
+        SPARSE,
+        /** Dense, with NaN, infinities, subnormals and huge values sprinkled in. */
+        SPECIAL
+    }
+
+    /**
+     * The outcome for one configuration.
+     *
+     * @param maxUlps the largest error per array ("param", then each state key)
+     * @param allowedUlps the allowance for this algorithm
+     * @param firstFailure a description of the first element out of tolerance, or null
+     */
+    public record Result(OptionSet options, int size, Gradients gradients,
+                         Map<String, Double> maxUlps, double allowedUlps, String firstFailure) {
+        public boolean passed() {
+            return firstFailure == null;
+        }
+
+        public double worstUlps() {
+            return maxUlps.values().stream().mapToDouble(Double::doubleValue).max().orElse(0);
+        }
+    }
+
+    /** Every algorithm, each with its defaults and with its structural and prologue options. */
+    public static List<OptionSet> optionSets() {
+        List<OptionSet> sets = new ArrayList<>();
+        add(sets, "sgd", "lr=0.1");
+        add(sets, "sgd", "lr=0.05", "weight_decay=0.1", "maximize=true");
+        add(sets, "momentum", "lr=0.1");
+        add(sets, "momentum", "lr=0.1", "momentum=0.8", "dampening=0.3", "weight_decay=0.01");
+        add(sets, "nesterov", "lr=0.1");
+        add(sets, "nesterov", "lr=0.05", "momentum=0.5", "weight_decay=0.01", "maximize=true");
+        add(sets, "adagrad");
+        add(sets, "adagrad", "lr=0.1", "lr_decay=0.1", "weight_decay=0.1",
+                "initial_accumulator_value=0.5", "eps=1e-6", "maximize=true");
+        add(sets, "rmsprop");
+        add(sets, "rmsprop", "centered=true");
+        add(sets, "rmsprop", "momentum=0.9");
+        add(sets, "rmsprop", "lr=0.001", "alpha=0.9", "centered=true", "momentum=0.5",
+                "weight_decay=0.1", "maximize=true");
+        add(sets, "adadelta");
+        add(sets, "adadelta", "lr=0.5", "rho=0.5", "eps=1e-5", "weight_decay=0.1", "maximize=true");
+        add(sets, "adam");
+        add(sets, "adam", "amsgrad=true");
+        add(sets, "adam", "lr=0.01", "betas=0.8,0.99", "eps=1e-6", "weight_decay=0.1", "maximize=true");
+        add(sets, "adamw");
+        add(sets, "adamw", "lr=0.01", "weight_decay=0.1", "amsgrad=true", "maximize=true");
+        add(sets, "nadam");
+        add(sets, "nadam", "weight_decay=0.1");
+        add(sets, "nadam", "lr=0.01", "weight_decay=0.1", "decoupled_weight_decay=true",
+                "momentum_decay=0.01", "maximize=true");
+        return sets;
+    }
+
+    private static void add(List<OptionSet> sets, String optimizer, String... settings) {
+        Map<String, String> map = new LinkedHashMap<>();
+        for (String s : settings) {
+            int eq = s.indexOf('=');
+            map.put(s.substring(0, eq), s.substring(eq + 1));
+        }
+        sets.add(new OptionSet(optimizer, Map.copyOf(map)));
+    }
+
+    /**
+     * The allowance in ulp per algorithm: about 2 for the SGD family (multiply-add only), 8 for
+     * the algorithms with a square root and a division, 12 for Adadelta's two of each.
+     */
+    public static double allowedUlps(String algorithm) {
+        switch (algorithm) {
+            case "sgd":
+            case "momentum":
+            case "nesterov":
+                return 2;
+            case "adadelta":
+                return 12;
+            default:
+                return 8;
+        }
+    }
+
+    /** Runs {@code steps} steps on the device and on the reference and compares every array. */
+    public static Result check(Device device, OptionSet options, int size, Gradients gradients,
+                               int steps, long seed) {
+        OptimizerConfig config = options.config();
+        double allowed = allowedUlps(config.algorithm());
+        List<String> names = new ArrayList<>(List.of("param"));
+        names.addAll(config.stateNames());
+        Map<String, Double> worst = new LinkedHashMap<>();
+        names.forEach(n -> worst.put(n, 0.0));
+        String failure = null;
+        SplittableRandom random = new SplittableRandom(seed);
+        try (Optimizer kernel = Optimizer.create(device, config, size);
+             Optimizer reference = Optimizer.reference(config, size)) {
+            float[] p = new float[size];
+            for (int i = 0; i < size; i++) {
+                p[i] = (float) normal(random);
+            }
+            kernel.writeParameters(p);
+            reference.writeParameters(p);
+            float[][] previous = new float[names.size()][];
+            for (int a = 0; a < names.size(); a++) {
+                previous[a] = read(reference, names.get(a), size);
+            }
+            for (int step = 1; step <= steps; step++) {
+                float[] g = gradients(gradients, size, random);
+                kernel.writeGradients(g);
+                reference.writeGradients(g);
+                kernel.step();
+                reference.step();
+                for (int a = 0; a < names.size(); a++) {
+                    float[] expected = read(reference, names.get(a), size);
+                    float[] actual = read(kernel, names.get(a), size);
+                    for (int i = 0; i < size; i++) {
+                        double ulps = ulps(actual[i], expected[i], previous[a][i]);
+                        if (ulps > worst.get(names.get(a))) {
+                            worst.put(names.get(a), ulps);
+                        }
+                        if (ulps > allowed && failure == null) {
+                            failure = String.format("%s[%d] after step %d: kernel %s, reference %s "
+                                    + "(previous %s, %.1f ulp > %.0f)", names.get(a), i, step,
+                                    actual[i], expected[i], previous[a][i], ulps, allowed);
+                        }
+                    }
+                    previous[a] = expected;
+                }
+            }
+        }
+        return new Result(options, size, gradients, worst, allowed, failure);
+    }
+
+    private static float[] read(Optimizer optimizer, String name, int size) {
+        float[] out = new float[size];
+        if (name.equals("param")) {
+            optimizer.readParameters(out);
+        } else {
+            optimizer.readState(name, out);
+        }
+        return out;
+    }
+
+    /** The error in ulp; infinite when NaN or infinity do not match exactly. */
+    static double ulps(float actual, float expected, float previous) {
+        if (Float.isNaN(expected) || Float.isInfinite(expected)
+                || Float.isNaN(actual) || Float.isInfinite(actual)) {
+            return Float.compare(actual, expected) == 0
+                    || (Float.isNaN(actual) && Float.isNaN(expected)) ? 0 : Double.POSITIVE_INFINITY;
+        }
+        double scale = Math.max(Math.abs(expected), Float.isFinite(previous) ? Math.abs(previous) : 0);
+        // Floor at the smallest normal: a device may flush subnormals to zero.
+        double ulp = Math.max(Math.ulp((float) scale), Float.MIN_NORMAL);
+        return Math.abs((double) actual - (double) expected) / ulp;
+    }
+
+    private static float[] gradients(Gradients kind, int size, SplittableRandom random) {
+        float[] g = new float[size];
+        for (int i = 0; i < size; i++) {
+            boolean zero = kind == Gradients.SPARSE && random.nextDouble() < 0.9;
+            g[i] = zero ? 0f : (float) (0.5 * normal(random));
+        }
+        if (kind == Gradients.SPECIAL) {
+            float[] special = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
+                Float.MIN_VALUE, -Float.MIN_VALUE, 1e30f, -1e30f, 1e-30f, 0f, -0f};
+            for (int k = 0; k < special.length && k < size; k++) {
+                g[random.nextInt(size)] = special[k];
+            }
+        }
+        return g;
+    }
+
+    private static double normal(SplittableRandom random) {
+        // Box-Muller; inputs need only be reproducible and roughly normal.
+        double u = 1 - random.nextDouble();
+        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.nextDouble());
+    }
+}
