@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""Generate golden optimizer trajectories from PyTorch for the clopt Java tests.
+
+For every case below this script runs a torch.optim optimizer for T steps on a
+vector of N parameters, once in float64 and once in float32, and writes:
+
+  <out>/cases.tsv                      case_name, optimizer, settings (key=value;...)
+  <out>/<case>/params0.npy             float32 (N,)   initial parameters
+  <out>/<case>/grads.npy               float32 (T, N) gradient given at each step
+  <out>/<case>/params_f64.npy          float64 (T, N) parameters after each step
+  <out>/<case>/params_f32.npy          float32 (T, N) same, run in float32
+  <out>/<case>/state_<key>_f64.npy     float64 (N,)   per-element state after the last step
+  <out>/<case>/state_<key>_f32.npy     float32 (N,)   (exp_avg, sum, momentum_buffer, ...)
+
+Every case also has a "<case>_sparse" variant whose gradients are about 80% zeros.
+The default <out> is src/test/resources/org/clopt/golden under the repository root.
+
+Run with Debian's interpreter, which has the python3-torch package (PyTorch 1.13):
+
+    /usr/bin/python3 scripts/golden.py [--out DIR]
+
+The output is deterministic. The Java tests only read the generated files; they
+need neither Python nor torch.
+
+Notes on torch 1.13: optimizers run with foreach=False, except NAdam, whose
+single-tensor path multiplies one mu too many into mu_product_next; its foreach
+path is correct. NAdam 1.13 has no maximize or decoupled_weight_decay, so both
+are emulated as newer PyTorch defines them. Scalar state (step, mu_product) is
+left as torch creates it (float32) in both runs and is not written.
+"""
+import argparse
+import os
+import zlib
+
+import numpy as np
+import torch
+
+N, T = 67, 7
+STATE_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "sum", "square_avg",
+              "acc_delta", "grad_avg", "momentum_buffer")
+
+# (case name, optimizer, settings exactly as given to the optimizer)
+CASES = [
+    ("sgd", "sgd", {"lr": 0.1}),
+    ("sgd_wd_max", "sgd", {"lr": 0.05, "weight_decay": 0.1, "maximize": True}),
+    ("momentum", "momentum", {"lr": 0.1}),
+    ("momentum_dampening_wd", "momentum",
+     {"lr": 0.1, "momentum": 0.8, "dampening": 0.3, "weight_decay": 0.01}),
+    ("nesterov", "nesterov", {"lr": 0.1}),
+    ("nesterov_wd_max", "nesterov",
+     {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.01, "maximize": True}),
+    ("adagrad", "adagrad", {}),
+    ("adagrad_all", "adagrad",
+     {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.5,
+      "eps": 1e-06, "maximize": True}),
+    ("rmsprop", "rmsprop", {}),
+    ("rmsprop_centered", "rmsprop", {"centered": True}),
+    ("rmsprop_momentum", "rmsprop", {"momentum": 0.9}),
+    ("rmsprop_all", "rmsprop",
+     {"lr": 0.001, "alpha": 0.9, "centered": True, "momentum": 0.5, "weight_decay": 0.1,
+      "maximize": True}),
+    ("adadelta", "adadelta", {}),
+    ("adadelta_all", "adadelta",
+     {"lr": 0.5, "rho": 0.5, "eps": 1e-05, "weight_decay": 0.1, "maximize": True}),
+    ("adam", "adam", {}),
+    ("adam_amsgrad", "adam", {"amsgrad": True}),
+    ("adam_all", "adam",
+     {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-06, "weight_decay": 0.1, "maximize": True}),
+    ("adamw", "adamw", {}),
+    ("adamw_amsgrad_max", "adamw",
+     {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True, "maximize": True}),
+    ("nadam", "nadam", {}),
+    ("nadam_wd", "nadam", {"weight_decay": 0.1}),
+    ("nadam_decoupled_max", "nadam",
+     {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True,
+      "momentum_decay": 0.01, "maximize": True}),
+]
+
+
+def format_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(repr(v) for v in value)
+    return repr(value)
+
+
+def make_optimizer(name, param, settings):
+    """Returns (optimizer, maximize, decoupled lr*weight_decay) for one parameter tensor."""
+    kw = dict(settings)
+    o = torch.optim
+    if name in ("sgd", "momentum", "nesterov"):
+        if name != "sgd":
+            kw.setdefault("momentum", 0.9)
+        if name == "nesterov":
+            kw["nesterov"] = True
+        return o.SGD([param], foreach=False, **kw), False, 0.0
+    if name == "nadam":
+        # Emulated: maximize negates the gradient; decoupled decay shrinks p before the step.
+        maximize = kw.pop("maximize", False)
+        decay = 0.0
+        if kw.pop("decoupled_weight_decay", False):
+            decay = kw.get("lr", 2e-3) * kw.pop("weight_decay", 0.0)
+        return o.NAdam([param], foreach=True, **kw), maximize, decay
+    cls = {"adagrad": o.Adagrad, "rmsprop": o.RMSprop, "adadelta": o.Adadelta,
+           "adam": o.Adam, "adamw": o.AdamW}[name]
+    return cls([param], foreach=False, **kw), False, 0.0
+
+
+def run(name, settings, params0, grads, dtype):
+    param = torch.tensor(params0, dtype=dtype, requires_grad=True)
+    opt, maximize, decay = make_optimizer(name, param, settings)
+    trajectory = []
+    for g in grads:
+        # A fresh tensor each step: NAdam's foreach path adds weight decay into p.grad in place.
+        grad = torch.tensor(g, dtype=dtype)
+        param.grad = -grad if maximize else grad
+        with torch.no_grad():
+            if decay:
+                param.mul_(1 - decay)
+            opt.step()
+        trajectory.append(param.detach().clone())
+    state = opt.state[param]
+    tensors = {k: state[k].detach().clone() for k in STATE_KEYS
+               if isinstance(state.get(k), torch.Tensor) and state[k].shape == param.shape}
+    return torch.stack(trajectory).numpy(), {k: v.numpy() for k, v in tensors.items()}
+
+
+def write_case(out, case, name, settings, sparse):
+    rng = np.random.default_rng(zlib.crc32(case.encode()))
+    params0 = rng.standard_normal(N).astype(np.float32)
+    grads = (rng.standard_normal((T, N)) * 0.5).astype(np.float32)
+    if sparse:
+        grads[rng.random((T, N)) < 0.8] = 0.0
+    folder = os.path.join(out, case)
+    os.makedirs(folder, exist_ok=True)
+    np.save(os.path.join(folder, "params0.npy"), params0)
+    np.save(os.path.join(folder, "grads.npy"), grads)
+    for suffix, dtype, np_dtype in (("f64", torch.float64, "<f8"), ("f32", torch.float32, "<f4")):
+        trajectory, state = run(name, settings, params0, grads, dtype)
+        np.save(os.path.join(folder, "params_%s.npy" % suffix), trajectory.astype(np_dtype))
+        for key, value in sorted(state.items()):
+            np.save(os.path.join(folder, "state_%s_%s.npy" % (key, suffix)), value.astype(np_dtype))
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="src/test/resources/org/clopt/golden",
+                        help="output directory, relative to the repository root")
+    out = os.path.join(root, parser.parse_args().out)
+    torch.set_num_threads(1)
+    lines = ["# case\toptimizer\tsettings (key=value;...)"]
+    for case, name, settings in CASES:
+        text = ";".join("%s=%s" % (k, format_value(v)) for k, v in settings.items())
+        for variant, sparse in ((case, False), (case + "_sparse", True)):
+            write_case(out, variant, name, settings, sparse)
+            lines.append("%s\t%s\t%s" % (variant, name, text))
+    with open(os.path.join(out, "cases.tsv"), "w", encoding="utf-8", newline="\n") as f:
+        f.write("\n".join(lines) + "\n")
+    print("wrote %d cases to %s" % (len(lines) - 1, out))
+
+
+if __name__ == "__main__":
+    main()

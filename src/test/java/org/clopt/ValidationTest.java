@@ -1,0 +1,129 @@
+package org.clopt;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Every rejected hyperparameter fails at construction, naming the parameter, value and range. */
+class ValidationTest {
+
+    @ParameterizedTest(name = "{0} {1}={2}")
+    @CsvSource(delimiter = '|', value = {
+        "sgd      | lr                        | -0.1     | invalid lr: -0.1 (must be a finite number >= 0)",
+        "sgd      | lr                        | NaN      | invalid lr: NaN",
+        "sgd      | lr                        | Infinity | invalid lr: Infinity",
+        "sgd      | lr                        | abc      | invalid lr: 'abc' (must be a number)",
+        "momentum | momentum                  | -0.5     | invalid momentum: -0.5",
+        "momentum | dampening                 | NaN      | invalid dampening: NaN (must be a finite number)",
+        "momentum | weight_decay              | -1       | invalid weight_decay: -1.0",
+        "momentum | maximize                  | yes      | invalid maximize: 'yes' (must be true or false)",
+        "nesterov | momentum                  | 0        | invalid nesterov: true requires momentum > 0",
+        "nesterov | dampening                 | 0.1      | invalid nesterov: true requires momentum > 0 and dampening = 0",
+        "adagrad  | lr_decay                  | -1e-3    | invalid lr_decay: -0.001",
+        "adagrad  | initial_accumulator_value | -1       | invalid initial_accumulator_value: -1.0",
+        "adagrad  | eps                       | -1e-10   | invalid eps: -1.0E-10",
+        "rmsprop  | alpha                     | -0.1     | invalid alpha: -0.1",
+        "rmsprop  | momentum                  | -0.1     | invalid momentum: -0.1",
+        "rmsprop  | centered                  | 1        | invalid centered: '1' (must be true or false)",
+        "adadelta | rho                       | 1.5      | invalid rho: 1.5 (must be in [0, 1])",
+        "adadelta | rho                       | -0.1     | invalid rho: -0.1 (must be in [0, 1])",
+        "adam     | betas                     | '1.0,0.999' | invalid betas[0]: 1.0 (must be in [0, 1))",
+        "adam     | betas                     | '0.9,-0.1'  | invalid betas[1]: -0.1 (must be in [0, 1))",
+        "adam     | betas                     | 0.9      | invalid betas: '0.9' (must be two numbers separated by a comma)",
+        "adam     | eps                       | -1       | invalid eps: -1.0",
+        "adamw    | weight_decay              | -0.01    | invalid weight_decay: -0.01",
+        "adamw    | amsgrad                   | maybe    | invalid amsgrad: 'maybe'",
+        "nadam    | momentum_decay            | -4e-3    | invalid momentum_decay: -0.004",
+        "nadam    | betas                     | '0.9,1'  | invalid betas[1]: 1.0 (must be in [0, 1))",
+        "nadam    | decoupled_weight_decay    | on       | invalid decoupled_weight_decay: 'on'",
+    })
+    void rejectsInvalidValue(String optimizer, String key, String value, String message) {
+        Map<String, String> settings = optimizer.startsWith("sgd") || optimizer.equals("momentum")
+                || optimizer.equals("nesterov") ? new java.util.HashMap<>(Map.of("lr", "0.1"))
+                : new java.util.HashMap<>();
+        settings.put(key, value);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> OptimizerConfig.of(optimizer, settings));
+        assertTrue(e.getMessage().startsWith(message), e.getMessage());
+    }
+
+    @Test
+    void sgdNeedsLr() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> OptimizerConfig.of("sgd", Map.of()));
+        assertTrue(e.getMessage().startsWith("missing lr"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Sgd.momentumBuilder().build());
+    }
+
+    @Test
+    void rejectsUnknownOptimizerAndKey() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> OptimizerConfig.of("adamax", Map.of()));
+        assertTrue(e.getMessage().startsWith("unknown optimizer: 'adamax' (known: sgd, momentum"),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> OptimizerConfig.of("adam", Map.of("momentum", "0.9")));
+        assertTrue(e.getMessage().startsWith("unknown hyperparameter for adam: 'momentum' (known: "),
+                e.getMessage());
+    }
+
+    @Test
+    void buildersCheckToo() {
+        assertThrows(IllegalArgumentException.class, () -> Adam.builder().betas(0.9, 1.0).build());
+        assertThrows(IllegalArgumentException.class, () -> AdamW.builder().lr(-1).build());
+        assertThrows(IllegalArgumentException.class, () -> NAdam.builder().eps(Double.NaN).build());
+        assertThrows(IllegalArgumentException.class, () -> Adadelta.builder().rho(2).build());
+        assertThrows(IllegalArgumentException.class, () -> RmsProp.builder().alpha(-1).build());
+        assertThrows(IllegalArgumentException.class, () -> Adagrad.builder().lrDecay(-1).build());
+        assertThrows(IllegalArgumentException.class,
+                () -> Sgd.builder().lr(0.1).nesterov(true).build());
+    }
+
+    @Test
+    void defaultsArePyTorchs() {
+        assertEquals(Map.of("lr", 1e-3, "betas", java.util.List.of(0.9, 0.999), "eps", 1e-8,
+                "weight_decay", 0.0, "amsgrad", false, "maximize", false),
+                OptimizerConfig.of("adam", Map.of()).hyperparameters());
+        assertEquals(1e-2, ((AdamW) OptimizerConfig.of("adamw", Map.of())).weightDecay());
+        assertEquals(2e-3, ((NAdam) OptimizerConfig.of("nadam", Map.of())).lr());
+        assertEquals(4e-3, ((NAdam) OptimizerConfig.of("nadam", Map.of())).momentumDecay());
+        assertEquals(1e-10, ((Adagrad) OptimizerConfig.of("adagrad", Map.of())).eps());
+        assertEquals(0.99, ((RmsProp) OptimizerConfig.of("rmsprop", Map.of())).alpha());
+        assertEquals(1.0, ((Adadelta) OptimizerConfig.of("adadelta", Map.of())).lr());
+        assertEquals(1e-6, ((Adadelta) OptimizerConfig.of("adadelta", Map.of())).eps());
+        Sgd nesterov = (Sgd) OptimizerConfig.of("nesterov", Map.of("lr", "0.1"));
+        assertEquals(0.9, nesterov.momentum());
+        assertEquals("nesterov", nesterov.algorithm());
+        assertEquals("momentum", OptimizerConfig.of("sgd", Map.of("lr", "1", "momentum", "0.5")).algorithm());
+        assertEquals("sgd", OptimizerConfig.of("momentum", Map.of("lr", "1", "momentum", "0")).algorithm());
+    }
+
+    @Test
+    void sizeMismatchesAndMisuseAreRejectedWithoutChange() {
+        try (Optimizer opt = Optimizer.reference(Adam.builder().build(), 4)) {
+            float[] p = {1, 2, 3, 4};
+            opt.writeParameters(p);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> opt.writeParameters(new float[3]));
+            assertEquals("parameters: expected 4 floats, got 3", e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> opt.writeGradients(new float[5]));
+            assertThrows(IllegalArgumentException.class, () -> opt.readParameters(new float[0]));
+            e = assertThrows(IllegalArgumentException.class, () -> opt.readState("sum", new float[4]));
+            assertEquals("unknown state 'sum' for adam (has: exp_avg, exp_avg_sq)", e.getMessage());
+            float[] out = new float[4];
+            opt.readParameters(out);
+            assertEquals(java.util.Arrays.toString(p), java.util.Arrays.toString(out));
+            assertEquals(0, opt.stepCount());
+        }
+        assertThrows(IllegalArgumentException.class, () -> Optimizer.reference(Adam.builder().build(), -1));
+        Optimizer closed = Optimizer.reference(Adam.builder().build(), 1);
+        closed.close();
+        closed.close();
+        assertThrows(IllegalStateException.class, closed::step);
+    }
+}

@@ -1,0 +1,182 @@
+package org.clopt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.clopt.Device;
+import org.clopt.Optimizer;
+import org.clopt.OptimizerConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Both paths against trajectories recorded from PyTorch 1.13 ({@code scripts/golden.py}): after
+ * every step, the parameters, and every state array after the last, must be as close to
+ * PyTorch's float64 run as PyTorch's own float32 run is, within a small factor. The replay
+ * command is checked on the same files.
+ */
+class GoldenTest {
+    /** How much further from float64 than PyTorch's float32 run clopt may be. */
+    static final double FACTOR = 4;
+    /** Allowance in float32 ulps on top, for trajectories where PyTorch's float32 is exact. */
+    static final double FLOOR_ULPS = 4;
+
+    private static Path root;
+    private static Device device;
+
+    @BeforeAll
+    static void open() throws URISyntaxException {
+        root = Path.of(GoldenTest.class.getResource("/org/clopt/golden/cases.tsv").toURI()).getParent();
+        device = Device.open();
+    }
+
+    @AfterAll
+    static void close() {
+        device.close();
+    }
+
+    record Case(String name, String optimizer, Map<String, String> settings) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static List<Case> cases() throws IOException, URISyntaxException {
+        Path index = Path.of(GoldenTest.class.getResource("/org/clopt/golden/cases.tsv").toURI());
+        List<Case> cases = new ArrayList<>();
+        for (String line : Files.readAllLines(index)) {
+            if (line.isBlank() || line.startsWith("#")) {
+                continue;
+            }
+            String[] cols = line.split("\t", -1);
+            Map<String, String> settings = new LinkedHashMap<>();
+            for (String kv : cols[2].split(";")) {
+                if (!kv.isEmpty()) {
+                    settings.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+                }
+            }
+            cases.add(new Case(cols[0], cols[1], settings));
+        }
+        assertEquals(44, cases.size(), "cases.tsv");
+        return cases;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void kernelTracksPyTorch(Case c) throws IOException {
+        try (Optimizer opt = Optimizer.create(device, OptimizerConfig.of(c.optimizer, c.settings), 67)) {
+            check(c, opt);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void referenceTracksPyTorch(Case c) throws IOException {
+        try (Optimizer opt = Optimizer.reference(OptimizerConfig.of(c.optimizer, c.settings), 67)) {
+            check(c, opt);
+        }
+    }
+
+    private void check(Case c, Optimizer opt) throws IOException {
+        Path dir = root.resolve(c.name);
+        float[] p0 = Npy.read(dir.resolve("params0.npy")).floats();
+        Npy.Array grads = Npy.read(dir.resolve("grads.npy"));
+        double[] f64 = Npy.read(dir.resolve("params_f64.npy")).doubles();
+        double[] f32 = Npy.read(dir.resolve("params_f32.npy")).doubles();
+        int steps = (int) grads.shape()[0];
+        int n = p0.length;
+        float[] g = grads.floats();
+        opt.writeParameters(p0);
+        float[] row = new float[n];
+        float[] p = new float[n];
+        double[] previous = toDouble(p0);
+        for (int t = 0; t < steps; t++) {
+            System.arraycopy(g, t * n, row, 0, n);
+            opt.writeGradients(row);
+            opt.step();
+            opt.readParameters(p);
+            compare(c + " param after step " + (t + 1), toDouble(p), f64, f32, t * n, n, previous);
+            previous = java.util.Arrays.copyOfRange(f64, t * n, t * n + n);
+        }
+        for (String name : opt.stateNames()) {
+            float[] s = new float[n];
+            opt.readState(name, s);
+            compare(c + " " + name, toDouble(s),
+                    Npy.read(dir.resolve("state_" + name + "_f64.npy")).doubles(),
+                    Npy.read(dir.resolve("state_" + name + "_f32.npy")).doubles(), 0, n, new double[n]);
+        }
+    }
+
+    /**
+     * Max error in float32 ulps of max(|float64 value|, |its previous value|), the scale of the
+     * operands when p - update cancels: ours must be within FACTOR of PyTorch float32's.
+     */
+    static void compare(String what, double[] ours, double[] f64, double[] f32, int offset, int n,
+                        double[] previous) {
+        double oursErr = 0;
+        double torchErr = 0;
+        for (int i = 0; i < n; i++) {
+            double ref = f64[offset + i];
+            double scale = Math.max(Math.abs(ref), Math.abs(previous[i]));
+            double ulp = Math.max(Math.ulp((float) scale), Float.MIN_NORMAL);
+            oursErr = Math.max(oursErr, Math.abs(ours[i] - ref) / ulp);
+            torchErr = Math.max(torchErr, Math.abs(f32[offset + i] - ref) / ulp);
+        }
+        double allowed = FACTOR * torchErr + FLOOR_ULPS;
+        String message = String.format(
+                "%s: %.1f ulp from PyTorch float64, PyTorch float32 is %.1f ulp (allowed %.1f)",
+                what, oursErr, torchErr, allowed);
+        assertTrue(oursErr <= allowed, message);
+    }
+
+    private static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            d[i] = a[i];
+        }
+        return d;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void replayMatchesTheLibrary(Case c, @TempDir Path tmp) throws IOException {
+        Path dir = root.resolve(c.name);
+        List<String> args = new ArrayList<>(List.of("replay", "--optimizer", c.optimizer,
+                "--params", dir.resolve("params0.npy").toString(),
+                "--grads", dir.resolve("grads.npy").toString()));
+        c.settings.forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
+        float[][] results = new float[2][];
+        String[] devices = {"opencl", "reference"};
+        for (int d = 0; d < 2; d++) {
+            Path out = tmp.resolve(devices[d] + ".npy");
+            List<String> run = new ArrayList<>(args);
+            run.addAll(List.of("--out", out.toString(), "--device", devices[d], "--quiet"));
+            assertEquals(0, Main.run(run.toArray(String[]::new)), c.name);
+            Npy.Array a = Npy.read(out);
+            assertEquals("<f4", a.descr());
+            assertArrayEquals(new long[] {67}, a.shape());
+            results[d] = a.floats();
+        }
+        // Both devices must agree with PyTorch's last step as the library does.
+        double[] f64 = Npy.read(dir.resolve("params_f64.npy")).doubles();
+        double[] f32 = Npy.read(dir.resolve("params_f32.npy")).doubles();
+        int last = f64.length - 67;
+        double[] previous = java.util.Arrays.copyOfRange(f64, last - 67, last);
+        for (float[] r : results) {
+            compare(c + " replay", toDouble(r), f64, f32, last, 67, previous);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package org.clopt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The replay contract: success writes OUT.npy; every bad input exits 2 with one line on stderr
+ * naming the argument and value, and leaves OUT.npy as it was.
+ */
+class ReplayCommandTest {
+    @TempDir
+    Path dir;
+    Path p0;
+    Path grads;
+    Path out;
+    static final byte[] OLD_OUT = "previous contents".getBytes(StandardCharsets.UTF_8);
+
+    @BeforeEach
+    void files() throws IOException {
+        p0 = dir.resolve("p0.npy");
+        grads = dir.resolve("grads.npy");
+        out = dir.resolve("out.npy");
+        Npy.write(p0, new float[] {1, 2, 3}, 3);
+        Npy.write(grads, new float[] {0.1f, 0.2f, 0.3f, -0.1f, 0f, 0.5f}, 2, 3);
+        Files.write(out, OLD_OUT);
+    }
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    String[] replay(String... extra) {
+        List<String> args = new ArrayList<>(List.of("replay", "--optimizer", "adam",
+                "--params", p0.toString(), "--grads", grads.toString()));
+        args.addAll(List.of(extra));
+        if (!args.contains("--out")) {
+            args.addAll(List.of("--out", out.toString()));
+        }
+        return args.toArray(String[]::new);
+    }
+
+    /** Exit 2, one line that contains every fragment, and OUT.npy untouched. */
+    void rejected(Result r, String... fragments) throws IOException {
+        assertEquals(2, r.code(), r.err());
+        String[] lines = r.err().strip().split("\n");
+        assertEquals(1, lines.length, r.err());
+        for (String f : fragments) {
+            assertTrue(lines[0].contains(f), "'" + f + "' not in: " + lines[0]);
+        }
+        assertFalse(r.err().contains("\tat "), "stack trace: " + r.err());
+        assertArrayEquals(OLD_OUT, Files.readAllBytes(out));
+        try (var files = Files.list(dir)) {
+            assertEquals(3, files.count(), "no temporary files are left");
+        }
+    }
+
+    @Test
+    void writesTheFinalParametersOnBothDevices() throws IOException {
+        for (String device : new String[] {"opencl", "reference"}) {
+            Result r = run(replay("--device", device, "--set", "lr=0.1", "--set", "betas=0.8,0.99"));
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.err().startsWith("replay: adam{lr=0.1, betas=[0.8, 0.99]"), r.err());
+            Npy.Array a = Npy.read(out);
+            assertArrayEquals(new long[] {3}, a.shape());
+            // Two Adam steps of lr 0.1 move each parameter by about 0.1 to 0.2 against the gradient.
+            float[] p = a.floats();
+            assertTrue(p[0] < 1 && p[0] > 0.75, String.valueOf(p[0]));
+            assertTrue(p[2] < 3 && p[2] > 2.75, String.valueOf(p[2]));
+        }
+        Result quiet = run(replay("--quiet"));
+        assertEquals(0, quiet.code());
+        assertEquals("", quiet.err());
+    }
+
+    @Test
+    void rejectsBadOptimizerSettings() throws IOException {
+        rejected(run("replay", "--optimizer", "adamax", "--params", p0.toString(), "--grads",
+                grads.toString(), "--out", out.toString()), "--optimizer", "adamax");
+        rejected(run(replay("--set", "lr=fast")), "--set", "lr", "'fast'");
+        rejected(run(replay("--set", "betas=0.9,1.5")), "--set", "betas[1]", "1.5", "[0, 1)");
+        rejected(run(replay("--set", "momentum=0.9")), "--set", "unknown hyperparameter", "momentum");
+        rejected(run(replay("--set", "amsgrad=yes")), "--set", "amsgrad", "'yes'");
+        rejected(run(replay("--device", "gpu")), "--device", "gpu");
+        rejected(run(replay("--bogus")), "--bogus");
+        rejected(run("replay", "--optimizer", "adam", "--params", p0.toString(), "--out", out.toString()),
+                "--grads");
+        rejected(run(replay("--device-name", "no-such-device")), "no-such-device");
+    }
+
+    @Test
+    void rejectsBadFiles() throws IOException {
+        Path missing = dir.resolve("missing.npy");
+        rejected(run("replay", "--optimizer", "sgd", "--set", "lr=1", "--params", missing.toString(),
+                "--grads", grads.toString(), "--out", out.toString()), "--params", "missing.npy",
+                "no such file");
+        Files.write(p0, "not numpy at all".getBytes(StandardCharsets.UTF_8));
+        rejected(run(replay()), "--params", "p0.npy");
+        files();
+        byte[] whole = Files.readAllBytes(grads);
+        Files.write(grads, java.util.Arrays.copyOf(whole, whole.length - 4));
+        rejected(run(replay()), "--grads", "grads.npy");
+        files();
+        Npy.write(grads, new float[] {1, 2, 3, 4}, 2, 2);
+        rejected(run(replay()), "--grads", "2 columns", "N = 3");
+        Npy.write(grads, new float[] {1, 2, 3}, 3);
+        rejected(run(replay()), "--grads", "(3,)", "must have 2");
+        Npy.write(p0, new float[] {1, 2, 3, 4}, 2, 2);
+        rejected(run(replay()), "--params", "(2, 2)", "must have 1");
+        files();
+        writeFloat64(p0, new double[] {1, 2, 3});
+        rejected(run(replay()), "--params", "<f8", "float32");
+    }
+
+    @Test
+    void rejectsAnUnwritableOutput() throws IOException {
+        Result r = run(replay("--out", dir.resolve("no/such/dir/out.npy").toString()));
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("does not exist"), r.err());
+        r = run(replay("--out", dir.toString()));
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("is a directory"), r.err());
+    }
+
+    @Test
+    void missingOpenClIsOneLineAndExitTwo() throws Exception {
+        // An empty vendor directory makes the ICD loader find no platform at all.
+        Path vendors = Files.createDirectory(dir.resolve("vendors"));
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), replay()[0]);
+        pb.command().addAll(List.of(replay()).subList(1, replay().length));
+        pb.environment().put("OCL_ICD_VENDORS", vendors.toString());
+        pb.environment().remove("CLOPT_DEVICE");
+        Process p = pb.start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(2, p.waitFor(), err);
+        assertEquals(1, err.strip().split("\n").length, err);
+        assertTrue(err.contains("no OpenCL platform found") && err.contains("apt-get install pocl-opencl-icd"), err);
+        assertArrayEquals(OLD_OUT, Files.readAllBytes(out));
+    }
+
+    @Test
+    void helpDocumentsTheContract() {
+        Result top = run("--help");
+        assertEquals(0, top.code());
+        assertTrue(top.out().contains("replay"), top.out());
+        Result r = run("replay", "--help");
+        assertEquals(0, r.code());
+        for (String s : new String[] {"--optimizer", "--set", "--params", "--grads", "--out",
+            "--device", "opencl", "reference", "--device-name"}) {
+            assertTrue(r.out().contains(s), s + " missing from: " + r.out());
+        }
+    }
+
+    private static void writeFloat64(Path file, double[] values) throws IOException {
+        String header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + values.length + ",), }";
+        int total = 10 + header.length() + 1;
+        int pad = (64 - total % 64) % 64;
+        header = header + " ".repeat(pad) + "\n";
+        ByteBuffer b = ByteBuffer.allocate(10 + header.length() + 8 * values.length)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0);
+        b.putShort((short) header.length()).put(header.getBytes(StandardCharsets.US_ASCII));
+        for (double v : values) {
+            b.putDouble(v);
+        }
+        Files.write(file, b.array());
+    }
+}
