@@ -27,9 +27,13 @@ class ConformanceTest {
         device = Device.open();
     }
 
+    /** Worst error seen per algorithm, printed to the test report for the record. */
+    private static final java.util.Map<String, Double> WORST = new java.util.TreeMap<>();
+
     @AfterAll
     static void close() {
         device.close();
+        System.out.println("kernel vs CPU reference, worst ulp per algorithm on " + device + ": " + WORST);
     }
 
     static List<Arguments> cases() {
@@ -51,6 +55,7 @@ class ConformanceTest {
     @MethodSource("cases")
     void kernelMatchesReference(Conformance.OptionSet options, int size, Conformance.Gradients kind) {
         Conformance.Result result = Conformance.check(device, options, size, kind, STEPS, 42L + size);
+        WORST.merge(options.config().algorithm(), result.worstUlps(), Math::max);
         assertTrue(result.passed(), () -> options + " n=" + size + " " + kind + ": "
                 + result.firstFailure());
     }

@@ -42,9 +42,15 @@ class GoldenTest {
         device = Device.open();
     }
 
+    /** Worst errors per algorithm (kernel path, PyTorch float32), printed for the record. */
+    private static final Map<String, double[]> WORST = new java.util.TreeMap<>();
+
     @AfterAll
     static void close() {
         device.close();
+        StringBuilder s = new StringBuilder("ulp from PyTorch float64 (kernel / PyTorch float32):");
+        WORST.forEach((k, v) -> s.append(String.format(" %s %.1f/%.1f;", k, v[0], v[1])));
+        System.out.println(s);
     }
 
     record Case(String name, String optimizer, Map<String, String> settings) {
@@ -77,8 +83,11 @@ class GoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void kernelTracksPyTorch(Case c) throws IOException {
-        try (Optimizer opt = Optimizer.create(device, OptimizerConfig.of(c.optimizer, c.settings), 67)) {
-            check(c, opt);
+        OptimizerConfig config = OptimizerConfig.of(c.optimizer, c.settings);
+        try (Optimizer opt = Optimizer.create(device, config, 67)) {
+            double[] errors = check(c, opt);
+            WORST.merge(config.algorithm(), errors,
+                    (a, b) -> new double[] {Math.max(a[0], b[0]), Math.max(a[1], b[1])});
         }
     }
 
@@ -90,7 +99,8 @@ class GoldenTest {
         }
     }
 
-    private void check(Case c, Optimizer opt) throws IOException {
+    /** Checks every step and state array; returns the worst errors {ours, PyTorch float32}. */
+    private double[] check(Case c, Optimizer opt) throws IOException {
         Path dir = root.resolve(c.name);
         float[] p0 = Npy.read(dir.resolve("params0.npy")).floats();
         Npy.Array grads = Npy.read(dir.resolve("grads.npy"));
@@ -103,12 +113,16 @@ class GoldenTest {
         float[] row = new float[n];
         float[] p = new float[n];
         double[] previous = toDouble(p0);
+        double[] worst = new double[2];
         for (int t = 0; t < steps; t++) {
             System.arraycopy(g, t * n, row, 0, n);
             opt.writeGradients(row);
             opt.step();
             opt.readParameters(p);
-            compare(c + " param after step " + (t + 1), toDouble(p), f64, f32, t * n, n, previous);
+            double[] e = compare(c + " param after step " + (t + 1), toDouble(p), f64, f32, t * n, n,
+                    previous);
+            worst[0] = Math.max(worst[0], e[0]);
+            worst[1] = Math.max(worst[1], e[1]);
             previous = java.util.Arrays.copyOfRange(f64, t * n, t * n + n);
         }
         for (String name : opt.stateNames()) {
@@ -118,14 +132,15 @@ class GoldenTest {
                     Npy.read(dir.resolve("state_" + name + "_f64.npy")).doubles(),
                     Npy.read(dir.resolve("state_" + name + "_f32.npy")).doubles(), 0, n, new double[n]);
         }
+        return worst;
     }
 
     /**
      * Max error in float32 ulps of max(|float64 value|, |its previous value|), the scale of the
      * operands when p - update cancels: ours must be within FACTOR of PyTorch float32's.
      */
-    static void compare(String what, double[] ours, double[] f64, double[] f32, int offset, int n,
-                        double[] previous) {
+    static double[] compare(String what, double[] ours, double[] f64, double[] f32, int offset, int n,
+                            double[] previous) {
         double oursErr = 0;
         double torchErr = 0;
         for (int i = 0; i < n; i++) {
@@ -140,6 +155,7 @@ class GoldenTest {
                 "%s: %.1f ulp from PyTorch float64, PyTorch float32 is %.1f ulp (allowed %.1f)",
                 what, oursErr, torchErr, allowed);
         assertTrue(oursErr <= allowed, message);
+        return new double[] {oursErr, torchErr};
     }
 
     private static double[] toDouble(float[] a) {
