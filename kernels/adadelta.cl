@@ -13,9 +13,8 @@
 kernel void adadelta_step(global float* restrict p, global const float* restrict grad,
                           global float* restrict square_avg, global float* restrict acc_delta,
                           const float weight_decay, const float rho, const float one_minus_rho,
-                          const float eps, const float neg_lr, const uint n) {
+                          const float eps, const float neg_lr) {
     const uint i = get_global_id(0);
-    if (i >= n) return;
     const float pi = p[i];
     const float g = clopt_grad(grad[i], pi, weight_decay);
     const float v = square_avg[i] * rho + one_minus_rho * g * g;

@@ -11,10 +11,8 @@
  */
 kernel void adagrad_step(global float* restrict p, global const float* restrict grad,
                          global float* restrict sum,
-                         const float weight_decay, const float neg_clr, const float eps,
-                         const uint n) {
+                         const float weight_decay, const float neg_clr, const float eps) {
     const uint i = get_global_id(0);
-    if (i >= n) return;
     const float pi = p[i];
     const float g = clopt_grad(grad[i], pi, weight_decay);
     const float s = sum[i] + g * g;

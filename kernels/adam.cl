@@ -21,9 +21,8 @@ kernel void adam_step(global float* restrict p, global const float* restrict gra
                       const float weight_decay, const float beta1, const float one_minus_beta1,
                       const float beta2, const float one_minus_beta2,
                       const float bias_correction2_sqrt, const float eps,
-                      const float neg_step_size, const uint n) {
+                      const float neg_step_size) {
     const uint i = get_global_id(0);
-    if (i >= n) return;
     const float pi = p[i];
     const float g = clopt_grad(grad[i], pi, weight_decay);
     const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);

@@ -24,9 +24,8 @@ kernel void nadam_step(global float* restrict p, global const float* restrict gr
                        const float beta1, const float one_minus_beta1,
                        const float beta2, const float one_minus_beta2,
                        const float bias_correction2_sqrt, const float eps,
-                       const float neg_grad_step, const float neg_moment_step, const uint n) {
+                       const float neg_grad_step, const float neg_moment_step) {
     const uint i = get_global_id(0);
-    if (i >= n) return;
     const float pi = p[i] * decay_factor;
     const float g = clopt_grad(grad[i], pi, weight_decay);
     const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);

@@ -13,9 +13,8 @@ kernel void nesterov_step(global float* restrict p, global const float* restrict
                           global float* restrict momentum_buffer,
                           const float weight_decay, const float momentum,
                           const float one_minus_dampening, const float lr,
-                          const float first_step, const uint n) {
+                          const float first_step) {
     const uint i = get_global_id(0);
-    if (i >= n) return;
     const float pi = p[i];
     const float g = clopt_grad(grad[i], pi, weight_decay);
     const float b = clopt_momentum_buffer(momentum_buffer[i], g, momentum, one_minus_dampening,

@@ -22,10 +22,8 @@ kernel void rmsprop_step(global float* restrict p, global const float* restrict 
                          global float* restrict grad_avg,
 #endif
                          const float weight_decay, const float alpha, const float one_minus_alpha,
-                         const float eps, const float momentum, const float neg_lr,
-                         const uint n) {
+                         const float eps, const float momentum, const float neg_lr) {
     const uint i = get_global_id(0);
-    if (i >= n) return;
     const float pi = p[i];
     const float g = clopt_grad(grad[i], pi, weight_decay);
     const float v = square_avg[i] * alpha + one_minus_alpha * g * g;

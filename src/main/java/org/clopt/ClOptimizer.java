@@ -4,6 +4,7 @@ import static org.jocl.CL.*;
 
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
+import org.jocl.cl_event;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 
@@ -18,10 +19,16 @@ final class ClOptimizer extends AbstractOptimizer {
     private final cl_mem gradients;
     private final cl_mem[] state;
     private final cl_kernel kernel;
-    private final long localSize;
-    private final long globalSize;
+    private final LaunchShape shape;
+    /** When set, launches record their profiling events in it (bench only). */
+    cl_event[] launchEvents;
 
     ClOptimizer(Device device, OptimizerConfig config, int size) {
+        this(device, config, size, 0);
+    }
+
+    /** With {@code requestedLocalSize} 0 the work-group size follows the device's rule. */
+    ClOptimizer(Device device, OptimizerConfig config, int size, long requestedLocalSize) {
         super(config, size);
         this.device = device;
         device.ensureOpen();
@@ -50,7 +57,8 @@ final class ClOptimizer extends AbstractOptimizer {
                 }
             }
             k = device.createKernel(config.algorithm(), config.buildOptions());
-            local = localSize(k);
+            local = requestedLocalSize > 0 ? requestedLocalSize
+                    : LaunchShape.localSizeFor(device.info(), k);
             if (size > 0) {
                 setBufferArguments(k, p, g);
             }
@@ -63,23 +71,11 @@ final class ClOptimizer extends AbstractOptimizer {
         parameters = p;
         gradients = g;
         kernel = k;
-        localSize = local;
-        globalSize = (size + local - 1) / local * local;
+        shape = LaunchShape.of(size, local);
     }
 
-    /** The largest work-group size up to 256 that is a multiple of the device's preference. */
-    private long localSize(cl_kernel k) {
-        long max = kernelLong(k, CL_KERNEL_WORK_GROUP_SIZE);
-        long multiple = Math.max(1, kernelLong(k, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE));
-        long limit = Math.min(256, max);
-        return Math.max(1, limit / multiple * multiple);
-    }
-
-    private long kernelLong(cl_kernel k, int param) {
-        long[] value = new long[1];
-        Cl.run("clGetKernelWorkGroupInfo", () -> clGetKernelWorkGroupInfo(k, null, param,
-                Sizeof.size_t, Pointer.to(value), null));
-        return value[0];
+    LaunchShape shape() {
+        return shape;
     }
 
     private void setBufferArguments(cl_kernel k, cl_mem p, cl_mem g) {
@@ -90,8 +86,6 @@ final class ClOptimizer extends AbstractOptimizer {
             for (cl_mem s : state) {
                 clSetKernelArg(k, arg++, Sizeof.cl_mem, Pointer.to(s));
             }
-            int n = config.scalars(1, 1f).length + arg;
-            clSetKernelArg(k, n, Sizeof.cl_uint, Pointer.to(new int[] {size}));
         });
     }
 
@@ -111,8 +105,7 @@ final class ClOptimizer extends AbstractOptimizer {
             for (float s : scalars) {
                 clSetKernelArg(kernel, arg++, Sizeof.cl_float, Pointer.to(new float[] {s}));
             }
-            clEnqueueNDRangeKernel(device.queue(), kernel, 1, null, new long[] {globalSize},
-                    new long[] {localSize}, 0, null, null);
+            shape.enqueue(device.queue(), kernel, launchEvents);
         });
     }
 

@@ -52,7 +52,7 @@ public final class Device implements AutoCloseable {
         });
         try {
             this.queue = Cl.call("clCreateCommandQueue", () -> versionAtLeast2(info.version())
-                    ? clCreateCommandQueueWithProperties(context, id, new cl_queue_properties(), null)
+                    ? clCreateCommandQueueWithProperties(context, id, profilingProperties(), null)
                     : createLegacyQueue(context, id));
         } catch (RuntimeException e) {
             clReleaseContext(context);
@@ -60,9 +60,16 @@ public final class Device implements AutoCloseable {
         }
     }
 
+    // Profiling lets bench time kernels on the device; it costs a timestamp per command.
+    private static cl_queue_properties profilingProperties() {
+        cl_queue_properties properties = new cl_queue_properties();
+        properties.addProperty(CL_QUEUE_PROPERTIES, CL_QUEUE_PROFILING_ENABLE);
+        return properties;
+    }
+
     @SuppressWarnings("deprecation")
     private static cl_command_queue createLegacyQueue(cl_context context, cl_device_id id) {
-        return clCreateCommandQueue(context, id, 0, null);
+        return clCreateCommandQueue(context, id, CL_QUEUE_PROFILING_ENABLE, null);
     }
 
     /** Opens the device named by {@code CLOPT_DEVICE}, else the first GPU, else any device. */
@@ -164,6 +171,12 @@ public final class Device implements AutoCloseable {
         return parts.length > 1 && !parts[1].startsWith("1.");
     }
 
+    /** Waits until every step and transfer enqueued on this device has finished. */
+    public void finish() {
+        ensureOpen();
+        Cl.run("clFinish", () -> clFinish(queue));
+    }
+
     // ---- for the optimizers; package-private ----
 
     cl_context context() {
@@ -174,7 +187,10 @@ public final class Device implements AutoCloseable {
         return queue;
     }
 
-    /** A new kernel object for {@code <algorithm>_step}, from a program built once per options. */
+    /**
+     * A new kernel object for {@code <algorithm>_step} from {@code kernels/<algorithm>.cl}, whose
+     * program is built once per options.
+     */
     synchronized cl_kernel createKernel(String algorithm, String options) {
         ensureOpen();
         String key = algorithm + "|" + options;

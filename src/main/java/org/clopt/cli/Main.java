@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "clopt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Neural-network optimizers as OpenCL kernels.",
-        subcommands = {ReplayCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {ReplayCommand.class, BenchCommand.class, VerifyCommand.class, DevicesCommand.class,
+            CommandLine.HelpCommand.class},
         footer = {"", "Environment:",
             "  CLOPT_DEVICE   the OpenCL device to use: P:D (platform and device index) or",
             "                 a part of \"platform: device name\"; default: the first GPU,",

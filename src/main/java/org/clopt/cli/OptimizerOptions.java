@@ -36,6 +36,11 @@ final class OptimizerOptions {
     }
 
     Device openDevice() {
+        return openDevice(deviceName);
+    }
+
+    /** Opens the device {@code --device-name} names, else the environment's or default one. */
+    static Device openDevice(String deviceName) {
         DeviceSelector selector;
         try {
             selector = deviceName == null ? DeviceSelector.fromEnvironment()

@@ -1,0 +1,165 @@
+package org.clopt.cli;
+
+import com.google.gson.Gson;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.clopt.Benchmark;
+import org.clopt.Device;
+import org.clopt.OptimizerConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code bench}: each algorithm's fused step against the memory roofline of the same device. */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Times the fused step of each chosen optimizer on the OpenCL device and, in "
+            + "the same run and at the same size, the in-place roofline y += a*x (12 bytes per "
+            + "element). Effective bandwidth counts the bytes the algorithm must move with the "
+            + "options in force (12 for sgd; 20 for momentum, nesterov, adagrad, rmsprop; 28 for "
+            + "adadelta, adam, adamw, nadam; +8 per extra state array such as amsgrad's).",
+            "Times are medians of device-timed launches after warm-up; wall time per step "
+                + "(steps enqueued back to back) is checked beside them. The CPU reference "
+                + "(single thread) is timed on the same data. sgd, momentum and nesterov use "
+                + "lr=0.01 unless --set."})
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--optimizer", paramLabel = "NAME|all", defaultValue = "all",
+            description = "One optimizer, or all nine (default).")
+    String optimizer;
+
+    @Option(names = "--size", paramLabel = "N", defaultValue = "16777216",
+            description = "Elements per step (default 2^24).")
+    int size;
+
+    @Option(names = "--tensors", paramLabel = "K", defaultValue = "1",
+            description = "Split N into K equal tensors (1 until parameter sets are supported).")
+    int tensors;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+            description = "A hyperparameter for every chosen optimizer; repeatable.")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    @Option(names = "--repetitions", paramLabel = "R", defaultValue = "20",
+            description = "Timed launches per measurement (default 20).")
+    int repetitions;
+
+    @Option(names = "--json", description = "One JSON object per optimizer per line on stdout.")
+    boolean json;
+
+    @Option(names = "--device-name", paramLabel = "TEXT",
+            description = "The OpenCL device: P:D, or a part of \"platform: device name\".")
+    String deviceName;
+
+    @Override
+    public Integer call() {
+        List<OptimizerConfig> configs = configs();
+        if (size < 1) {
+            throw new BadInputException("--size " + size + ": must be >= 1");
+        }
+        if (tensors != 1) {
+            throw new BadInputException("--tensors " + tensors + ": only 1 is supported so far");
+        }
+        if (repetitions < 3) {
+            throw new BadInputException("--repetitions " + repetitions + ": must be >= 3");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        try (Device device = OptimizerOptions.openDevice(deviceName);
+             ProgressBar progress = progress(configs.size() * 2 + 1)) {
+            progress.setExtraMessage("roofline");
+            Benchmark.Timing roofline = Benchmark.roofline(device, size, repetitions);
+            double rooflineGbps = roofline.gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, size);
+            progress.step();
+            for (OptimizerConfig config : configs) {
+                progress.setExtraMessage(config.algorithm());
+                Benchmark.Timing t = Benchmark.optimizer(device, config, size, repetitions);
+                progress.step();
+                double referenceMs = Benchmark.reference(config, size, Math.min(repetitions, 5));
+                progress.step();
+                double gbps = t.gbps(config.bytesPerElement(), size);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("optimizer", config.algorithm());
+                row.put("n", size);
+                row.put("tensors", tensors);
+                row.put("device", device.toString());
+                row.put("median_ms", round(t.medianMs()));
+                row.put("min_ms", round(t.minMs()));
+                row.put("wall_ms_per_step", round(t.wallMsPerStep()));
+                row.put("bytes_per_element", config.bytesPerElement());
+                row.put("gbps", round(gbps));
+                row.put("roofline_gbps", round(rooflineGbps));
+                row.put("roofline_fraction", round(gbps / rooflineGbps));
+                row.put("melems_per_s", round(size / (t.medianMs() * 1e3)));
+                row.put("reference_median_ms", round(referenceMs));
+                row.put("speedup_over_reference", round(referenceMs / t.medianMs()));
+                row.put("local_size", t.localSize());
+                row.put("hyperparameters", config.hyperparameters());
+                rows.add(row);
+            }
+            progress.setExtraMessage("done");
+            print(out, device, roofline, rooflineGbps, rows);
+        }
+        return 0;
+    }
+
+    private List<OptimizerConfig> configs() {
+        List<String> names = optimizer.equals("all") ? OptimizerConfig.NAMES : List.of(optimizer);
+        List<OptimizerConfig> configs = new ArrayList<>();
+        for (String name : names) {
+            Map<String, String> s = new LinkedHashMap<>(settings);
+            if (name.equals("sgd") || name.equals("momentum") || name.equals("nesterov")) {
+                s.putIfAbsent("lr", "0.01");
+            }
+            try {
+                configs.add(OptimizerConfig.of(name, s));
+            } catch (IllegalArgumentException e) {
+                String flag = OptimizerConfig.NAMES.contains(name) ? "--set" : "--optimizer";
+                throw new BadInputException(flag + ": " + e.getMessage(), e);
+            }
+        }
+        return configs;
+    }
+
+    private ProgressBar progress(int steps) {
+        return new ProgressBarBuilder().setTaskName("bench").setInitialMax(steps)
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
+                .continuousUpdate().setConsumer(new me.tongfei.progressbar.InteractiveConsoleProgressBarConsumer(
+                        System.err)).build();
+    }
+
+    private void print(PrintWriter out, Device device, Benchmark.Timing roofline, double rooflineGbps,
+                       List<Map<String, Object>> rows) {
+        if (json) {
+            Gson gson = new Gson();
+            rows.forEach(r -> out.println(gson.toJson(r)));
+            out.flush();
+            return;
+        }
+        out.printf(Locale.ROOT, "device: %s%nroofline y += a*x: %.1f GB/s (%.3f ms at N = %d, "
+                + "work-group %d)%n%n", device, rooflineGbps, roofline.medianMs(), size, roofline.localSize());
+        out.printf(Locale.ROOT, "%-10s %10s %9s %9s %8s %9s %9s %8s%n", "optimizer", "N", "ms/step",
+                "GB/s", "roofline", "Melem/s", "ref ms", "speed-up");
+        for (Map<String, Object> r : rows) {
+            out.printf(Locale.ROOT, "%-10s %10d %9.3f %9.1f %7.0f%% %9.0f %9.1f %7.1fx%n",
+                    r.get("optimizer"), r.get("n"), r.get("median_ms"), r.get("gbps"),
+                    100 * (double) r.get("roofline_fraction"), r.get("melems_per_s"),
+                    r.get("reference_median_ms"), r.get("speedup_over_reference"));
+        }
+        out.flush();
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+}

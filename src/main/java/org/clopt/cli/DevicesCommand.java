@@ -1,0 +1,164 @@
+package org.clopt.cli;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.clopt.Device;
+import org.clopt.DeviceInfo;
+import org.clopt.DeviceSelector;
+import org.clopt.OpenClUnavailableException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code devices}: lists the OpenCL devices and marks the one clopt uses by default. */
+@Command(name = "devices", mixinStandardHelpOptions = true,
+        description = {"Lists every OpenCL platform and device the runtime sees, with the facts "
+            + "that matter to clopt, and marks with * the device used by default "
+            + "($CLOPT_DEVICE, else the first GPU, else the first device).",
+            "P:D is the platform and device index that $CLOPT_DEVICE and --device-name accept. "
+                + "CR DIV/SQRT: fp32 divide and sqrt can be correctly rounded, which makes the "
+                + "kernels match the CPU reference bit for bit.",
+            "If $CLOPT_DEVICE matches no device, the list is still printed, then one line on "
+                + "stderr says why and the exit code is 2."},
+        sortOptions = false)
+final class DevicesCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--json", description = "One JSON object per device per line, sizes in bytes, "
+            + "instead of the table.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        List<DeviceInfo> devices = Device.list();
+        PrintWriter out = spec.commandLine().getOut();
+        // Opening the device is the library's own choice, so the mark cannot drift from it;
+        // a context and a queue are cheap, nothing is compiled.
+        String notSelected = null;
+        DeviceInfo selected = null;
+        try (Device device = Device.open()) {
+            selected = device.info();
+        } catch (OpenClUnavailableException | IllegalArgumentException e) {
+            // A bad $CLOPT_DEVICE is exactly when the list is needed, so print it anyway.
+            String env = System.getenv(DeviceSelector.ENVIRONMENT_VARIABLE);
+            notSelected = env == null || env.isBlank() ? e.getMessage()
+                    : "$" + DeviceSelector.ENVIRONMENT_VARIABLE + " " + env + ": " + e.getMessage();
+        }
+        if (json) {
+            for (DeviceInfo d : devices) {
+                out.println(json(d, isSelected(d, selected)));
+            }
+        } else {
+            table(out, devices, selected);
+        }
+        out.flush();
+        if (notSelected != null) {
+            throw new BadInputException(notSelected);
+        }
+        return 0;
+    }
+
+    private static boolean isSelected(DeviceInfo d, DeviceInfo selected) {
+        return selected != null && d.platformIndex() == selected.platformIndex()
+                && d.deviceIndex() == selected.deviceIndex();
+    }
+
+    private static void table(PrintWriter out, List<DeviceInfo> devices, DeviceInfo selected) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"", "P:D", "TYPE", "OPENCL", "UNITS", "MEMORY", "MAX ALLOC", "FP64",
+            "FP16", "CR DIV/SQRT", "PLATFORM: DEVICE"});
+        for (DeviceInfo d : devices) {
+            rows.add(new String[] {isSelected(d, selected) ? "*" : "",
+                d.platformIndex() + ":" + d.deviceIndex(), d.type(), openClVersion(d.version()),
+                Long.toString(d.computeUnits()), bytes(d.globalMemoryBytes()),
+                bytes(d.maxAllocationBytes()), yesNo(d.fp64()), yesNo(d.fp16()),
+                yesNo(d.correctlyRoundedDivideSqrt()), d.qualifiedName()});
+        }
+        int[] width = new int[rows.get(0).length];
+        for (String[] row : rows) {
+            for (int c = 0; c < row.length; c++) {
+                width[c] = Math.max(width[c], row[c].length());
+            }
+        }
+        for (String[] row : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int c = 0; c < row.length; c++) {
+                line.append(c == 0 ? "" : "  ").append(row[c]);
+                if (c < row.length - 1) {
+                    line.append(" ".repeat(width[c] - row[c].length()));
+                }
+            }
+            out.println(line);
+        }
+        if (selected != null) {
+            String how = System.getenv(DeviceSelector.ENVIRONMENT_VARIABLE);
+            out.println("* used by default"
+                    + (how == null || how.isBlank() ? " (the first GPU, else the first device)"
+                        : " ($" + DeviceSelector.ENVIRONMENT_VARIABLE + "=" + how + ")")
+                    + "; $" + DeviceSelector.ENVIRONMENT_VARIABLE
+                    + " or --device-name P:D chooses another");
+        }
+    }
+
+    /** "3.0" from "OpenCL 3.0 PoCL 5.0 ...", the whole string if it has another form. */
+    static String openClVersion(String version) {
+        String[] parts = version.trim().split("\\s+");
+        return parts.length > 1 && parts[0].equals("OpenCL") ? parts[1] : version.trim();
+    }
+
+    /** Binary units, as drivers report them: "512 MiB", "15.6 GiB". */
+    static String bytes(long bytes) {
+        double mib = bytes / 1048576.0;
+        return mib < 1024 ? String.format(Locale.ROOT, "%.0f MiB", mib)
+                : String.format(Locale.ROOT, "%.1f GiB", mib / 1024);
+    }
+
+    private static String yesNo(boolean b) {
+        return b ? "yes" : "no";
+    }
+
+    static String json(DeviceInfo d, boolean selected) {
+        return "{\"index\":" + quote(d.platformIndex() + ":" + d.deviceIndex())
+                + ",\"platform_index\":" + d.platformIndex()
+                + ",\"device_index\":" + d.deviceIndex()
+                + ",\"platform\":" + quote(d.platformName())
+                + ",\"name\":" + quote(d.name())
+                + ",\"type\":" + quote(d.type())
+                + ",\"version\":" + quote(d.version())
+                + ",\"compute_units\":" + d.computeUnits()
+                + ",\"global_memory_bytes\":" + d.globalMemoryBytes()
+                + ",\"max_allocation_bytes\":" + d.maxAllocationBytes()
+                + ",\"fp64\":" + d.fp64()
+                + ",\"fp16\":" + d.fp16()
+                + ",\"correctly_rounded_divide_sqrt\":" + d.correctlyRoundedDivideSqrt()
+                + ",\"selected\":" + selected + "}";
+    }
+
+    /** A JSON string literal (RFC 8259): quote, backslash and control characters escaped. */
+    static String quote(String s) {
+        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+}

@@ -1,0 +1,130 @@
+package org.clopt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import org.clopt.Conformance;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code devices} lists the runtime's devices and marks the default one; {@code verify} runs the
+ * conformance check and reports one line per option set; bad input exits 2 with one line.
+ */
+class DevicesAndVerifyCommandTest {
+    record Result(int code, String out, String err) {
+        List<String> lines() {
+            return out.lines().toList();
+        }
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    static void rejected(Result r, String... fragments) {
+        assertEquals(2, r.code(), r.err());
+        String[] lines = r.err().strip().split("\n");
+        assertEquals(1, lines.length, r.err());
+        for (String f : fragments) {
+            assertTrue(lines[0].contains(f), "'" + f + "' not in: " + lines[0]);
+        }
+        assertFalse(r.err().contains("\tat "), "stack trace: " + r.err());
+    }
+
+    @Test
+    void devicesListsAtLeastOneAndMarksTheDefault() {
+        Result r = run("devices");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err());
+        List<String> lines = r.lines();
+        assertTrue(lines.get(0).contains("P:D") && lines.get(0).contains("PLATFORM: DEVICE"), r.out());
+        List<String> devices = lines.stream().filter(l -> l.matches("[* ] +\\d+:\\d+ .*")).toList();
+        assertFalse(devices.isEmpty(), r.out());
+        assertEquals(1, devices.stream().filter(l -> l.startsWith("*")).count(), r.out());
+        assertTrue(lines.get(lines.size() - 1).startsWith("* used by default"), r.out());
+    }
+
+    @Test
+    void devicesJsonIsOneObjectPerLine() {
+        Result r = run("devices", "--json");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.lines();
+        assertFalse(lines.isEmpty(), r.out());
+        int selected = 0;
+        for (String line : lines) {
+            assertTrue(line.startsWith("{\"") && line.endsWith("}"), line);
+            for (String key : new String[] {"index", "platform_index", "device_index", "platform",
+                "name", "type", "version", "compute_units", "global_memory_bytes",
+                "max_allocation_bytes", "fp64", "fp16", "correctly_rounded_divide_sqrt", "selected"}) {
+                assertTrue(line.contains("\"" + key + "\":"), key + " missing from " + line);
+            }
+            assertTrue(line.matches(".*\"type\":\"(GPU|CPU|ACCELERATOR|OTHER)\".*"), line);
+            selected += line.contains("\"selected\":true") ? 1 : 0;
+        }
+        assertEquals(1, selected, r.out());
+    }
+
+    @Test
+    void jsonStringsAreEscaped() {
+        assertEquals("\"a\\\"b\\\\c\\nd\\u0001\"", DevicesCommand.quote("a\"b\\c\nd\u0001"));
+        assertEquals("512 MiB", DevicesCommand.bytes(512L << 20));
+        assertEquals("1.5 GiB", DevicesCommand.bytes(3L << 29));
+        assertEquals("3.0", DevicesCommand.openClVersion("OpenCL 3.0 PoCL 5.0+debian"));
+    }
+
+    @Test
+    void verifyPassesOnSmallSizes() {
+        Result r = run("verify", "--sizes", "1,3,1023", "--steps", "3");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertEquals("", r.err());
+        List<String> lines = r.lines();
+        List<Conformance.OptionSet> sets = Conformance.optionSets();
+        List<String> pass = lines.stream().filter(l -> l.startsWith("PASS  ")).toList();
+        assertEquals(sets.size(), pass.size(), r.out());
+        for (int i = 0; i < sets.size(); i++) {
+            assertTrue(pass.get(i).startsWith("PASS  " + sets.get(i) + ": worst ulp param "), pass.get(i));
+            assertTrue(pass.get(i).endsWith(String.format(java.util.Locale.ROOT, " (allowed %.0f)",
+                    Conformance.allowedUlps(sets.get(i).config().algorithm()))), pass.get(i));
+            for (String state : sets.get(i).config().stateNames()) {
+                assertTrue(pass.get(i).contains(", " + state + " "), state + " missing: " + pass.get(i));
+            }
+        }
+        assertFalse(r.out().contains("FAIL"), r.out());
+        assertTrue(lines.contains(sets.size() + " passed, 0 failed"), r.out());
+        assertTrue(lines.get(lines.size() - 1).startsWith("on ")
+                && lines.get(lines.size() - 1).contains(": " + 9 * sets.size() + " checks"), r.out());
+    }
+
+    @Test
+    void verifyRejectsBadInput() {
+        rejected(run("verify", "--sizes", "1,abc"), "--sizes", "abc");
+        rejected(run("verify", "--sizes", "3,0"), "--sizes", "0");
+        rejected(run("verify", "--sizes", "-5"), "--sizes", "-5");
+        rejected(run("verify", "--steps", "0"), "--steps", "0");
+        rejected(run("verify", "--sizes", "1", "--device-name", "no-such-device"), "no-such-device");
+        rejected(run("verify", "--sizes", "1", "--device-name", "99999999999:0"),
+                "--device-name", "99999999999:0");
+        rejected(run("devices", "--bogus"), "--bogus");
+    }
+
+    @Test
+    void helpDescribesBoth() {
+        Result top = run("--help");
+        assertTrue(top.out().contains("devices") && top.out().contains("verify"), top.out());
+        Result v = run("verify", "--help");
+        assertEquals(0, v.code());
+        for (String s : new String[] {"--sizes", "--steps", "--device-name", "1,3,1023,4097,1048576"}) {
+            assertTrue(v.out().contains(s), s + " missing from: " + v.out());
+        }
+        Result d = run("devices", "--help");
+        assertEquals(0, d.code());
+        assertTrue(d.out().contains("--json"), d.out());
+    }
+}
