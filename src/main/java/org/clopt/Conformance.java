@@ -98,7 +98,7 @@ public final class Conformance {
             int eq = s.indexOf('=');
             map.put(s.substring(0, eq), s.substring(eq + 1));
         }
-        sets.add(new OptionSet(optimizer, Map.copyOf(map)));
+        sets.add(new OptionSet(optimizer, java.util.Collections.unmodifiableMap(map)));
     }
 
     /**

@@ -13,7 +13,7 @@ public final class DeviceSelector {
     /** The environment variable {@link #fromEnvironment()} reads, in {@link #parse} syntax. */
     public static final String ENVIRONMENT_VARIABLE = "CLOPT_DEVICE";
 
-    private static final Pattern INDEX = Pattern.compile("(\\d+):(\\d+)");
+    private static final Pattern INDEX = Pattern.compile("(\\d{1,9}):(\\d{1,9})");
 
     private final int platform;
     private final int device;

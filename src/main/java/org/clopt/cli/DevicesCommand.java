@@ -1,9 +1,12 @@
 package org.clopt.cli;
 
+import com.google.gson.Gson;
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.clopt.Device;
 import org.clopt.DeviceInfo;
@@ -26,6 +29,8 @@ import picocli.CommandLine.Spec;
                 + "stderr says why and the exit code is 2."},
         sortOptions = false)
 final class DevicesCommand implements Callable<Integer> {
+    private static final Gson GSON = new Gson();
+
     @Spec
     CommandSpec spec;
 
@@ -123,42 +128,21 @@ final class DevicesCommand implements Callable<Integer> {
     }
 
     static String json(DeviceInfo d, boolean selected) {
-        return "{\"index\":" + quote(d.platformIndex() + ":" + d.deviceIndex())
-                + ",\"platform_index\":" + d.platformIndex()
-                + ",\"device_index\":" + d.deviceIndex()
-                + ",\"platform\":" + quote(d.platformName())
-                + ",\"name\":" + quote(d.name())
-                + ",\"type\":" + quote(d.type())
-                + ",\"version\":" + quote(d.version())
-                + ",\"compute_units\":" + d.computeUnits()
-                + ",\"global_memory_bytes\":" + d.globalMemoryBytes()
-                + ",\"max_allocation_bytes\":" + d.maxAllocationBytes()
-                + ",\"fp64\":" + d.fp64()
-                + ",\"fp16\":" + d.fp16()
-                + ",\"correctly_rounded_divide_sqrt\":" + d.correctlyRoundedDivideSqrt()
-                + ",\"selected\":" + selected + "}";
-    }
-
-    /** A JSON string literal (RFC 8259): quote, backslash and control characters escaped. */
-    static String quote(String s) {
-        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("index", d.platformIndex() + ":" + d.deviceIndex());
+        m.put("platform_index", d.platformIndex());
+        m.put("device_index", d.deviceIndex());
+        m.put("platform", d.platformName());
+        m.put("name", d.name());
+        m.put("type", d.type());
+        m.put("version", d.version());
+        m.put("compute_units", d.computeUnits());
+        m.put("global_memory_bytes", d.globalMemoryBytes());
+        m.put("max_allocation_bytes", d.maxAllocationBytes());
+        m.put("fp64", d.fp64());
+        m.put("fp16", d.fp16());
+        m.put("correctly_rounded_divide_sqrt", d.correctlyRoundedDivideSqrt());
+        m.put("selected", selected);
+        return GSON.toJson(m);
     }
 }

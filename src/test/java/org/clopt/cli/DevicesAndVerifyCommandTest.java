@@ -72,14 +72,6 @@ class DevicesAndVerifyCommandTest {
     }
 
     @Test
-    void jsonStringsAreEscaped() {
-        assertEquals("\"a\\\"b\\\\c\\nd\\u0001\"", DevicesCommand.quote("a\"b\\c\nd\u0001"));
-        assertEquals("512 MiB", DevicesCommand.bytes(512L << 20));
-        assertEquals("1.5 GiB", DevicesCommand.bytes(3L << 29));
-        assertEquals("3.0", DevicesCommand.openClVersion("OpenCL 3.0 PoCL 5.0+debian"));
-    }
-
-    @Test
     void verifyPassesOnSmallSizes() {
         Result r = run("verify", "--sizes", "1,3,1023", "--steps", "3");
         assertEquals(0, r.code(), r.out() + r.err());
