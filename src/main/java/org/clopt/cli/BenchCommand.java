@@ -16,6 +16,7 @@ import org.clopt.Benchmark;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -58,9 +59,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object per optimizer per line on stdout.")
     boolean json;
 
-    @Option(names = "--device-name", paramLabel = "TEXT",
-            description = "The OpenCL device: P:D, or a part of \"platform: device name\".")
-    String deviceName;
+    @Mixin
+    DeviceOption deviceOption;
 
     @Override
     public Integer call() {
@@ -76,7 +76,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         List<Map<String, Object>> rows = new ArrayList<>();
-        try (Device device = OptimizerOptions.openDevice(deviceName);
+        try (Device device = deviceOption.open();
              ProgressBar progress = progress(configs.size() * 3)) {
             List<Double> rooflines = new ArrayList<>();
             // A first, discarded measurement lets the machine reach its steady speed.

@@ -2,12 +2,10 @@ package org.clopt.cli;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.clopt.Device;
-import org.clopt.DeviceSelector;
 import org.clopt.OptimizerConfig;
 import picocli.CommandLine.Option;
 
-/** The options that choose an optimizer, its hyperparameters and the OpenCL device. */
+/** The options that choose an optimizer and its hyperparameters. */
 final class OptimizerOptions {
     @Option(names = "--optimizer", required = true, paramLabel = "NAME",
             description = "sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw or nadam.")
@@ -20,12 +18,6 @@ final class OptimizerOptions {
                     + "(and nesterov=true)."})
     Map<String, String> settings = new LinkedHashMap<>();
 
-    @Option(names = "--device-name", paramLabel = "TEXT",
-            description = "The OpenCL device: P:D by platform and device index, or a part of "
-                + "\"platform: device name\" (ignoring case). Default: $CLOPT_DEVICE, else the "
-                + "first GPU, else the first device.")
-    String deviceName;
-
     OptimizerConfig config() {
         try {
             return OptimizerConfig.of(optimizer, settings);
@@ -33,21 +25,5 @@ final class OptimizerOptions {
             String flag = OptimizerConfig.NAMES.contains(optimizer) ? "--set" : "--optimizer";
             throw new BadInputException(flag + ": " + e.getMessage(), e);
         }
-    }
-
-    Device openDevice() {
-        return openDevice(deviceName);
-    }
-
-    /** Opens the device {@code --device-name} names, else the environment's or default one. */
-    static Device openDevice(String deviceName) {
-        DeviceSelector selector;
-        try {
-            selector = deviceName == null ? DeviceSelector.fromEnvironment()
-                    : DeviceSelector.parse(deviceName);
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException("--device-name " + deviceName + ": " + e.getMessage(), e);
-        }
-        return Device.open(selector);
     }
 }

@@ -29,6 +29,9 @@ final class ReplayCommand implements Callable<Integer> {
     @Mixin
     OptimizerOptions optimizerOptions;
 
+    @Mixin
+    DeviceOption deviceOption;
+
     @Option(names = "--params", required = true, paramLabel = "P0.npy",
             description = "Initial parameters: float32, shape (N).")
     Path params;
@@ -74,7 +77,7 @@ final class ReplayCommand implements Callable<Integer> {
                 replay(optimizer, p0, g, steps, result);
             }
         } else {
-            try (Device d = optimizerOptions.openDevice();
+            try (Device d = deviceOption.open();
                  Optimizer optimizer = Optimizer.create(d, config, n)) {
                 where = d.toString();
                 replay(optimizer, p0, g, steps, result);

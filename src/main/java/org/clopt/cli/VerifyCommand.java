@@ -10,8 +10,8 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.clopt.Conformance;
 import org.clopt.Device;
-import org.clopt.DeviceSelector;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -44,11 +44,8 @@ final class VerifyCommand implements Callable<Integer> {
             description = "Optimizer steps per check, each compared (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--device-name", paramLabel = "TEXT",
-            description = "The OpenCL device: P:D by platform and device index, or a part of "
-                + "\"platform: device name\" (ignoring case). Default: $CLOPT_DEVICE, else the "
-                + "first GPU, else the first device.")
-    String deviceName;
+    @Mixin
+    DeviceOption deviceOption;
 
     @Override
     public Integer call() {
@@ -73,7 +70,7 @@ final class VerifyCommand implements Callable<Integer> {
         int passed = 0;
         long start = System.nanoTime();
         String device;
-        try (Device d = openDevice()) {
+        try (Device d = deviceOption.open()) {
             device = d.toString();
             for (Conformance.OptionSet options : sets) {
                 if (verify(d, options, checkedSizes, progress, out)) {
@@ -124,21 +121,6 @@ final class VerifyCommand implements Callable<Integer> {
         }
         out.flush();
         return failure == null;
-    }
-
-    private Device openDevice() {
-        DeviceSelector selector;
-        try {
-            selector = deviceName == null ? DeviceSelector.fromEnvironment()
-                    : DeviceSelector.parse(deviceName);
-        } catch (IllegalArgumentException e) {
-            String what = deviceName == null
-                    ? "$" + DeviceSelector.ENVIRONMENT_VARIABLE + " "
-                        + System.getenv(DeviceSelector.ENVIRONMENT_VARIABLE)
-                    : "--device-name " + deviceName;
-            throw new BadInputException(what + ": " + e.getMessage(), e);
-        }
-        return Device.open(selector);
     }
 
     private static String ulps(double u) {
