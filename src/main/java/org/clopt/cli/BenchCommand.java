@@ -52,8 +52,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "A hyperparameter for every chosen optimizer; repeatable.")
     Map<String, String> settings = new LinkedHashMap<>();
 
-    @Option(names = "--repetitions", paramLabel = "R", defaultValue = "20",
-            description = "Timed launches per measurement (default 20).")
+    @Option(names = "--repetitions", paramLabel = "R", defaultValue = "50",
+            description = "Timed steps per measurement (default 50).")
     int repetitions;
 
     @Option(names = "--json", description = "One JSON object per optimizer per line on stdout.")
@@ -77,21 +77,21 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<Map<String, Object>> rows = new ArrayList<>();
         try (Device device = deviceOption.open();
-             ProgressBar progress = progress(configs.size() * 3)) {
+             ProgressBar progress = progress(configs.size() * 2 + 1)) {
             List<Double> rooflines = new ArrayList<>();
             // A first, discarded measurement lets the machine reach its steady speed.
             progress.setExtraMessage("warm-up");
             Benchmark.roofline(device, size, repetitions);
+            progress.step();
             for (OptimizerConfig config : configs) {
-                // The roofline is measured next to each algorithm, so drift in the machine's
-                // speed during the run affects both sides of the ratio alike.
-                progress.setExtraMessage("roofline");
-                Benchmark.Timing roofline = Benchmark.roofline(device, size, repetitions);
+                // Each step alternates with a roofline step, so drift in the machine's speed
+                // during the run affects both sides of the ratio alike.
+                progress.setExtraMessage(config.algorithm());
+                Benchmark.Comparison c = Benchmark.compare(device, config, size, repetitions);
+                Benchmark.Timing t = c.optimizer();
+                Benchmark.Timing roofline = c.roofline();
                 double rooflineGbps = roofline.gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, size);
                 rooflines.add(rooflineGbps);
-                progress.step();
-                progress.setExtraMessage(config.algorithm());
-                Benchmark.Timing t = Benchmark.optimizer(device, config, size, repetitions);
                 progress.step();
                 double referenceMs = Benchmark.reference(config, size, Math.min(repetitions, 5));
                 progress.step();
@@ -164,7 +164,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         double[] sorted = rooflines.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         out.printf(Locale.ROOT, "device: %s%nroofline y += a*x at N = %d: %.1f to %.1f GB/s over "
-                + "the run, measured before each optimizer%n%n", device, size, sorted[0],
+                + "the run, timed alternately with each optimizer's steps%n%n", device, size, sorted[0],
                 sorted[sorted.length - 1]);
         out.printf(Locale.ROOT, "%-10s %10s %9s %9s %9s %9s %9s %9s %9s %8s%n", "optimizer", "N",
                 "ms/step", "wall ms", "GB/s", "roofline", "% roof", "Melem/s", "ref ms", "speed-up");
