@@ -1,0 +1,70 @@
+package org.clopt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The bench command's contract: fields, sizes and bad input. Speed is not asserted here. */
+class BenchCommandTest {
+
+    static String[] run(int expectedCode, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        assertEquals(expectedCode, code, err.toString());
+        return new String[] {out.toString(), err.toString()};
+    }
+
+    @Test
+    void jsonHasOneObjectPerOptimizerWithTheContractFields() {
+        String[] r = run(0, "bench", "--size", "4099", "--repetitions", "3", "--json");
+        List<String> lines = r[0].strip().lines().toList();
+        assertEquals(9, lines.size(), r[0]);
+        for (String line : lines) {
+            JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+            for (String key : new String[] {"optimizer", "n", "tensors", "device", "median_ms", "gbps",
+                "roofline_gbps", "roofline_fraction", "reference_median_ms"}) {
+                assertTrue(o.has(key), key + " missing in " + line);
+            }
+            assertEquals(4099, o.get("n").getAsInt());
+            assertEquals(1, o.get("tensors").getAsInt());
+            assertTrue(o.get("median_ms").getAsDouble() > 0, line);
+            double expected = o.get("gbps").getAsDouble() / o.get("roofline_gbps").getAsDouble();
+            assertEquals(expected, o.get("roofline_fraction").getAsDouble(), 0.01, line);
+        }
+        JsonObject adam = JsonParser.parseString(lines.get(6)).getAsJsonObject();
+        assertEquals("adam", adam.get("optimizer").getAsString());
+        assertEquals(28, adam.get("bytes_per_element").getAsInt());
+    }
+
+    @Test
+    void optionsChangeTheBytesCounted() {
+        String[] r = run(0, "bench", "--optimizer", "adam", "--set", "amsgrad=true", "--size", "1000",
+                "--repetitions", "3", "--json");
+        JsonObject o = JsonParser.parseString(r[0].strip()).getAsJsonObject();
+        assertEquals(36, o.get("bytes_per_element").getAsInt());
+        String[] table = run(0, "bench", "--optimizer", "rmsprop", "--set", "centered=true", "--size", "1000",
+                "--repetitions", "3");
+        assertTrue(table[0].contains("roofline y += a*x") && table[0].contains("rmsprop"), table[0]);
+    }
+
+    @Test
+    void badInputIsOneLineAndExitTwo() {
+        for (String[] args : new String[][] {
+            {"bench", "--tensors", "4"},
+            {"bench", "--size", "0"},
+            {"bench", "--optimizer", "lion"},
+            {"bench", "--set", "lr=-1"},
+            {"bench", "--repetitions", "1"},
+        }) {
+            String[] r = run(2, args);
+            assertEquals(1, r[1].strip().lines().count(), r[1]);
+        }
+    }
+}
