@@ -25,13 +25,7 @@ kernel void adam_step(global float* restrict p, global const float* restrict gra
     const uint i = get_global_id(0);
     const float pi = p[i];
     const float g = clopt_grad(grad[i], pi, weight_decay);
-    const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
-    float v = clopt_second_moment(exp_avg_sq[i], g, beta2, one_minus_beta2);
-    exp_avg[i] = m;
-    exp_avg_sq[i] = v;
-#ifdef AMSGRAD
-    v = clopt_nan_max(max_exp_avg_sq[i], v);
-    max_exp_avg_sq[i] = v;
-#endif
-    p[i] = pi + neg_step_size * m / clopt_adam_denom(v, bias_correction2_sqrt, eps);
+    p[i] = clopt_adam_update(i, pi, g, exp_avg, exp_avg_sq, CLOPT_MAX_EXP_AVG_SQ, beta1,
+                             one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps,
+                             neg_step_size);
 }

@@ -62,3 +62,31 @@ inline float clopt_adam_denom(const float v, const float bias_correction2_sqrt, 
 inline float clopt_nan_max(const float a, const float b) {
     return (a > b || isnan(a)) ? a : b;
 }
+
+/* The update adam and adamw share once the gradient and p are prepared: both moments, amsgrad's
+ * running maximum (-DAMSGRAD; max_exp_avg_sq is not touched without it), and the new p. */
+inline float clopt_adam_update(const uint i, const float p, const float g,
+                               global float* restrict exp_avg, global float* restrict exp_avg_sq,
+                               global float* restrict max_exp_avg_sq,
+                               const float beta1, const float one_minus_beta1,
+                               const float beta2, const float one_minus_beta2,
+                               const float bias_correction2_sqrt, const float eps,
+                               const float neg_step_size) {
+    const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
+    float v = clopt_second_moment(exp_avg_sq[i], g, beta2, one_minus_beta2);
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+#ifdef AMSGRAD
+    v = clopt_nan_max(max_exp_avg_sq[i], v);
+    max_exp_avg_sq[i] = v;
+#endif
+    return p + neg_step_size * m / clopt_adam_denom(v, bias_correction2_sqrt, eps);
+}
+
+/* The max_exp_avg_sq argument of clopt_adam_update: the kernel's buffer with -DAMSGRAD. */
+#ifdef AMSGRAD
+#define CLOPT_MAX_EXP_AVG_SQ max_exp_avg_sq
+#else
+#define CLOPT_MAX_EXP_AVG_SQ 0
+#endif
+
