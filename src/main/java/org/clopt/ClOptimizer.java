@@ -22,6 +22,8 @@ final class ClOptimizer extends AbstractOptimizer {
     private final LaunchShape shape;
     /** When set, launches record their profiling events in it (bench only). */
     cl_event[] launchEvents;
+    /** The scalars the kernel holds now: most stay the same from step to step. */
+    private float[] scalarsSet;
 
     ClOptimizer(Device device, OptimizerConfig config, int size) {
         this(device, config, size, 0);
@@ -101,10 +103,15 @@ final class ClOptimizer extends AbstractOptimizer {
         }
         device.ensureOpen();
         Cl.run("enqueue " + config.algorithm() + "_step", () -> {
-            int arg = 2 + state.length;
-            for (float s : scalars) {
-                clSetKernelArg(kernel, arg++, Sizeof.cl_float, Pointer.to(new float[] {s}));
+            int first = 2 + state.length;
+            for (int k = 0; k < scalars.length; k++) {
+                // Compare bits, not values: NaN and -0 must be set too.
+                if (scalarsSet == null
+                        || Float.floatToRawIntBits(scalarsSet[k]) != Float.floatToRawIntBits(scalars[k])) {
+                    clSetKernelArg(kernel, first + k, Sizeof.cl_float, Pointer.to(new float[] {scalars[k]}));
+                }
             }
+            scalarsSet = scalars;
             shape.enqueue(device.queue(), kernel, launchEvents);
         });
     }
