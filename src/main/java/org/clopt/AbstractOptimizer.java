@@ -80,28 +80,26 @@ abstract class AbstractOptimizer implements Optimizer {
         putState(stateIndex(name), checked(name, values));
     }
 
-    abstract void putParameters(Checked values);
+    // The transfers below receive arrays already checked to hold exactly size floats.
 
-    abstract void getParameters(Checked out);
+    abstract void putParameters(float[] values);
 
-    abstract void putGradients(Checked values);
+    abstract void getParameters(float[] out);
 
-    abstract void getState(int index, Checked out);
+    abstract void putGradients(float[] values);
 
-    abstract void putState(int index, Checked values);
+    abstract void getState(int index, float[] out);
 
-    /** An array whose length has been checked against the size. */
-    record Checked(float[] array) {
-    }
+    abstract void putState(int index, float[] values);
 
-    private Checked checked(String what, float[] array) {
+    private float[] checked(String what, float[] array) {
         ensureOpen();
         Objects.requireNonNull(array, what);
         if (array.length != size) {
             throw new IllegalArgumentException(what + ": expected " + size + " floats, got "
                     + array.length);
         }
-        return new Checked(array);
+        return array;
     }
 
     private int stateIndex(String name) {

@@ -117,28 +117,28 @@ final class ClOptimizer extends AbstractOptimizer {
     }
 
     @Override
-    void putParameters(Checked values) {
-        write(parameters, values.array(), "parameters");
+    void putParameters(float[] values) {
+        write(parameters, values, "parameters");
     }
 
     @Override
-    void getParameters(Checked out) {
-        read(parameters, out.array(), "parameters");
+    void getParameters(float[] out) {
+        read(parameters, out, "parameters");
     }
 
     @Override
-    void putGradients(Checked values) {
-        write(gradients, values.array(), "gradients");
+    void putGradients(float[] values) {
+        write(gradients, values, "gradients");
     }
 
     @Override
-    void getState(int index, Checked out) {
-        read(state[index], out.array(), config.stateNames().get(index));
+    void getState(int index, float[] out) {
+        read(state[index], out, config.stateNames().get(index));
     }
 
     @Override
-    void putState(int index, Checked values) {
-        write(state[index], values.array(), config.stateNames().get(index));
+    void putState(int index, float[] values) {
+        write(state[index], values, config.stateNames().get(index));
     }
 
     private void write(cl_mem buffer, float[] values, String what) {

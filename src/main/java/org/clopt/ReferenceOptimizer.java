@@ -24,28 +24,28 @@ final class ReferenceOptimizer extends AbstractOptimizer {
     }
 
     @Override
-    void putParameters(Checked values) {
-        System.arraycopy(values.array(), 0, parameters, 0, size);
+    void putParameters(float[] values) {
+        System.arraycopy(values, 0, parameters, 0, size);
     }
 
     @Override
-    void getParameters(Checked out) {
-        System.arraycopy(parameters, 0, out.array(), 0, size);
+    void getParameters(float[] out) {
+        System.arraycopy(parameters, 0, out, 0, size);
     }
 
     @Override
-    void putGradients(Checked values) {
-        System.arraycopy(values.array(), 0, gradients, 0, size);
+    void putGradients(float[] values) {
+        System.arraycopy(values, 0, gradients, 0, size);
     }
 
     @Override
-    void getState(int index, Checked out) {
-        System.arraycopy(state[index], 0, out.array(), 0, size);
+    void getState(int index, float[] out) {
+        System.arraycopy(state[index], 0, out, 0, size);
     }
 
     @Override
-    void putState(int index, Checked values) {
-        System.arraycopy(values.array(), 0, state[index], 0, size);
+    void putState(int index, float[] values) {
+        System.arraycopy(values, 0, state[index], 0, size);
     }
 
     @Override
