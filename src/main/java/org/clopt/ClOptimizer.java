@@ -10,8 +10,9 @@ import org.jocl.cl_mem;
 
 /**
  * The OpenCL path: device buffers for parameters, gradients and each state array, and one
- * launch of {@code <algorithm>_step} per step. A step sets the scalar arguments and enqueues;
- * it never waits, reads back or transfers arrays.
+ * launch of {@code <algorithm>_step} per step (two when the size is not a multiple of the
+ * work-group size, see {@link LaunchShape}). A step sets the scalar arguments that changed and
+ * enqueues; it never waits, reads back or transfers arrays.
  */
 final class ClOptimizer extends AbstractOptimizer {
     private final Device device;
