@@ -1,5 +1,6 @@
 package org.clopt;
 
+import java.nio.FloatBuffer;
 import java.util.Objects;
 
 /**
@@ -46,51 +47,56 @@ abstract class AbstractOptimizer implements Optimizer {
         ensureOpen();
         long t = stepCount + 1;
         float nextMuProduct = config.nextMuProduct(t, muProduct);
-        run(config.scalars(t, nextMuProduct));
+        run(config, config.scalars(t, nextMuProduct), 0, size);
         // Only a step that was launched advances the count.
         stepCount = t;
         muProduct = nextMuProduct;
     }
 
-    /** Applies one step with these scalars to every element. */
-    abstract void run(float[] scalars);
+    /**
+     * Applies one step with these scalars to elements [from, to). {@code config} has the same
+     * algorithm and structural options as the one this optimizer was built with; parameter
+     * sets pass their group's current hyperparameters.
+     */
+    abstract void run(OptimizerConfig config, float[] scalars, int from, int to);
 
     @Override
     public final void writeParameters(float[] values) {
-        putParameters(checked("parameters", values));
+        write(PARAMETERS, 0, FloatBuffer.wrap(checked("parameters", values)));
     }
 
     @Override
     public final void readParameters(float[] out) {
-        getParameters(checked("parameters", out));
+        read(PARAMETERS, 0, FloatBuffer.wrap(checked("parameters", out)));
     }
 
     @Override
     public final void writeGradients(float[] values) {
-        putGradients(checked("gradients", values));
+        write(GRADIENTS, 0, FloatBuffer.wrap(checked("gradients", values)));
     }
 
     @Override
     public final void readState(String name, float[] out) {
-        getState(stateIndex(name), checked(name, out));
+        read(stateArray(name), 0, FloatBuffer.wrap(checked(name, out)));
     }
 
     @Override
     public final void writeState(String name, float[] values) {
-        putState(stateIndex(name), checked(name, values));
+        write(stateArray(name), 0, FloatBuffer.wrap(checked(name, values)));
     }
 
-    // The transfers below receive arrays already checked to hold exactly size floats.
+    /** Array indices of the transfers: parameters, gradients, then state k at 2 + k. */
+    static final int PARAMETERS = 0;
+    static final int GRADIENTS = 1;
 
-    abstract void putParameters(float[] values);
+    /** Copies {@code src.remaining()} floats into array {@code array} from element {@code from}. */
+    abstract void write(int array, int from, FloatBuffer src);
 
-    abstract void getParameters(float[] out);
+    /** Copies {@code dst.remaining()} floats of array {@code array} from element {@code from}. */
+    abstract void read(int array, int from, FloatBuffer dst);
 
-    abstract void putGradients(float[] values);
-
-    abstract void getState(int index, float[] out);
-
-    abstract void putState(int index, float[] values);
+    /** Sets elements [from, from + count) of array {@code array} to {@code value}. */
+    abstract void fill(int array, int from, int count, float value);
 
     private float[] checked(String what, float[] array) {
         ensureOpen();
@@ -102,13 +108,14 @@ abstract class AbstractOptimizer implements Optimizer {
         return array;
     }
 
-    private int stateIndex(String name) {
+    /** The transfer index of state array {@code name}. */
+    final int stateArray(String name) {
         int index = config.stateNames().indexOf(name);
         if (index < 0) {
             throw new IllegalArgumentException("unknown state '" + name + "' for "
                     + config.algorithm() + " (has: " + String.join(", ", config.stateNames()) + ")");
         }
-        return index;
+        return 2 + index;
     }
 
     final void ensureOpen() {

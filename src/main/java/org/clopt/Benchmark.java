@@ -159,7 +159,7 @@ public final class Benchmark {
                     clSetKernelArg(kk, 1, Sizeof.cl_mem, Pointer.to(xx));
                     clSetKernelArg(kk, 2, Sizeof.cl_float, Pointer.to(new float[] {1e-7f}));
                 });
-                shape = LaunchShape.of(n, localSize > 0 ? localSize : LaunchShape.localSizeFor(device.info(), k));
+                shape = LaunchShape.of(0, n, localSize > 0 ? localSize : LaunchShape.localSizeFor(device.info(), k));
             } catch (RuntimeException e) {
                 if (k != null) {
                     clReleaseKernel(k);

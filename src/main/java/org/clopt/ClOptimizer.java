@@ -2,6 +2,7 @@ package org.clopt;
 
 import static org.jocl.CL.*;
 
+import java.nio.FloatBuffer;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_event;
@@ -10,17 +11,16 @@ import org.jocl.cl_mem;
 
 /**
  * The OpenCL path: device buffers for parameters, gradients and each state array, and one
- * launch of {@code <algorithm>_step} per step (two when the size is not a multiple of the
- * work-group size, see {@link LaunchShape}). A step sets the scalar arguments that changed and
- * enqueues; it never waits, reads back or transfers arrays.
+ * launch of {@code <algorithm>_step} per step over a range (two when the range is not a multiple
+ * of the work-group size, see {@link LaunchShape}). A step sets the scalar arguments that changed
+ * and enqueues; it never waits, reads back or transfers arrays.
  */
 final class ClOptimizer extends AbstractOptimizer {
     private final Device device;
-    private final cl_mem parameters;
-    private final cl_mem gradients;
-    private final cl_mem[] state;
+    /** Parameters, gradients, then each state array; empty when the size is 0. */
+    private final cl_mem[] buffers;
     private final cl_kernel kernel;
-    private final LaunchShape shape;
+    private final long localSize;
     /** When set, launches record their profiling events in it (bench only). */
     cl_event[] launchEvents;
     /** The scalars the kernel holds now: most stay the same from step to step. */
@@ -43,68 +43,49 @@ final class ClOptimizer extends AbstractOptimizer {
                     + device.info().qualifiedName() + " has " + Device.mib(device.info().globalMemoryBytes())
                     + " of global memory", CL_MEM_OBJECT_ALLOCATION_FAILURE, null);
         }
-        state = new cl_mem[arrays - 2];
-        cl_mem p = null;
-        cl_mem g = null;
+        buffers = new cl_mem[size > 0 ? arrays : 0];
         cl_kernel k = null;
-        long local = 1;
         try {
-            if (size > 0) {
-                p = device.allocate(bytes, "parameters");
-                fill(p, 0f);
-                g = device.allocate(bytes, "gradients");
-                fill(g, 0f);
-                for (int i = 0; i < state.length; i++) {
-                    state[i] = device.allocate(bytes, config.stateNames().get(i));
-                    fill(state[i], config.initialState(i));
-                }
+            for (int a = 0; a < buffers.length; a++) {
+                buffers[a] = device.allocate(bytes, a == PARAMETERS ? "parameters"
+                        : a == GRADIENTS ? "gradients" : config.stateNames().get(a - 2));
+                fill(a, 0, size, a < 2 ? 0f : config.initialState(a - 2));
             }
             k = device.createKernel(config.algorithm(), config.buildOptions());
-            local = requestedLocalSize > 0 ? requestedLocalSize
-                    : LaunchShape.localSizeFor(device.info(), k);
-            if (size > 0) {
-                setBufferArguments(k, p, g);
-            }
+            cl_kernel kk = k;
+            Cl.run("clSetKernelArg", () -> {
+                for (int a = 0; a < buffers.length; a++) {
+                    clSetKernelArg(kk, a, Sizeof.cl_mem, Pointer.to(buffers[a]));
+                }
+            });
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
-            Cl.run("clFinish", () -> clFinish(device.queue()));
+            device.finish();
         } catch (RuntimeException e) {
-            releaseAll(k, p, g, state);
+            releaseAll(k, buffers);
             throw e;
         }
-        parameters = p;
-        gradients = g;
         kernel = k;
-        shape = LaunchShape.of(size, local);
+        localSize = requestedLocalSize > 0 ? requestedLocalSize : LaunchShape.localSizeFor(device.info(), k);
     }
 
+    /** The launches of a whole step. */
     LaunchShape shape() {
-        return shape;
+        return LaunchShape.of(0, size, localSize);
     }
 
-    private void setBufferArguments(cl_kernel k, cl_mem p, cl_mem g) {
-        Cl.run("clSetKernelArg", () -> {
-            int arg = 0;
-            clSetKernelArg(k, arg++, Sizeof.cl_mem, Pointer.to(p));
-            clSetKernelArg(k, arg++, Sizeof.cl_mem, Pointer.to(g));
-            for (cl_mem s : state) {
-                clSetKernelArg(k, arg++, Sizeof.cl_mem, Pointer.to(s));
-            }
-        });
-    }
-
-    private void fill(cl_mem buffer, float value) {
-        Cl.run("clEnqueueFillBuffer", () -> clEnqueueFillBuffer(device.queue(), buffer,
-                Pointer.to(new float[] {value}), Sizeof.cl_float, 0, 4L * size, 0, null, null));
+    /** The buffer behind transfer index {@code array}, for views on the device; null if empty. */
+    cl_mem buffer(int array) {
+        return buffers.length == 0 ? null : buffers[array];
     }
 
     @Override
-    void run(float[] scalars) {
-        if (size == 0) {
+    void run(OptimizerConfig config, float[] scalars, int from, int to) {
+        if (from == to) {
             return;
         }
         device.ensureOpen();
         Cl.run("enqueue " + config.algorithm() + "_step", () -> {
-            int first = 2 + state.length;
+            int first = buffers.length;
             for (int k = 0; k < scalars.length; k++) {
                 // Compare bits, not values: NaN and -0 must be set too.
                 if (scalarsSet == null
@@ -113,72 +94,59 @@ final class ClOptimizer extends AbstractOptimizer {
                 }
             }
             scalarsSet = scalars;
-            shape.enqueue(device.queue(), kernel, launchEvents);
+            LaunchShape.of(from, to, localSize).enqueue(device.queue(), kernel, launchEvents);
         });
     }
 
     @Override
-    void putParameters(float[] values) {
-        write(parameters, values, "parameters");
-    }
-
-    @Override
-    void getParameters(float[] out) {
-        read(parameters, out, "parameters");
-    }
-
-    @Override
-    void putGradients(float[] values) {
-        write(gradients, values, "gradients");
-    }
-
-    @Override
-    void getState(int index, float[] out) {
-        read(state[index], out, config.stateNames().get(index));
-    }
-
-    @Override
-    void putState(int index, float[] values) {
-        write(state[index], values, config.stateNames().get(index));
-    }
-
-    private void write(cl_mem buffer, float[] values, String what) {
-        if (size == 0) {
+    void write(int array, int from, FloatBuffer src) {
+        int count = src.remaining();
+        if (count == 0) {
             return;
         }
         device.ensureOpen();
-        Cl.run("writing " + what, () -> clEnqueueWriteBuffer(device.queue(), buffer, CL_TRUE, 0,
-                4L * size, Pointer.to(values), 0, null, null));
+        Cl.run("writing " + name(array), () -> clEnqueueWriteBuffer(device.queue(), buffers[array],
+                CL_TRUE, 4L * from, 4L * count, Pointer.to(src), 0, null, null));
     }
 
-    private void read(cl_mem buffer, float[] out, String what) {
-        if (size == 0) {
+    @Override
+    void read(int array, int from, FloatBuffer dst) {
+        int count = dst.remaining();
+        if (count == 0) {
             return;
         }
         device.ensureOpen();
-        Cl.run("reading " + what, () -> clEnqueueReadBuffer(device.queue(), buffer, CL_TRUE, 0,
-                4L * size, Pointer.to(out), 0, null, null));
+        Cl.run("reading " + name(array), () -> clEnqueueReadBuffer(device.queue(), buffers[array],
+                CL_TRUE, 4L * from, 4L * count, Pointer.to(dst), 0, null, null));
+    }
+
+    @Override
+    void fill(int array, int from, int count, float value) {
+        if (count == 0) {
+            return;
+        }
+        Cl.run("filling " + name(array), () -> clEnqueueFillBuffer(device.queue(), buffers[array],
+                Pointer.to(new float[] {value}), Sizeof.cl_float, 4L * from, 4L * count, 0, null, null));
+    }
+
+    private String name(int array) {
+        return array == PARAMETERS ? "parameters" : array == GRADIENTS ? "gradients"
+                : config.stateNames().get(array - 2);
     }
 
     @Override
     void release() {
-        releaseAll(kernel, parameters, gradients, state);
+        releaseAll(kernel, buffers);
     }
 
-    private static void releaseAll(cl_kernel kernel, cl_mem p, cl_mem g, cl_mem[] state) {
+    private static void releaseAll(cl_kernel kernel, cl_mem[] buffers) {
         if (kernel != null) {
             clReleaseKernel(kernel);
         }
-        for (int i = state.length - 1; i >= 0; i--) {
-            if (state[i] != null) {
-                clReleaseMemObject(state[i]);
+        for (int i = buffers.length - 1; i >= 0; i--) {
+            if (buffers[i] != null) {
+                clReleaseMemObject(buffers[i]);
             }
-        }
-        if (g != null) {
-            clReleaseMemObject(g);
-        }
-        if (p != null) {
-            clReleaseMemObject(p);
         }
     }
 }

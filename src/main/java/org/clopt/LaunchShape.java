@@ -19,11 +19,12 @@ import org.jocl.cl_kernel;
  * usual choice for streaming kernels on GPUs (not measured here). Both are capped by what the
  * kernel allows and rounded down to its preferred multiple.
  */
-record LaunchShape(long localSize, long mainSize, long tailSize) {
+record LaunchShape(long localSize, long offset, long mainSize, long tailSize) {
 
-    static LaunchShape of(long n, long localSize) {
-        long main = n / localSize * localSize;
-        return new LaunchShape(localSize, main, n - main);
+    /** Elements [from, to): the kernels index by global id, which includes the offset. */
+    static LaunchShape of(long from, long to, long localSize) {
+        long main = (to - from) / localSize * localSize;
+        return new LaunchShape(localSize, from, main, to - from - main);
     }
 
     /** The rule above for this kernel on this device. */
@@ -54,13 +55,13 @@ record LaunchShape(long localSize, long mainSize, long tailSize) {
     void enqueue(cl_command_queue queue, cl_kernel kernel, cl_event[] events) {
         int k = 0;
         if (mainSize > 0) {
-            clEnqueueNDRangeKernel(queue, kernel, 1, null, new long[] {mainSize},
+            clEnqueueNDRangeKernel(queue, kernel, 1, new long[] {offset}, new long[] {mainSize},
                     new long[] {localSize}, 0, null, events == null ? null : events[k++]);
         }
         if (tailSize > 0) {
             // The tail is one exact work-group of fewer than localSize items.
-            clEnqueueNDRangeKernel(queue, kernel, 1, new long[] {mainSize}, new long[] {tailSize},
-                    new long[] {tailSize}, 0, null, events == null ? null : events[k]);
+            clEnqueueNDRangeKernel(queue, kernel, 1, new long[] {offset + mainSize},
+                    new long[] {tailSize}, new long[] {tailSize}, 0, null, events == null ? null : events[k]);
         }
     }
 }

@@ -1,51 +1,41 @@
 package org.clopt;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /** The CPU reference path: Java arrays and {@link OptimizerConfig#referenceStep}. */
 final class ReferenceOptimizer extends AbstractOptimizer {
-    private final float[] parameters;
-    private final float[] gradients;
-    private final float[][] state;
+    /** Parameters, gradients, then each state array. */
+    private final float[][] arrays;
 
     ReferenceOptimizer(OptimizerConfig config, int size) {
         super(config, size);
-        parameters = new float[size];
-        gradients = new float[size];
-        state = new float[config.stateNames().size()][size];
-        for (int k = 0; k < state.length; k++) {
-            Arrays.fill(state[k], config.initialState(k));
+        int states = config.stateNames().size();
+        arrays = new float[2 + states][size];
+        for (int k = 0; k < states; k++) {
+            Arrays.fill(arrays[2 + k], config.initialState(k));
         }
     }
 
     @Override
-    void run(float[] scalars) {
-        config.referenceStep(parameters, gradients, state, scalars, 0, size);
+    void run(OptimizerConfig config, float[] scalars, int from, int to) {
+        config.referenceStep(arrays[PARAMETERS], arrays[GRADIENTS],
+                Arrays.copyOfRange(arrays, 2, arrays.length), scalars, from, to);
     }
 
     @Override
-    void putParameters(float[] values) {
-        System.arraycopy(values, 0, parameters, 0, size);
+    void write(int array, int from, FloatBuffer src) {
+        src.get(arrays[array], from, src.remaining());
     }
 
     @Override
-    void getParameters(float[] out) {
-        System.arraycopy(parameters, 0, out, 0, size);
+    void read(int array, int from, FloatBuffer dst) {
+        dst.put(arrays[array], from, dst.remaining());
     }
 
     @Override
-    void putGradients(float[] values) {
-        System.arraycopy(values, 0, gradients, 0, size);
-    }
-
-    @Override
-    void getState(int index, float[] out) {
-        System.arraycopy(state[index], 0, out, 0, size);
-    }
-
-    @Override
-    void putState(int index, float[] values) {
-        System.arraycopy(values, 0, state[index], 0, size);
+    void fill(int array, int from, int count, float value) {
+        Arrays.fill(arrays[array], from, from + count, value);
     }
 
     @Override
