@@ -106,7 +106,7 @@ final class ClOptimizer extends AbstractOptimizer {
         }
         device.ensureOpen();
         Cl.run("writing " + name(array), () -> clEnqueueWriteBuffer(device.queue(), buffers[array],
-                CL_TRUE, 4L * from, 4L * count, Pointer.to(src), 0, null, null));
+                CL_TRUE, 4L * from, 4L * count, Pointer.toBuffer(src), 0, null, null));
     }
 
     @Override
@@ -117,7 +117,7 @@ final class ClOptimizer extends AbstractOptimizer {
         }
         device.ensureOpen();
         Cl.run("reading " + name(array), () -> clEnqueueReadBuffer(device.queue(), buffers[array],
-                CL_TRUE, 4L * from, 4L * count, Pointer.to(dst), 0, null, null));
+                CL_TRUE, 4L * from, 4L * count, Pointer.toBuffer(dst), 0, null, null));
     }
 
     @Override

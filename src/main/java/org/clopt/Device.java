@@ -177,15 +177,23 @@ public final class Device implements AutoCloseable {
         Cl.run("clFinish", () -> clFinish(queue));
     }
 
-    // ---- for the optimizers; package-private ----
-
-    cl_context context() {
+    /**
+     * The OpenCL context, for kernels of your own that work on clopt's buffers (see
+     * {@link ParameterSet#gradientSlice}). Owned by this device: do not release it.
+     */
+    public cl_context context() {
         return context;
     }
 
-    cl_command_queue queue() {
+    /**
+     * The in-order command queue clopt enqueues on; enqueue your kernels here so that they are
+     * ordered with the steps. Owned by this device: do not release it.
+     */
+    public cl_command_queue queue() {
         return queue;
     }
+
+    // ---- for the optimizers; package-private ----
 
     /**
      * A new kernel object for {@code <algorithm>_step} from {@code kernels/<algorithm>.cl}, whose
