@@ -60,6 +60,53 @@ public final class Benchmark {
         }
     }
 
+    /**
+     * As {@link #compare(Device, OptimizerConfig, int, int)}, with the {@code n} elements split
+     * into {@code tensors} tensors of a {@link ParameterSet} (the last takes the remainder).
+     */
+    public static Comparison compare(Device device, OptimizerConfig config, int n, int tensors,
+                                     int repetitions) {
+        if (tensors < 1 || tensors > Math.max(1, n)) {
+            throw new IllegalArgumentException("invalid tensors: " + tensors + " (must be in [1, " + n + "])");
+        }
+        ParameterSet.Builder builder = ParameterSet.builder().group(config);
+        for (int k = 0; k < tensors; k++) {
+            int size = k < tensors - 1 ? n / tensors : n - (tensors - 1) * (n / tensors);
+            builder.tensor("t" + k, size);
+        }
+        try (ParameterSet set = builder.build(device);
+             Roofline roofline = new Roofline(device, n, 0)) {
+            ClOptimizer group = (ClOptimizer) set.engine(0);
+            SplittableRandom random = new SplittableRandom(1);
+            for (String name : set.names()) {
+                float[] v = new float[set.size(name)];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (float) (random.nextDouble() - 0.5);
+                }
+                set.writeParameters(name, v);
+                set.writeGradients(name, v);
+            }
+            Launch step = new Launch() {
+                @Override
+                public LaunchShape shape() {
+                    return group.shape();
+                }
+
+                @Override
+                public void enqueue(cl_event[] events) {
+                    group.launchEvents = events;
+                    try {
+                        set.step();
+                    } finally {
+                        group.launchEvents = null;
+                    }
+                }
+            };
+            Timing[] t = time(device, repetitions, new Launch[] {step, roofline});
+            return new Comparison(t[0], t[1]);
+        }
+    }
+
     /** Times {@code repetitions} steps of {@code config} on {@code n} elements. */
     public static Timing optimizer(Device device, OptimizerConfig config, int n, int repetitions) {
         return optimizer(device, config, n, repetitions, 0);

@@ -298,6 +298,11 @@ public final class ParameterSet implements AutoCloseable {
                 4L * t.size());
     }
 
+    /** The engine of a group (bench reaches its launches through it). */
+    AbstractOptimizer engine(int group) {
+        return groups[checkGroup(group)];
+    }
+
     private Tensor tensor(String name) {
         return tensors.get(indexOf(name));
     }

@@ -45,7 +45,8 @@ final class BenchCommand implements Callable<Integer> {
     int size;
 
     @Option(names = "--tensors", paramLabel = "K", defaultValue = "1",
-            description = "Split N into K equal tensors (1 until parameter sets are supported).")
+            description = "Split N into K equal tensors of one parameter set (the last takes the "
+                + "remainder); default 1, a single vector.")
     int tensors;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE",
@@ -68,8 +69,8 @@ final class BenchCommand implements Callable<Integer> {
         if (size < 1) {
             throw new BadInputException("--size " + size + ": must be >= 1");
         }
-        if (tensors != 1) {
-            throw new BadInputException("--tensors " + tensors + ": only 1 is supported so far");
+        if (tensors < 1 || tensors > size) {
+            throw new BadInputException("--tensors " + tensors + ": must be in [1, N = " + size + "]");
         }
         if (repetitions < 3) {
             throw new BadInputException("--repetitions " + repetitions + ": must be >= 3");
@@ -87,7 +88,9 @@ final class BenchCommand implements Callable<Integer> {
                 // Each step alternates with a roofline step, so drift in the machine's speed
                 // during the run affects both sides of the ratio alike.
                 progress.setExtraMessage(config.algorithm());
-                Benchmark.Comparison c = Benchmark.compare(device, config, size, repetitions);
+                Benchmark.Comparison c = tensors == 1
+                        ? Benchmark.compare(device, config, size, repetitions)
+                        : Benchmark.compare(device, config, size, tensors, repetitions);
                 Benchmark.Timing t = c.optimizer();
                 Benchmark.Timing roofline = c.roofline();
                 double rooflineGbps = roofline.gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, size);

@@ -49,6 +49,9 @@ class BenchCommandTest {
                 "--repetitions", "3", "--json");
         JsonObject o = JsonParser.parseString(r[0].strip()).getAsJsonObject();
         assertEquals(36, o.get("bytes_per_element").getAsInt());
+        String[] split = run(0, "bench", "--optimizer", "nadam", "--size", "10000", "--tensors", "7",
+                "--repetitions", "3", "--json");
+        assertEquals(7, JsonParser.parseString(split[0].strip()).getAsJsonObject().get("tensors").getAsInt());
         String[] table = run(0, "bench", "--optimizer", "rmsprop", "--set", "centered=true", "--size", "1000",
                 "--repetitions", "3");
         assertTrue(table[0].contains("roofline y += a*x") && table[0].contains("rmsprop"), table[0]);
@@ -57,7 +60,8 @@ class BenchCommandTest {
     @Test
     void badInputIsOneLineAndExitTwo() {
         for (String[] args : new String[][] {
-            {"bench", "--tensors", "4"},
+            {"bench", "--tensors", "0"},
+            {"bench", "--size", "10", "--tensors", "11"},
             {"bench", "--size", "0"},
             {"bench", "--optimizer", "lion"},
             {"bench", "--set", "lr=-1"},
