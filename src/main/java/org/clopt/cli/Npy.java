@@ -9,10 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
+import org.clopt.AtomicFile;
 
 /**
  * A strict reader and writer for NumPy {@code .npy} files (format versions 1.0, 2.0 and 3.0)
@@ -214,54 +211,10 @@ final class Npy {
                     + " elements but data has " + data.length);
         }
         byte[] header = header(shape);
-        Path target = file.toAbsolutePath();
-        Path directory = target.getParent();
-        if (directory == null || target.getFileName() == null) {
-            throw new IOException(file + ": not a file path");
-        }
-        String name = target.getFileName().toString();
-        // Same directory as the target so the final rename cannot cross file systems. Not
-        // Files.createTempFile: it creates the file owner-only, and the output should get the
-        // permissions any newly created file gets.
-        String base = name.codePointCount(0, name.length()) > 32
-                ? name.substring(0, name.offsetByCodePoints(0, 32)) : name;
-        Path temp = null;
-        FileChannel channel = null;
-        for (int attempt = 0; channel == null; attempt++) {
-            temp = directory.resolve("." + base + "."
-                    + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
-            try {
-                channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            } catch (FileAlreadyExistsException e) {
-                if (attempt == 100) {
-                    throw e;
-                }
-            }
-        }
-        try {
-            try (FileChannel out = channel) {
-                writeFully(out, ByteBuffer.wrap(header));
-                writeFloats(out, data);
-                // Durable before it becomes visible: otherwise a crash after the rename could
-                // leave a complete-looking name over incomplete data.
-                out.force(true);
-            }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (Throwable t) {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException e) {
-                t.addSuppressed(e);
-            }
-            throw t;
-        }
-        // Make the rename itself durable. Some platforms (Windows) cannot open a directory; the
-        // file is already in place there, so that is not a failure of the write.
-        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
-            dir.force(true);
-        } catch (IOException ignored) {
-            // The rename has happened; only its durability across a crash is unconfirmed.
-        }
+        AtomicFile.write(file, out -> {
+            writeFully(out, ByteBuffer.wrap(header));
+            writeFloats(out, data);
+        });
     }
 
     /** The dtype, order and shape of a parsed header, already checked for support. */
