@@ -298,6 +298,18 @@ public final class ParameterSet implements AutoCloseable {
                 4L * t.size());
     }
 
+    /** NAdam's running product of momentum coefficients for the tensor. */
+    float muProduct(String name) {
+        return muProducts[indexOf(name)];
+    }
+
+    /** Sets every tensor's counters and every group's hyperparameters, as a checkpoint had them. */
+    void restoreCounters(long[] stepCounts, float[] mu, OptimizerConfig[] groupConfigs) {
+        System.arraycopy(stepCounts, 0, steps, 0, steps.length);
+        System.arraycopy(mu, 0, muProducts, 0, muProducts.length);
+        System.arraycopy(groupConfigs, 0, configs, 0, configs.length);
+    }
+
     /** The engine of a group (bench reaches its launches through it). */
     AbstractOptimizer engine(int group) {
         return groups[checkGroup(group)];

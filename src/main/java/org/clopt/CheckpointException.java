@@ -1,0 +1,17 @@
+package org.clopt;
+
+/**
+ * A checkpoint could not be read, is corrupt, or does not fit the parameter set it is loaded
+ * into. The message names the file and the first problem found; nothing was changed.
+ */
+public class CheckpointException extends CloptException {
+    private static final long serialVersionUID = 1L;
+
+    public CheckpointException(String message) {
+        super(message);
+    }
+
+    public CheckpointException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,304 @@
+package org.clopt;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Checkpoints: exact resume, strict reading, and nothing changed by a bad file. */
+class CheckpointTest {
+    private static Device device;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void open() {
+        device = Device.open();
+    }
+
+    @AfterAll
+    static void close() {
+        device.close();
+    }
+
+    static List<Conformance.OptionSet> optionSets() {
+        return Conformance.optionSets();
+    }
+
+    static ParameterSet.Builder layout(Conformance.OptionSet options) {
+        return ParameterSetTest.layout(options.config(), ParameterSetTest.secondGroup(options));
+    }
+
+    /** Deterministic gradients for step s, the same for every set built from the layout. */
+    static void gradients(ParameterSet set, int step) {
+        SplittableRandom random = new SplittableRandom(100 + step);
+        for (String name : set.names()) {
+            set.writeGradients(name, ParameterSetTest.values(set.size(name), random));
+        }
+    }
+
+    static void initialize(ParameterSet set) {
+        SplittableRandom random = new SplittableRandom(1);
+        for (String name : set.names()) {
+            set.writeParameters(name, ParameterSetTest.values(set.size(name), random));
+        }
+    }
+
+    static float[] read(ParameterSet set, String name, String key) {
+        float[] out = new float[set.size(name)];
+        if (key == null) {
+            set.readParameters(name, out);
+        } else {
+            set.readState(name, key, out);
+        }
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optionSets")
+    void resumeIsBitExact(Conformance.OptionSet options) {
+        Path file = dir.resolve("state.safetensors");
+        try (ParameterSet straight = layout(options).build(device);
+             ParameterSet first = layout(options).build(device);
+             ParameterSet resumed = layout(options).build(device)) {
+            initialize(straight);
+            initialize(first);
+            for (int step = 1; step <= 6; step++) {
+                gradients(straight, step);
+                straight.step();
+            }
+            for (int step = 1; step <= 3; step++) {
+                gradients(first, step);
+                first.step();
+            }
+            Checkpoint.save(first, file, true);
+            Checkpoint.load(resumed, file);
+            for (int step = 4; step <= 6; step++) {
+                gradients(resumed, step);
+                resumed.step();
+            }
+            for (String name : straight.names()) {
+                assertEquals(straight.stepCount(name), resumed.stepCount(name), name);
+                assertArrayEquals(read(straight, name, null), read(resumed, name, null), name);
+                for (String key : straight.stateNames(name)) {
+                    assertArrayEquals(read(straight, name, key), read(resumed, name, key), name + " " + key);
+                }
+            }
+        }
+    }
+
+    @Test
+    void loadsAcrossDevicesWithinTolerance() {
+        Conformance.OptionSet options = Conformance.optionSets().get(21); // nadam, decoupled
+        Path file = dir.resolve("reference.safetensors");
+        try (ParameterSet reference = layout(options).buildReference();
+             ParameterSet onDevice = layout(options).build(device)) {
+            initialize(reference);
+            for (int step = 1; step <= 3; step++) {
+                gradients(reference, step);
+                reference.step();
+            }
+            Checkpoint.save(reference, file, true);
+            Checkpoint.load(onDevice, file);
+            for (int step = 4; step <= 5; step++) {
+                gradients(reference, step);
+                reference.step();
+                gradients(onDevice, step);
+                onDevice.step();
+            }
+            for (String name : reference.names()) {
+                float[] e = read(reference, name, null);
+                float[] a = read(onDevice, name, null);
+                for (int i = 0; i < e.length; i++) {
+                    assertTrue(Conformance.ulps(a[i], e[i], e[i]) <= 8, name + "[" + i + "]");
+                }
+                assertEquals(5, onDevice.stepCount(name));
+            }
+        }
+    }
+
+    @Test
+    void stateOnlyByDefaultAndHyperparametersComeBack() throws IOException {
+        Path file = dir.resolve("s.safetensors");
+        try (ParameterSet set = ParameterSet.builder().group(Adam.builder().lr(0.5).build())
+                .tensor("w", 2, 3).buildReference();
+             ParameterSet other = ParameterSet.builder().group(Adam.builder().build())
+                .tensor("w", 2, 3).buildReference()) {
+            set.writeParameters("w", new float[] {1, 2, 3, 4, 5, 6});
+            gradients(set, 1);
+            set.step();
+            Checkpoint.save(set, file);
+            Checkpoint.load(other, file);
+            assertArrayEquals(new float[6], read(other, "w", null), "parameters are not in a state-only file");
+            assertEquals(0.5, ((Adam) other.config(0)).lr());
+            assertEquals(1, other.stepCount("w"));
+            String text = new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1);
+            assertTrue(text.contains("\"state.0.exp_avg\"") && text.contains("\"state.0.step\"")
+                    && !text.contains("param.0"), text.substring(0, 400));
+        }
+    }
+
+    /** A small valid checkpoint to mutate. */
+    private byte[] validFile(ParameterSet set) throws IOException {
+        Path file = dir.resolve("valid.safetensors");
+        initialize(set);
+        gradients(set, 1);
+        set.step();
+        Checkpoint.save(set, file, true);
+        return Files.readAllBytes(file);
+    }
+
+    private static ParameterSet smallSet() {
+        return ParameterSet.builder().group(NAdam.builder().build()).tensor("a", 3).tensor("b", 2, 2)
+                .buildReference();
+    }
+
+    /** Loading {@code bytes} either fails with a CheckpointException and changes nothing, or succeeds. */
+    private boolean rejects(byte[] bytes, ParameterSet target) throws IOException {
+        Path file = dir.resolve("mutated.safetensors");
+        Files.write(file, bytes);
+        float[] before = read(target, "b", "exp_avg");
+        long steps = target.stepCount("a");
+        try {
+            Checkpoint.load(target, file);
+            return false;
+        } catch (CheckpointException e) {
+            assertArrayEquals(before, read(target, "b", "exp_avg"));
+            assertEquals(steps, target.stepCount("a"));
+            assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
+            return true;
+        }
+    }
+
+    @Test
+    void everyTruncationAndEveryDataBitFlipIsRejected() throws IOException {
+        try (ParameterSet source = smallSet(); ParameterSet target = smallSet()) {
+            byte[] valid = validFile(source);
+            assertTrue(!rejects(valid, target), "the valid file loads");
+            for (int length = 0; length < valid.length; length++) {
+                assertTrue(rejects(java.util.Arrays.copyOf(valid, length), target), "truncated to " + length);
+            }
+            long headerLength = ByteBuffer.wrap(valid).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+            for (int at = (int) (8 + headerLength); at < valid.length; at++) {
+                for (int bit = 0; bit < 8; bit += 3) {
+                    byte[] flipped = valid.clone();
+                    flipped[at] ^= (byte) (1 << bit);
+                    assertTrue(rejects(flipped, target), "bit " + bit + " of data byte " + at);
+                }
+            }
+            // Flips in the header either break it (rejected) or leave a valid file; never worse.
+            Random random = new Random(9);
+            int rejected = 0;
+            for (int k = 0; k < 400; k++) {
+                byte[] flipped = valid.clone();
+                flipped[random.nextInt((int) (8 + headerLength))] ^= (byte) (1 << random.nextInt(8));
+                if (rejects(flipped, target)) {
+                    rejected++;
+                }
+            }
+            assertTrue(rejected > 300, rejected + " of 400 header flips rejected");
+        }
+    }
+
+    /** A file with this header text and data section. */
+    private static byte[] file(String header, int dataBytes) {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(h.length).put(h).array();
+    }
+
+    @Test
+    void malformedHeadersAreRejected() throws IOException {
+        try (ParameterSet target = smallSet()) {
+            String meta = "\"__metadata__\":{\"format\":\"clopt-optimizer-state\",\"format_version\":\"1\"}";
+            List<byte[]> bad = new ArrayList<>();
+            bad.add(ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 40).array());
+            bad.add(ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(-1).array());
+            bad.add(file("{not json", 0));
+            bad.add(new byte[] {4, 0, 0, 0, 0, 0, 0, 0, '{', (byte) 0xC3, 0x28, '}'});
+            bad.add(file("{" + meta + ",\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                    + "\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8));
+            bad.add(file("{" + meta + ",\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                    + "\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8));
+            bad.add(file("{" + meta + ",\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8));
+            bad.add(file("{" + meta + ",\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4));
+            bad.add(file("{" + meta + ",\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8));
+            bad.add(file("{" + meta + ",\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 12));
+            bad.add(file("{" + meta + ",\"x\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],"
+                    + "\"data_offsets\":[0,8]}}", 8));
+            bad.add(file("{" + meta + ",\"x\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8));
+            bad.add(file("{" + meta + "} trailing", 0));
+            for (int k = 0; k < bad.size(); k++) {
+                assertTrue(rejects(bad.get(k), target), "case " + k);
+            }
+        }
+    }
+
+    @Test
+    void aFileForAnotherSetIsRejected() throws IOException {
+        Path file = dir.resolve("other.safetensors");
+        try (ParameterSet source = smallSet(); ParameterSet target = smallSet()) {
+            validFile(source);
+            Checkpoint.save(source, file);
+            for (ParameterSet.Builder other : List.of(
+                    ParameterSet.builder().group(NAdam.builder().build()).tensor("a", 3).tensor("b", 4),
+                    ParameterSet.builder().group(NAdam.builder().build()).tensor("a", 3).tensor("c", 2, 2),
+                    ParameterSet.builder().group(Adam.builder().build()).tensor("a", 3).tensor("b", 2, 2),
+                    ParameterSet.builder().group(NAdam.builder().build()).tensor("a", 3)
+                            .group(NAdam.builder().build()).tensor("b", 2, 2))) {
+                try (ParameterSet wrong = other.buildReference()) {
+                    assertThrows(CheckpointException.class, () -> Checkpoint.load(wrong, file));
+                    assertEquals(0, wrong.stepCount("a"));
+                }
+            }
+            CheckpointException e = assertThrows(CheckpointException.class,
+                    () -> Checkpoint.load(target, dir.resolve("missing.safetensors")));
+            assertTrue(e.getMessage().endsWith("no such file"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aKilledWriterNeverLeavesABrokenCheckpoint() throws Exception {
+        Path file = dir.resolve("crash.safetensors");
+        Random random = new Random(11);
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (int round = 0; round < 6; round++) {
+            Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                    CheckpointCrashChild.class.getName(), file.toString())
+                    .redirectErrorStream(true).start();
+            // Wait until it has saved at least once, then kill it at a random moment.
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (!Files.exists(file) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            Thread.sleep(random.nextInt(300));
+            child.destroyForcibly().waitFor();
+            try (ParameterSet set = CheckpointCrashChild.set()) {
+                Checkpoint.load(set, file);
+                assertTrue(set.stepCount("w") >= 1);
+            }
+        }
+        try (var files = Files.list(dir)) {
+            // Killed writers may leave temporary files; they never replace the checkpoint.
+            assertTrue(files.allMatch(p -> p.equals(file) || p.getFileName().toString().endsWith(".tmp")));
+        }
+    }
+}
