@@ -3,10 +3,13 @@ package org.clopt.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.clopt.Checkpoint;
+import org.clopt.CheckpointException;
 import org.clopt.Device;
-import org.clopt.Optimizer;
 import org.clopt.OptimizerConfig;
+import org.clopt.ParameterSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -49,6 +52,16 @@ final class ReplayCommand implements Callable<Integer> {
                 + "runs the CPU reference path.")
     String device;
 
+    @Option(names = "--load-state", paramLabel = "FILE",
+            description = "Load the optimizer state (a checkpoint saved by --save-state) before "
+                + "the first step; the parameters still come from --params.")
+    Path loadState;
+
+    @Option(names = "--save-state", paramLabel = "FILE",
+            description = "Save the optimizer state after the last step, as safetensors "
+                + "(written atomically; see the README for the layout).")
+    Path saveState;
+
     @Option(names = "--quiet", description = "Print nothing on success (default: one summary line on stderr).")
     boolean quiet;
 
@@ -58,7 +71,10 @@ final class ReplayCommand implements Callable<Integer> {
         if (!device.equals("opencl") && !device.equals("reference")) {
             throw new BadInputException("--device " + device + ": must be opencl or reference");
         }
-        checkOutput();
+        checkOutput("--out", out);
+        if (saveState != null) {
+            checkOutput("--save-state", saveState);
+        }
         float[] p0 = readArray("--params", params, 1).floats();
         Npy.Array gradients = readArray("--grads", grads, 2);
         long[] shape = gradients.shape();
@@ -72,48 +88,62 @@ final class ReplayCommand implements Callable<Integer> {
         float[] result = new float[n];
         String where = "the CPU reference";
         long start = System.nanoTime();
+        ParameterSet.Builder layout = ParameterSet.builder().group(config).tensor(TENSOR, n);
         if (device.equals("reference")) {
-            try (Optimizer optimizer = Optimizer.reference(config, n)) {
-                replay(optimizer, p0, g, steps, result);
+            try (ParameterSet set = layout.buildReference()) {
+                replay(set, p0, g, steps, result);
             }
         } else {
-            try (Device d = deviceOption.open();
-                 Optimizer optimizer = Optimizer.create(d, config, n)) {
+            try (Device d = deviceOption.open(); ParameterSet set = layout.build(d)) {
                 where = d.toString();
-                replay(optimizer, p0, g, steps, result);
+                replay(set, p0, g, steps, result);
             }
         }
         double ms = (System.nanoTime() - start) / 1e6;
         Npy.write(out, result, n);
         if (!quiet) {
-            spec.commandLine().getErr().printf(java.util.Locale.ROOT, "replay: %s, %d steps on %d parameters, %s, "
-                    + "%.1f ms; wrote %s%n", config, steps, n, where, ms, out);
+            spec.commandLine().getErr().printf(Locale.ROOT, "replay: %s, %d steps on %d "
+                    + "parameters, %s, %.1f ms; wrote %s%n", config, steps, n, where, ms, out);
         }
         return 0;
     }
 
-    private static void replay(Optimizer optimizer, float[] p0, float[] g, int steps, float[] result) {
+    /** The one tensor replay optimizes, as named in saved states. */
+    static final String TENSOR = "params";
+
+    /** Runs the steps; saves the state (atomically, before OUT.npy is written) if asked. */
+    private void replay(ParameterSet set, float[] p0, float[] g, int steps, float[] result) {
         int n = p0.length;
-        optimizer.writeParameters(p0);
+        if (loadState != null) {
+            try {
+                Checkpoint.load(set, loadState);
+            } catch (CheckpointException e) {
+                throw new BadInputException("--load-state " + e.getMessage(), e);
+            }
+        }
+        set.writeParameters(TENSOR, p0);
         float[] row = new float[n];
         for (int t = 0; t < steps; t++) {
             System.arraycopy(g, t * n, row, 0, n);
-            optimizer.writeGradients(row);
-            optimizer.step();
+            set.writeGradients(TENSOR, row);
+            set.step();
         }
-        optimizer.readParameters(result);
+        set.readParameters(TENSOR, result);
+        if (saveState != null) {
+            Checkpoint.save(set, saveState);
+        }
     }
 
-    private void checkOutput() {
+    private static void checkOutput(String flag, Path out) {
         Path parent = out.toAbsolutePath().getParent();
         if (Files.isDirectory(out)) {
-            throw new BadInputException("--out " + out + ": is a directory");
+            throw new BadInputException(flag + " " + out + ": is a directory");
         }
         if (parent == null || !Files.isDirectory(parent)) {
-            throw new BadInputException("--out " + out + ": directory " + parent + " does not exist");
+            throw new BadInputException(flag + " " + out + ": directory " + parent + " does not exist");
         }
         if (!Files.isWritable(parent)) {
-            throw new BadInputException("--out " + out + ": directory " + parent + " is not writable");
+            throw new BadInputException(flag + " " + out + ": directory " + parent + " is not writable");
         }
     }
 
