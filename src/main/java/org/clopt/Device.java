@@ -199,17 +199,28 @@ public final class Device implements AutoCloseable {
      * A new kernel object for {@code <algorithm>_step} from {@code kernels/<algorithm>.cl}, whose
      * program is built once per options.
      */
-    synchronized cl_kernel createKernel(String algorithm, String options) {
+    cl_kernel createKernel(String algorithm, String options) {
+        return createKernel(algorithm, algorithm + "_step", options);
+    }
+
+    /**
+     * A new kernel {@code kernel} from {@code kernels/<file>.cl} (compiled after
+     * {@code common.cl}, with these build options), for work of your own on this device's
+     * buffers, such as a model's forward and backward passes. Programs are built once per file
+     * and options; the caller owns the returned kernel and releases it.
+     *
+     * @throws KernelBuildException with the build log if the compiler rejects the file
+     */
+    public synchronized cl_kernel createKernel(String file, String kernel, String options) {
         ensureOpen();
-        String key = algorithm + "|" + options;
+        String key = file + "|" + options;
         cl_program program = programs.get(key);
         if (program == null) {
-            program = build(algorithm, options);
+            program = build(file, options);
             programs.put(key, program);
         }
         cl_program built = program;
-        return Cl.call("clCreateKernel " + algorithm + "_step",
-                () -> clCreateKernel(built, algorithm + "_step", null));
+        return Cl.call("clCreateKernel " + kernel, () -> clCreateKernel(built, kernel, null));
     }
 
     private cl_program build(String algorithm, String options) {

@@ -8,10 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.clopt.Benchmark;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
@@ -78,7 +75,7 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<Map<String, Object>> rows = new ArrayList<>();
         try (Device device = deviceOption.open();
-             ProgressBar progress = progress(configs.size() * 2 + 1)) {
+             ProgressBar progress = Progress.bar(spec, "bench", configs.size() * 2 + 1)) {
             List<Double> rooflines = new ArrayList<>();
             // A first, discarded measurement lets the machine reach its steady speed.
             progress.setExtraMessage("warm-up");
@@ -141,20 +138,6 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return configs;
-    }
-
-    /** A bar redrawn in place on a terminal; elsewhere (logs, CI) a plain line every 2 s. */
-    private ProgressBar progress(int steps) {
-        ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName("bench").setInitialMax(steps)
-                .setStyle(ProgressBarStyle.ASCII);
-        if (System.console() == null) {
-            PrintWriter err = spec.commandLine().getErr();
-            builder.setUpdateIntervalMillis(2000).setConsumer(new DelegatingProgressBarConsumer(line -> {
-                err.println(line.strip());
-                err.flush();
-            }));
-        }
-        return builder.build();
     }
 
     private void print(PrintWriter out, Device device, List<Double> rooflines,

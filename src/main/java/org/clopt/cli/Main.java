@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "clopt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Neural-network optimizers as OpenCL kernels.",
-        subcommands = {ReplayCommand.class, BenchCommand.class, VerifyCommand.class, DevicesCommand.class,
+        subcommands = {TrainCommand.class, ReplayCommand.class, BenchCommand.class, VerifyCommand.class, DevicesCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Environment:",
             "  CLOPT_DEVICE   the OpenCL device to use: P:D (platform and device index) or",

@@ -1,0 +1,107 @@
+/*
+ * mlp: forward and backward passes of the digits classifier that `train` runs,
+ *   h = relu(x W1 + b1),  z = h W2 + b2,  loss = mean cross-entropy(softmax(z), y).
+ * Matrices are row-major; W1 is in x hidden, W2 hidden x classes. Parameters and gradients are
+ * tensors of one parameter set, so each kernel takes the group's flat buffer and the offsets
+ * (in floats) of the tensors it uses, and writes gradients straight into the optimizer's buffer.
+ * Batches are rows [row0, row0 + batch) of the data. Sizes are tiny, so each work-item loops over
+ * its dot product.
+ */
+
+#ifndef IN
+#define IN 64
+#endif
+#ifndef HIDDEN
+#define HIDDEN 128
+#endif
+#ifndef CLASSES
+#define CLASSES 10
+#endif
+
+/* h[b][j] = relu(sum_k x[row0 + b][k] * W1[k][j] + b1[j]); global (batch, HIDDEN). */
+kernel void mlp_hidden(global const float* restrict x, const uint row0,
+                       global const float* restrict p, const uint w1, const uint b1,
+                       global float* restrict h) {
+    const uint b = get_global_id(0);
+    const uint j = get_global_id(1);
+    const global float* xr = x + (size_t) (row0 + b) * IN;
+    float s = p[b1 + j];
+    for (uint k = 0; k < IN; k++) {
+        s += xr[k] * p[w1 + k * HIDDEN + j];
+    }
+    h[b * HIDDEN + j] = fmax(s, 0.0f);
+}
+
+/* z[b][c] = sum_j h[b][j] * W2[j][c] + b2[c]; global (batch, CLASSES). */
+kernel void mlp_logits(global const float* restrict h, global const float* restrict p,
+                       const uint w2, const uint b2, global float* restrict z) {
+    const uint b = get_global_id(0);
+    const uint c = get_global_id(1);
+    float s = p[b2 + c];
+    for (uint j = 0; j < HIDDEN; j++) {
+        s += h[b * HIDDEN + j] * p[w2 + j * CLASSES + c];
+    }
+    z[b * CLASSES + c] = s;
+}
+
+/* Per sample: loss[b] = -log softmax(z)[y], dz = (softmax(z) - onehot(y)) / batch; global (batch). */
+kernel void mlp_softmax_xent(global const float* restrict z, global const int* restrict y,
+                             const uint row0, const float inv_batch, global float* restrict loss,
+                             global float* restrict dz) {
+    const uint b = get_global_id(0);
+    const global float* zr = z + b * CLASSES;
+    float m = zr[0];
+    for (uint c = 1; c < CLASSES; c++) {
+        m = fmax(m, zr[c]);
+    }
+    float sum = 0.0f;
+    for (uint c = 0; c < CLASSES; c++) {
+        sum += exp(zr[c] - m);
+    }
+    const int label = y[row0 + b];
+    loss[b] = log(sum) - (zr[label] - m);
+    for (uint c = 0; c < CLASSES; c++) {
+        const float prob = exp(zr[c] - m) / sum;
+        dz[b * CLASSES + c] = (prob - (c == (uint) label ? 1.0f : 0.0f)) * inv_batch;
+    }
+}
+
+/* gW2[j][c] = sum_b h[b][j] dz[b][c] for j < HIDDEN; row HIDDEN is gb2[c] = sum_b dz[b][c].
+ * global (HIDDEN + 1, CLASSES). */
+kernel void mlp_grad_out(global const float* restrict h, global const float* restrict dz,
+                         const uint batch, global float* restrict g, const uint w2, const uint b2) {
+    const uint j = get_global_id(0);
+    const uint c = get_global_id(1);
+    float s = 0.0f;
+    for (uint b = 0; b < batch; b++) {
+        s += (j < HIDDEN ? h[b * HIDDEN + j] : 1.0f) * dz[b * CLASSES + c];
+    }
+    g[(j < HIDDEN ? w2 + j * CLASSES : b2) + c] = s;
+}
+
+/* dh[b][j] = (h[b][j] > 0) * sum_c dz[b][c] W2[j][c]; global (batch, HIDDEN). */
+kernel void mlp_grad_hidden(global const float* restrict h, global const float* restrict dz,
+                            global const float* restrict p, const uint w2,
+                            global float* restrict dh) {
+    const uint b = get_global_id(0);
+    const uint j = get_global_id(1);
+    float s = 0.0f;
+    for (uint c = 0; c < CLASSES; c++) {
+        s += dz[b * CLASSES + c] * p[w2 + j * CLASSES + c];
+    }
+    dh[b * HIDDEN + j] = h[b * HIDDEN + j] > 0.0f ? s : 0.0f;
+}
+
+/* gW1[k][j] = sum_b x[row0 + b][k] dh[b][j] for k < IN; row IN is gb1[j] = sum_b dh[b][j].
+ * global (IN + 1, HIDDEN). */
+kernel void mlp_grad_in(global const float* restrict x, const uint row0,
+                        global const float* restrict dh, const uint batch,
+                        global float* restrict g, const uint w1, const uint b1) {
+    const uint k = get_global_id(0);
+    const uint j = get_global_id(1);
+    float s = 0.0f;
+    for (uint b = 0; b < batch; b++) {
+        s += (k < IN ? x[(size_t) (row0 + b) * IN + k] : 1.0f) * dh[b * HIDDEN + j];
+    }
+    g[(k < IN ? w1 + k * HIDDEN : b1) + j] = s;
+}

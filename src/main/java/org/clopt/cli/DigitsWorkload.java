@@ -1,0 +1,246 @@
+package org.clopt.cli;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.zip.GZIPInputStream;
+import org.clopt.Device;
+import org.clopt.ParameterSet;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+
+/**
+ * The 8x8 handwritten digits (1,797 samples, shipped in the jar) classified by a 64-128-10
+ * ReLU network with softmax cross-entropy: 80% for training in mini-batches of 128, in one
+ * fixed shuffled order, and 20% held out for the accuracy.
+ */
+final class DigitsWorkload extends Workload {
+    static final int IN = 64;
+    static final int HIDDEN = 128;
+    static final int CLASSES = 10;
+    static final int BATCH = 128;
+
+    private final int trainRows;
+    private final int testRows;
+    private final int[] testLabels;
+    private final cl_mem xTrain;
+    private final cl_mem yTrain;
+    private final cl_mem xTest;
+    private final cl_mem yTest;
+    private final cl_mem h;
+    private final cl_mem z;
+    private final cl_mem dz;
+    private final cl_mem dh;
+    private final cl_mem loss;
+    private final cl_kernel hidden;
+    private final cl_kernel logits;
+    private final cl_kernel xent;
+    private final cl_kernel gradOut;
+    private final cl_kernel gradHidden;
+    private final cl_kernel gradIn;
+    private int lastBatch;
+
+    DigitsWorkload(Device device, long dataSeed) {
+        super(device);
+        List<float[]> rows = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        read(rows, labels);
+        int n = rows.size();
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        SplittableRandom random = new SplittableRandom(dataSeed);
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        testRows = n / 5;
+        trainRows = n - testRows;
+        float[] xa = new float[trainRows * IN];
+        int[] ya = new int[trainRows];
+        float[] xb = new float[testRows * IN];
+        testLabels = new int[testRows];
+        for (int r = 0; r < n; r++) {
+            float[] row = rows.get(order[r]);
+            if (r < trainRows) {
+                System.arraycopy(row, 0, xa, r * IN, IN);
+                ya[r] = labels.get(order[r]);
+            } else {
+                System.arraycopy(row, 0, xb, (r - trainRows) * IN, IN);
+                testLabels[r - trainRows] = labels.get(order[r]);
+            }
+        }
+        int most = Math.max(BATCH, testRows);
+        xTrain = upload(xa, "digits training inputs");
+        yTrain = upload(ya, "digits training labels");
+        xTest = upload(xb, "digits test inputs");
+        yTest = upload(testLabels, "digits test labels");
+        h = buffer(4L * most * HIDDEN, "hidden activations");
+        z = buffer(4L * most * CLASSES, "logits");
+        dz = buffer(4L * most * CLASSES, "logit gradients");
+        dh = buffer(4L * most * HIDDEN, "hidden gradients");
+        loss = buffer(4L * most, "losses");
+        hidden = device.createKernel("mlp", "mlp_hidden", "");
+        logits = device.createKernel("mlp", "mlp_logits", "");
+        xent = device.createKernel("mlp", "mlp_softmax_xent", "");
+        gradOut = device.createKernel("mlp", "mlp_grad_out", "");
+        gradHidden = device.createKernel("mlp", "mlp_grad_hidden", "");
+        gradIn = device.createKernel("mlp", "mlp_grad_in", "");
+    }
+
+    private static void read(List<float[]> rows, List<Integer> labels) {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(new GZIPInputStream(
+                DigitsWorkload.class.getResourceAsStream("/org/clopt/datasets/digits.csv.gz")),
+                StandardCharsets.US_ASCII))) {
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                String[] cells = line.split(",");
+                float[] row = new float[IN];
+                for (int k = 0; k < IN; k++) {
+                    row[k] = Float.parseFloat(cells[k]) / 16f;
+                }
+                rows.add(row);
+                labels.add((int) Float.parseFloat(cells[IN]));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading the bundled digits data", e);
+        }
+    }
+
+    @Override
+    String name() {
+        return "digits";
+    }
+
+    @Override
+    int defaultSteps() {
+        return 600;
+    }
+
+    @Override
+    int logEvery() {
+        return 10;
+    }
+
+    @Override
+    Map<String, String> settings(String optimizer) {
+        switch (optimizer) {
+            case "sgd":
+                return Map.of("lr", "0.2");
+            case "momentum":
+            case "nesterov":
+                return Map.of("lr", "0.05");
+            case "adagrad":
+                return Map.of("lr", "0.05");
+            case "rmsprop":
+                return Map.of("lr", "0.001");
+            case "adadelta":
+                return Map.of("lr", "1.0");
+            case "adam":
+            case "adamw":
+            case "nadam":
+                return Map.of("lr", "0.002");
+            default:
+                return Map.of();
+        }
+    }
+
+    @Override
+    void addTensors(ParameterSet.Builder builder) {
+        builder.tensor("fc1.weight", IN, HIDDEN).tensor("fc1.bias", HIDDEN)
+                .tensor("fc2.weight", HIDDEN, CLASSES).tensor("fc2.bias", CLASSES);
+    }
+
+    @Override
+    void initialize(ParameterSet set, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        // PyTorch's nn.Linear default: uniform in +-1/sqrt(fan_in).
+        fill(set, "fc1.weight", 1 / Math.sqrt(IN), random);
+        fill(set, "fc1.bias", 1 / Math.sqrt(IN), random);
+        fill(set, "fc2.weight", 1 / Math.sqrt(HIDDEN), random);
+        fill(set, "fc2.bias", 1 / Math.sqrt(HIDDEN), random);
+    }
+
+    private static void fill(ParameterSet set, String name, double bound, SplittableRandom random) {
+        float[] v = new float[set.size(name)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
+        }
+        set.writeParameters(name, v);
+    }
+
+    @Override
+    void gradients(ParameterSet set, int step) {
+        int batches = trainRows / BATCH;
+        int row0 = ((step - 1) % batches) * BATCH;
+        forward(set, xTrain, yTrain, row0, BATCH);
+        ParameterSet.DeviceSlice p = set.parameterSlice("fc1.weight");
+        ParameterSet.DeviceSlice g = set.gradientSlice("fc1.weight");
+        int w1 = offset(p);
+        int b1 = offset(set.parameterSlice("fc1.bias"));
+        int w2 = offset(set.parameterSlice("fc2.weight"));
+        int b2 = offset(set.parameterSlice("fc2.bias"));
+        args(gradOut, h, dz, BATCH, g.buffer(), w2, b2);
+        launch(gradOut, new long[] {HIDDEN + 1, CLASSES}, null);
+        args(gradHidden, h, dz, p.buffer(), w2, dh);
+        launch(gradHidden, new long[] {BATCH, HIDDEN}, null);
+        args(gradIn, xTrain, row0, dh, BATCH, g.buffer(), w1, b1);
+        launch(gradIn, new long[] {IN + 1, HIDDEN}, null);
+        lastBatch = BATCH;
+    }
+
+    private void forward(ParameterSet set, cl_mem x, cl_mem y, int row0, int batch) {
+        ParameterSet.DeviceSlice p = set.parameterSlice("fc1.weight");
+        int w1 = offset(p);
+        int b1 = offset(set.parameterSlice("fc1.bias"));
+        int w2 = offset(set.parameterSlice("fc2.weight"));
+        int b2 = offset(set.parameterSlice("fc2.bias"));
+        args(hidden, x, row0, p.buffer(), w1, b1, h);
+        launch(hidden, new long[] {batch, HIDDEN}, null);
+        args(logits, h, p.buffer(), w2, b2, z);
+        launch(logits, new long[] {batch, CLASSES}, null);
+        args(xent, z, y, row0, 1f / batch, loss, dz);
+        launch(xent, new long[] {batch}, null);
+    }
+
+    @Override
+    double loss() {
+        float[] values = download(loss, lastBatch);
+        double sum = 0;
+        for (float v : values) {
+            sum += v;
+        }
+        return sum / values.length;
+    }
+
+    @Override
+    double accuracy(ParameterSet set) {
+        forward(set, xTest, yTest, 0, testRows);
+        float[] scores = download(z, testRows * CLASSES);
+        int correct = 0;
+        for (int r = 0; r < testRows; r++) {
+            int best = 0;
+            for (int c = 1; c < CLASSES; c++) {
+                if (scores[r * CLASSES + c] > scores[r * CLASSES + best]) {
+                    best = c;
+                }
+            }
+            correct += best == testLabels[r] ? 1 : 0;
+        }
+        return (double) correct / testRows;
+    }
+
+    @Override
+    public void close() {
+        release(hidden, logits, xent, gradOut, gradHidden, gradIn);
+        release(loss, dh, dz, z, h, yTest, xTest, yTrain, xTrain);
+    }
+}

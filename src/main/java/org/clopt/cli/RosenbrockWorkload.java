@@ -1,0 +1,107 @@
+package org.clopt.cli;
+
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.clopt.Device;
+import org.clopt.ParameterSet;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+
+/**
+ * The extended Rosenbrock function over 10^7 parameters (5 million independent banana valleys),
+ * started near the classic point (-1.2, 1): the gradient is cheap, so the optimizer step is most
+ * of the time and shows the kernels' speed. The loss is the mean over the pairs.
+ */
+final class RosenbrockWorkload extends Workload {
+    static final int SIZE = 10_000_000;
+    static final int WGS = 256;
+
+    private final int pairs = SIZE / 2;
+    private final int groups = (pairs + WGS - 1) / WGS;
+    private final cl_mem partial;
+    private final cl_kernel grad;
+
+    RosenbrockWorkload(Device device) {
+        super(device);
+        partial = buffer(4L * groups, "rosenbrock partial sums");
+        grad = device.createKernel("rosenbrock", "rosenbrock_grad", "-DWGS=" + WGS);
+    }
+
+    @Override
+    String name() {
+        return "rosenbrock";
+    }
+
+    @Override
+    int defaultSteps() {
+        return 200;
+    }
+
+    @Override
+    int logEvery() {
+        return 5;
+    }
+
+    @Override
+    Map<String, String> settings(String optimizer) {
+        switch (optimizer) {
+            case "sgd":
+                return Map.of("lr", "0.0005");
+            case "momentum":
+            case "nesterov":
+                return Map.of("lr", "0.0001");
+            case "adagrad":
+                return Map.of("lr", "0.1");
+            case "rmsprop":
+                return Map.of("lr", "0.005");
+            case "adadelta":
+                return Map.of("lr", "1.0");
+            case "adam":
+            case "adamw":
+            case "nadam":
+                return Map.of("lr", "0.01");
+            default:
+                return Map.of();
+        }
+    }
+
+    @Override
+    void addTensors(ParameterSet.Builder builder) {
+        builder.tensor("x", SIZE);
+    }
+
+    @Override
+    void initialize(ParameterSet set, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] x = new float[SIZE];
+        for (int i = 0; i < SIZE; i += 2) {
+            x[i] = (float) (-1.2 + 0.2 * (random.nextDouble() - 0.5));
+            x[i + 1] = (float) (1.0 + 0.2 * (random.nextDouble() - 0.5));
+        }
+        set.writeParameters("x", x);
+    }
+
+    @Override
+    void gradients(ParameterSet set, int step) {
+        ParameterSet.DeviceSlice x = set.parameterSlice("x");
+        ParameterSet.DeviceSlice g = set.gradientSlice("x");
+        // x is the group's only tensor, so it starts at the buffer's start.
+        args(grad, x.buffer(), g.buffer(), pairs, partial);
+        launch(grad, new long[] {(long) groups * WGS}, new long[] {WGS});
+    }
+
+    @Override
+    double loss() {
+        double sum = 0;
+        for (float v : download(partial, groups)) {
+            sum += v;
+        }
+        return sum / pairs;
+    }
+
+    @Override
+    public void close() {
+        release(grad);
+        release(partial);
+    }
+}

@@ -1,0 +1,62 @@
+package org.clopt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The train command's outputs and bad input; the losses must fall for every optimizer. */
+class TrainCommandTest {
+    @TempDir
+    Path dir;
+
+    static String[] run(int expectedCode, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        assertEquals(expectedCode, code, err.toString());
+        return new String[] {out.toString(), err.toString()};
+    }
+
+    @Test
+    void trainsEveryOptimizerOnBothWorkloadsAndWritesTheReport() throws IOException {
+        Path out = dir.resolve("run");
+        String[] r = run(0, "train", "--steps", "30", "--out", out.toString());
+        List<String> csv = Files.readAllLines(out.resolve("loss.csv"));
+        assertEquals("workload,optimizer,step,loss", csv.get(0));
+        for (String workload : new String[] {"digits", "rosenbrock"}) {
+            for (String optimizer : org.clopt.OptimizerConfig.NAMES) {
+                List<Double> losses = csv.stream().filter(l -> l.startsWith(workload + "," + optimizer + ","))
+                        .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(',') + 1))).toList();
+                assertTrue(losses.size() >= 3, workload + " " + optimizer);
+                assertTrue(losses.get(losses.size() - 1) < losses.get(0),
+                        workload + " " + optimizer + " loss did not fall: " + losses);
+            }
+        }
+        assertTrue(ImageIO.read(out.resolve("loss.png").toFile()).getWidth() > 1000);
+        assertTrue(r[0].contains("final loss") && r[0].contains("accuracy") && r[0].contains("rosenbrock"), r[0]);
+    }
+
+    @Test
+    void badArgumentsAreOneLineAndExitTwo() throws IOException {
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        for (String[] args : new String[][] {
+            {"train", "--workload", "mnist"},
+            {"train", "--optimizer", "lion"},
+            {"train", "--steps", "0"},
+            {"train", "--steps", "many"},
+            {"train", "--out", file.toString()},
+        }) {
+            String[] r = run(2, args);
+            assertEquals(1, r[1].strip().lines().count(), r[1]);
+        }
+    }
+}
