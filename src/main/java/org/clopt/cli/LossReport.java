@@ -161,7 +161,7 @@ final class LossReport {
         styler.setChartTitleBoxVisible(false);
         styler.setAxisTitleFont(new Font(Font.SANS_SERIF, Font.PLAIN, 14));
         styler.setAxisTickLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        styler.setMarkerSize(0);
+        styler.setMarkerSize(8); // only for lines of a single point, which would be invisible
         styler.setAntiAlias(true);
         styler.setxAxisTickLabelsFormattingFunction(LossReport::stepLabel);
 
@@ -198,8 +198,9 @@ final class LossReport {
                 losses[i] = data.get(i).loss();
             }
             XYSeries series = chart.addSeries(line.getKey(), steps, losses);
-            series.setMarker(SeriesMarkers.NONE);
+            series.setMarker(data.size() == 1 ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
             series.setLineColor(colors.get(line.getKey()));
+            series.setMarkerColor(colors.get(line.getKey()));
             series.setLineStyle(stroke);
         }
         return chart;
