@@ -166,23 +166,31 @@ final class LossReport {
         styler.setxAxisTickLabelsFormattingFunction(LossReport::stepLabel);
 
         double minStep = Double.POSITIVE_INFINITY;
+        double maxStep = Double.NEGATIVE_INFINITY;
         double minLoss = Double.POSITIVE_INFINITY;
         double maxLoss = Double.NEGATIVE_INFINITY;
         for (List<Point> line : lines.values()) {
             for (Point p : line) {
                 minStep = Math.min(minStep, p.step());
+                maxStep = Math.max(maxStep, p.step());
                 minLoss = Math.min(minLoss, p.loss());
                 maxLoss = Math.max(maxLoss, p.loss());
             }
         }
-        if (minStep < Double.POSITIVE_INFINITY) {
-            // XChart puts the x ticks on every n-th data point when the steps are equally spaced
-            // (0, 30, 60, ... or 0, 2200, 4400, ...). An axis start just off that grid makes it
-            // choose round tick values instead; the shift is invisible.
-            styler.setXAxisMin(minStep - Math.max(0.01, Math.ulp(minStep) * 4));
+        if (minStep > maxStep) {
+            chart.setTitle(workload + " (no positive finite loss)");
+        } else {
+            if (minStep < maxStep) {
+                // XChart puts the x ticks on every n-th data point when the steps are equally
+                // spaced (0, 30, 60, ... or 0, 2200, 4400, ...). An axis start just off that grid
+                // makes it choose round tick values instead; the shift is invisible.
+                styler.setXAxisMin(minStep - Math.max(0.01, Math.ulp(minStep) * 4));
+            }
+            // Labels only at powers of ten would leave a curve within one decade with one label
+            // or none: label 2, 3, ... 9 times a power of ten too then.
+            styler.setYAxisLogarithmicDecadeOnly(
+                    Math.floor(Math.log10(maxLoss)) - Math.ceil(Math.log10(minLoss)) >= 1);
         }
-        // Labels only at powers of ten leave a curve within one decade with one label or none.
-        styler.setYAxisLogarithmicDecadeOnly(Math.floor(Math.log10(maxLoss)) - Math.ceil(Math.log10(minLoss)) >= 1);
 
         BasicStroke stroke = new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND);
         for (Map.Entry<String, List<Point>> line : lines.entrySet()) {

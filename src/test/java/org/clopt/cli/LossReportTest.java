@@ -117,6 +117,16 @@ class LossReportTest {
     }
 
     @Test
+    void abbreviatesLargeSteps() {
+        assertEquals("0", LossReport.stepLabel(0));
+        assertEquals("9990", LossReport.stepLabel(9990));
+        assertEquals("20k", LossReport.stepLabel(20_000));
+        assertEquals("12.5k", LossReport.stepLabel(12_500));
+        assertEquals("1M", LossReport.stepLabel(1_000_000));
+        assertEquals("2.5G", LossReport.stepLabel(2.5e9));
+    }
+
+    @Test
     void refusesAnEmptyPlot() {
         assertThrows(IllegalArgumentException.class, () -> LossReport.writePlot(dir.resolve("loss.png"), List.of()));
     }
