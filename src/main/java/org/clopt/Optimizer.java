@@ -7,7 +7,8 @@ import java.util.List;
  * step that updates them with one algorithm.
  *
  * <p>{@link #create} keeps everything in buffers on an OpenCL {@link Device} and runs
- * {@code kernels/<algorithm>.cl}; a step enqueues one kernel launch and returns without waiting.
+ * {@code kernels/<algorithm>.cl}; a step enqueues its launch (two when the size is not a multiple
+ * of the work-group size) and returns without waiting.
  * {@link #reference} runs the same equations in plain Java on the CPU, the path every kernel is
  * verified against. Reads wait for the steps enqueued before them.
  *
