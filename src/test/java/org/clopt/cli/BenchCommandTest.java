@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -14,11 +12,8 @@ import org.junit.jupiter.api.Test;
 class BenchCommandTest {
 
     static String[] run(int expectedCode, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        assertEquals(expectedCode, code, err.toString());
-        return new String[] {out.toString(), err.toString()};
+        Cli.Result r = Cli.run(expectedCode, args);
+        return new String[] {r.out(), r.err()};
     }
 
     @Test

@@ -1,11 +1,11 @@
 package org.clopt.cli;
 
+import static org.clopt.cli.Cli.rejected;
+import static org.clopt.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.List;
 import org.clopt.Conformance;
 import org.junit.jupiter.api.Test;
@@ -15,32 +15,9 @@ import org.junit.jupiter.api.Test;
  * conformance check and reports one line per option set; bad input exits 2 with one line.
  */
 class DevicesAndVerifyCommandTest {
-    record Result(int code, String out, String err) {
-        List<String> lines() {
-            return out.lines().toList();
-        }
-    }
-
-    static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(code, out.toString(), err.toString());
-    }
-
-    static void rejected(Result r, String... fragments) {
-        assertEquals(2, r.code(), r.err());
-        String[] lines = r.err().strip().split("\n");
-        assertEquals(1, lines.length, r.err());
-        for (String f : fragments) {
-            assertTrue(lines[0].contains(f), "'" + f + "' not in: " + lines[0]);
-        }
-        assertFalse(r.err().contains("\tat "), "stack trace: " + r.err());
-    }
-
     @Test
     void devicesListsAtLeastOneAndMarksTheDefault() {
-        Result r = run("devices");
+        Cli.Result r = run("devices");
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.err());
         List<String> lines = r.lines();
@@ -53,7 +30,7 @@ class DevicesAndVerifyCommandTest {
 
     @Test
     void devicesJsonIsOneObjectPerLine() {
-        Result r = run("devices", "--json");
+        Cli.Result r = run("devices", "--json");
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.lines();
         assertFalse(lines.isEmpty(), r.out());
@@ -73,7 +50,7 @@ class DevicesAndVerifyCommandTest {
 
     @Test
     void verifyPassesOnSmallSizes() {
-        Result r = run("verify", "--sizes", "1,3,1023", "--steps", "3");
+        Cli.Result r = run("verify", "--sizes", "1,3,1023", "--steps", "3");
         assertEquals(0, r.code(), r.out() + r.err());
         assertEquals("", r.err());
         List<String> lines = r.lines();
@@ -108,14 +85,14 @@ class DevicesAndVerifyCommandTest {
 
     @Test
     void helpDescribesBoth() {
-        Result top = run("--help");
+        Cli.Result top = run("--help");
         assertTrue(top.out().contains("devices") && top.out().contains("verify"), top.out());
-        Result v = run("verify", "--help");
+        Cli.Result v = run("verify", "--help");
         assertEquals(0, v.code());
         for (String s : new String[] {"--sizes", "--steps", "--device-name", "1,3,1023,4097,1048576"}) {
             assertTrue(v.out().contains(s), s + " missing from: " + v.out());
         }
-        Result d = run("devices", "--help");
+        Cli.Result d = run("devices", "--help");
         assertEquals(0, d.code());
         assertTrue(d.out().contains("--json"), d.out());
     }

@@ -2,12 +2,9 @@ package org.clopt.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -41,14 +38,8 @@ class ReplayCommandTest {
         Files.write(out, OLD_OUT);
     }
 
-    record Result(int code, String out, String err) {
-    }
-
-    static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(code, out.toString(), err.toString());
+    static Cli.Result run(String... args) {
+        return Cli.run(args);
     }
 
     String[] replay(String... extra) {
@@ -62,14 +53,8 @@ class ReplayCommandTest {
     }
 
     /** Exit 2, one line that contains every fragment, and OUT.npy untouched. */
-    void rejected(Result r, String... fragments) throws IOException {
-        assertEquals(2, r.code(), r.err());
-        String[] lines = r.err().strip().split("\n");
-        assertEquals(1, lines.length, r.err());
-        for (String f : fragments) {
-            assertTrue(lines[0].contains(f), "'" + f + "' not in: " + lines[0]);
-        }
-        assertFalse(r.err().contains("\tat "), "stack trace: " + r.err());
+    void rejected(Cli.Result r, String... fragments) throws IOException {
+        Cli.rejected(r, fragments);
         assertArrayEquals(OLD_OUT, Files.readAllBytes(out));
         try (var files = Files.list(dir)) {
             assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")),
@@ -80,7 +65,7 @@ class ReplayCommandTest {
     @Test
     void writesTheFinalParametersOnBothDevices() throws IOException {
         for (String device : new String[] {"opencl", "reference"}) {
-            Result r = run(replay("--device", device, "--set", "lr=0.1", "--set", "betas=0.8,0.99"));
+            Cli.Result r = run(replay("--device", device, "--set", "lr=0.1", "--set", "betas=0.8,0.99"));
             assertEquals(0, r.code(), r.err());
             assertTrue(r.err().startsWith("replay: adam{lr=0.1, betas=[0.8, 0.99]"), r.err());
             Npy.Array a = Npy.read(out);
@@ -90,7 +75,7 @@ class ReplayCommandTest {
             assertTrue(p[0] < 1 && p[0] > 0.75, String.valueOf(p[0]));
             assertTrue(p[2] < 3 && p[2] > 2.75, String.valueOf(p[2]));
         }
-        Result quiet = run(replay("--quiet"));
+        Cli.Result quiet = run(replay("--quiet"));
         assertEquals(0, quiet.code());
         assertEquals("", quiet.err());
     }
@@ -142,7 +127,7 @@ class ReplayCommandTest {
         Files.delete(state);
         rejected(run(replay("--load-state", dir.resolve("none.safetensors").toString())), "--load-state",
                 "no such file");
-        Result r = run(replay("--save-state", dir.resolve("no/dir/s.safetensors").toString()));
+        Cli.Result r = run(replay("--save-state", dir.resolve("no/dir/s.safetensors").toString()));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--save-state") && r.err().contains("does not exist"), r.err());
     }
@@ -188,7 +173,7 @@ class ReplayCommandTest {
 
     @Test
     void rejectsAnUnwritableOutput() throws IOException {
-        Result r = run(replay("--out", dir.resolve("no/such/dir/out.npy").toString()));
+        Cli.Result r = run(replay("--out", dir.resolve("no/such/dir/out.npy").toString()));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("does not exist"), r.err());
         r = run(replay("--out", dir.toString()));
@@ -215,10 +200,10 @@ class ReplayCommandTest {
 
     @Test
     void helpDocumentsTheContract() {
-        Result top = run("--help");
+        Cli.Result top = run("--help");
         assertEquals(0, top.code());
         assertTrue(top.out().contains("replay"), top.out());
-        Result r = run("replay", "--help");
+        Cli.Result r = run("replay", "--help");
         assertEquals(0, r.code());
         for (String s : new String[] {"--optimizer", "--set", "--params", "--grads", "--out",
             "--device", "opencl", "reference", "--device-name"}) {

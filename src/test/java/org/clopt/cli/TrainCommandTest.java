@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,11 +17,8 @@ class TrainCommandTest {
     Path dir;
 
     static String[] run(int expectedCode, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        assertEquals(expectedCode, code, err.toString());
-        return new String[] {out.toString(), err.toString()};
+        Cli.Result r = Cli.run(expectedCode, args);
+        return new String[] {r.out(), r.err()};
     }
 
     @Test
