@@ -266,8 +266,8 @@ public final class Checkpoint {
                 }
             }
             config = OptimizerConfig.of(group.get("algorithm").getAsString(), settings);
-        } catch (IllegalArgumentException | IllegalStateException | NullPointerException
-                 | UnsupportedOperationException e) {
+        } catch (IllegalArgumentException e) {
+            // A hyperparameter the config rejects; malformed JSON is reported by load().
             throw new CheckpointException("param_groups[" + g + "] is invalid: " + e.getMessage(), e);
         }
         if (!config.algorithm().equals(current.algorithm()) || !config.stateNames().equals(current.stateNames())

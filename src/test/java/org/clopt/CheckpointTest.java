@@ -15,29 +15,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Checkpoints: exact resume, strict reading, and nothing changed by a bad file. */
-class CheckpointTest {
-    private static Device device;
+class CheckpointTest extends OnDevice {
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void open() {
-        device = Device.open();
-    }
 
-    @AfterAll
-    static void close() {
-        device.close();
-    }
 
     static List<Conformance.OptionSet> optionSets() {
         return Conformance.optionSets();

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -17,22 +16,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * parameters and every state array, after each of several steps. Runs on real OpenCL: with no
  * device this fails, it never skips.
  */
-class ConformanceTest {
+class ConformanceTest extends OnDevice {
     static final int[] SIZES = {1, 3, 1023, 4097, 1 << 20};
     static final int STEPS = 7;
-    private static Device device;
 
-    @BeforeAll
-    static void open() {
-        device = Device.open();
-    }
 
     /** Worst error seen per algorithm, printed to the test report for the record. */
     private static final java.util.Map<String, Double> WORST = new java.util.TreeMap<>();
 
     @AfterAll
-    static void close() {
-        device.close();
+    static void report() {
         System.out.println("kernel vs CPU reference, worst ulp per algorithm on " + device + ": " + WORST);
     }
 

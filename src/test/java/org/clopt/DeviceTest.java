@@ -7,23 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Device selection, the OpenCL path's edge cases and its typed failures. */
-class DeviceTest {
-    private static Device device;
+class DeviceTest extends OnDevice {
 
-    @BeforeAll
-    static void open() {
-        device = Device.open();
-    }
 
-    @AfterAll
-    static void close() {
-        device.close();
-    }
 
     @Test
     void listsAndSelectsDevices() {

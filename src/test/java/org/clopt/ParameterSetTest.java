@@ -16,8 +16,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.jocl.CL;
 import org.jocl.Pointer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -26,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Parameter sets: every tensor of every group behaves exactly as if it had its own optimizer,
  * taking part only in the steps where it is neither frozen nor without a gradient.
  */
-class ParameterSetTest {
+class ParameterSetTest extends OnDevice {
     /** Tensor name, group, shape; zero-size tensors first, in the middle and last. */
     static final Object[][] LAYOUT = {
         {"empty0", 0, new int[] {0}}, {"one", 0, new int[] {1}}, {"three", 0, new int[] {3, 1}},
@@ -35,17 +33,8 @@ class ParameterSetTest {
     };
     static final int STEPS = 6;
 
-    private static Device device;
 
-    @BeforeAll
-    static void open() {
-        device = Device.open();
-    }
 
-    @AfterAll
-    static void close() {
-        device.close();
-    }
 
     static List<Conformance.OptionSet> optionSets() {
         return Conformance.optionSets();

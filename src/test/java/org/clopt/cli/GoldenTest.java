@@ -12,7 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.clopt.Device;
+import org.clopt.OnDevice;
 import org.clopt.Optimizer;
 import org.clopt.OptimizerConfig;
 import org.junit.jupiter.api.AfterAll;
@@ -27,27 +27,24 @@ import org.junit.jupiter.params.provider.MethodSource;
  * PyTorch's float64 run as PyTorch's own float32 run is, within a small factor. The replay
  * command is checked on the same files.
  */
-class GoldenTest {
+class GoldenTest extends OnDevice {
     /** How much further from float64 than PyTorch's float32 run clopt may be. */
     static final double FACTOR = 4;
     /** Allowance in float32 ulps on top, for trajectories where PyTorch's float32 is exact. */
     static final double FLOOR_ULPS = 4;
 
     private static Path root;
-    private static Device device;
 
     @BeforeAll
-    static void open() throws URISyntaxException {
+    static void findFiles() throws URISyntaxException {
         root = Path.of(GoldenTest.class.getResource("/org/clopt/golden/cases.tsv").toURI()).getParent();
-        device = Device.open();
     }
 
     /** Worst errors per algorithm (kernel path, PyTorch float32), printed for the record. */
     private static final Map<String, double[]> WORST = new java.util.TreeMap<>();
 
     @AfterAll
-    static void close() {
-        device.close();
+    static void report() {
         StringBuilder s = new StringBuilder("ulp from PyTorch float64 (kernel / PyTorch float32):");
         WORST.forEach((k, v) -> s.append(String.format(" %s %.1f/%.1f;", k, v[0], v[1])));
         System.out.println(s);
