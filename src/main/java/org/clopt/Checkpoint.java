@@ -1,5 +1,7 @@
 package org.clopt;
 
+import org.clopt.io.AtomicFile;
+import org.clopt.io.SafeTensors;
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;

@@ -204,27 +204,33 @@ public final class Device implements AutoCloseable {
     }
 
     /**
-     * A new kernel {@code kernel} from {@code kernels/<file>.cl} (compiled after
-     * {@code common.cl}, with these build options), for work of your own on this device's
-     * buffers, such as a model's forward and backward passes. Programs are built once per file
-     * and options; the caller owns the returned kernel and releases it.
+     * A new kernel {@code kernel} from the classpath file {@code kernels/<file>.cl} (compiled
+     * after {@code common.cl}, with these build options). Programs are built once per file and
+     * options; the caller owns the returned kernel and releases it. {@link Kernel} wraps this
+     * for code outside clopt.
      *
      * @throws KernelBuildException with the build log if the compiler rejects the file
      */
-    public synchronized cl_kernel createKernel(String file, String kernel, String options) {
+    synchronized cl_kernel createKernel(String file, String kernel, String options) {
         ensureOpen();
         String key = file + "|" + options;
         cl_program program = programs.get(key);
         if (program == null) {
-            program = build(file, options);
+            program = build("kernels/" + file + ".cl", resource("common.cl") + "\n" + resource(file + ".cl"), options);
             programs.put(key, program);
         }
         cl_program built = program;
         return Cl.call("clCreateKernel " + kernel, () -> clCreateKernel(built, kernel, null));
     }
 
-    private cl_program build(String algorithm, String options) {
-        String source = resource("common.cl") + "\n" + resource(algorithm + ".cl");
+    /**
+     * Builds {@code source} for this device with these options (plus correctly rounded divide
+     * and sqrt where the device offers it); the caller owns the program.
+     *
+     * @param what names the source in a build failure's message
+     */
+    synchronized cl_program build(String what, String source, String options) {
+        ensureOpen();
         // Correctly rounded divide and sqrt let the kernels match the CPU reference bit for bit.
         String flags = (options + (info.correctlyRoundedDivideSqrt()
                 ? " -cl-fp32-correctly-rounded-divide-sqrt" : "")).trim();
@@ -236,7 +242,7 @@ public final class Device implements AutoCloseable {
         } catch (CLException e) {
             String log = buildLog(program);
             clReleaseProgram(program);
-            throw new KernelBuildException("building kernels/" + algorithm + ".cl with options '"
+            throw new KernelBuildException("building " + what + " with options '"
                     + flags + "' failed on " + info.qualifiedName() + ": "
                     + CL.stringFor_errorCode(e.getStatus()) + "\n" + log, e.getStatus(), e);
         }

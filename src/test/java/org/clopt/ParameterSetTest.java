@@ -1,5 +1,6 @@
 package org.clopt;
 
+import org.clopt.tools.Conformance;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

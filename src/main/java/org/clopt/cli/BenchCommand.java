@@ -1,5 +1,6 @@
 package org.clopt.cli;
 
+import org.clopt.tools.Benchmark;
 import com.google.gson.Gson;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -9,7 +10,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
-import org.clopt.Benchmark;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
 import picocli.CommandLine.Command;
@@ -111,8 +111,6 @@ final class BenchCommand implements Callable<Integer> {
                 row.put("melems_per_s", round(size / (t.medianMs() * 1e3)));
                 row.put("reference_median_ms", round(referenceMs));
                 row.put("speedup_over_reference", round(referenceMs / t.medianMs()));
-                row.put("local_size", t.localSize());
-                row.put("roofline_local_size", roofline.localSize());
                 row.put("hyperparameters", config.hyperparameters());
                 rows.add(row);
             }

@@ -1,5 +1,6 @@
 package org.clopt.cli;
 
+import org.clopt.io.Npy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,8 @@
 package org.clopt.cli;
 
+import org.clopt.train.Trainer;
+import org.clopt.train.Workload;
+import org.clopt.train.LossReport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -13,7 +16,6 @@ import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
-import org.clopt.ParameterSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,7 +34,6 @@ import picocli.CommandLine.Spec;
             "Writes loss.csv (workload,optimizer,step,loss) and loss.png (loss curves, one panel "
                 + "per workload) to --out, and prints a summary table."})
 final class TrainCommand implements Callable<Integer> {
-    static final List<String> WORKLOADS = List.of("digits", "rosenbrock");
 
     @Spec
     CommandSpec spec;
@@ -62,14 +63,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     DeviceOption deviceOption;
 
-    /** One training run's figures. */
-    record Run(String workload, String optimizer, double finalLoss, double firstLoss,
-               double accuracy, double msPerStep, double optimizerShare) {
-    }
-
     @Override
     public Integer call() throws IOException {
-        List<String> workloads = choose("--workload", workload, WORKLOADS);
+        List<String> workloads = choose("--workload", workload, Trainer.WORKLOADS);
         List<String> optimizers = choose("--optimizer", optimizer, OptimizerConfig.NAMES);
         if (steps != null && steps < 1) {
             throw new BadInputException("--steps " + steps + ": must be at least 1");
@@ -81,19 +77,27 @@ final class TrainCommand implements Callable<Integer> {
         }
         Files.createDirectories(dir);
         List<LossReport.Point> points = new ArrayList<>();
-        List<Run> runs = new ArrayList<>();
+        List<Trainer.Run> runs = new ArrayList<>();
         String deviceName;
         try (Device device = deviceOption.open()) {
             deviceName = device.toString();
             long total = 0;
             for (String w : workloads) {
-                total += (long) optimizers.size() * (steps != null ? steps : defaultSteps(w));
+                total += (long) optimizers.size() * stepsFor(w);
             }
             try (ProgressBar progress = Progress.bar(spec, "train", total)) {
+                Trainer.Listener listener = (w, o, step, loss) -> {
+                    progress.step();
+                    if (!Double.isNaN(loss)) {
+                        progress.setExtraMessage(String.format(Locale.ROOT, "%s %s loss %.4g", w, o, loss));
+                    }
+                };
                 for (String w : workloads) {
-                    try (Workload work = open(w, device)) {
+                    try (Workload work = Trainer.open(w, device, seed)) {
                         for (String name : optimizers) {
-                            runs.add(train(device, work, name, progress, points));
+                            Trainer.Run run = Trainer.train(device, work, name, stepsFor(w), seed, listener);
+                            runs.add(run);
+                            points.addAll(run.points());
                         }
                     }
                 }
@@ -105,62 +109,8 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static int defaultSteps(String workload) {
-        return workload.equals("digits") ? 600 : 200;
-    }
-
-    private Workload open(String name, Device device) {
-        return name.equals("digits") ? new DigitsWorkload(device, seed) : new RosenbrockWorkload(device);
-    }
-
-    private Run train(Device device, Workload work, String name, ProgressBar progress,
-                      List<LossReport.Point> points) {
-        OptimizerConfig config = OptimizerConfig.of(name, work.settings(name));
-        ParameterSet.Builder builder = ParameterSet.builder().group(config);
-        work.addTensors(builder);
-        int total = steps != null ? steps : work.defaultSteps();
-        double firstLoss = Double.NaN;
-        double lastLoss = Double.NaN;
-        double gradientMs = 0;
-        double optimizerMs = 0;
-        try (ParameterSet set = builder.build(device)) {
-            work.initialize(set, seed);
-            device.finish();
-            long start = System.nanoTime();
-            for (int step = 1; step <= total; step++) {
-                boolean log = step == 1 || step % work.logEvery() == 0 || step == total;
-                if (!log) {
-                    work.gradients(set, step);
-                    set.step();
-                    progress.step();
-                    continue;
-                }
-                // At a logging step the phases are timed apart (the loss read waits anyway):
-                // forward and backward, then the loss (not counted), then the optimizer step.
-                device.finish();
-                long t0 = System.nanoTime();
-                work.gradients(set, step);
-                device.finish();
-                long t1 = System.nanoTime();
-                double loss = work.loss();
-                long t2 = System.nanoTime();
-                set.step();
-                device.finish();
-                long t3 = System.nanoTime();
-                gradientMs += (t1 - t0) / 1e6;
-                optimizerMs += (t3 - t2) / 1e6;
-                points.add(new LossReport.Point(work.name(), name, step, loss));
-                firstLoss = Double.isNaN(firstLoss) ? loss : firstLoss;
-                lastLoss = loss;
-                progress.step();
-                progress.setExtraMessage(String.format(Locale.ROOT, "%s %s loss %.4g", work.name(), name, loss));
-            }
-            device.finish();
-            long elapsed = System.nanoTime() - start;
-            double accuracy = work.accuracy(set);
-            return new Run(work.name(), name, lastLoss, firstLoss, accuracy, elapsed / 1e6 / total,
-                    optimizerMs / (gradientMs + optimizerMs));
-        }
+    private int stepsFor(String workload) {
+        return steps != null ? steps : Trainer.defaultSteps(workload);
     }
 
     private static List<String> choose(String flag, String value, List<String> known) {
@@ -174,11 +124,11 @@ final class TrainCommand implements Callable<Integer> {
         return List.of(value);
     }
 
-    private static void summary(PrintWriter out, String device, List<Run> runs, Path dir) {
+    private static void summary(PrintWriter out, String device, List<Trainer.Run> runs, Path dir) {
         out.printf(Locale.ROOT, "device: %s%n%n", device);
         out.printf(Locale.ROOT, "%-11s %-9s %12s %12s %9s %9s %10s%n", "workload", "optimizer",
                 "first loss", "final loss", "accuracy", "ms/step", "optimizer");
-        for (Run r : runs) {
+        for (Trainer.Run r : runs) {
             out.printf(Locale.ROOT, "%-11s %-9s %12.5g %12.5g %9s %9.3f %9.0f%%%n", r.workload(),
                     r.optimizer(), r.firstLoss(), r.finalLoss(),
                     Double.isNaN(r.accuracy()) ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * r.accuracy()),

@@ -1,5 +1,6 @@
 package org.clopt.cli;
 
+import org.clopt.tools.Conformance;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,7 +8,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
-import org.clopt.Conformance;
 import org.clopt.Device;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

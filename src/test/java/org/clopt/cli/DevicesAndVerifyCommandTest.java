@@ -1,5 +1,6 @@
 package org.clopt.cli;
 
+import org.clopt.tools.Conformance;
 import static org.clopt.cli.Cli.rejected;
 import static org.clopt.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import org.clopt.Conformance;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -1,5 +1,6 @@
 package org.clopt.cli;
 
+import org.clopt.io.Npy;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package org.clopt.cli;
+package org.clopt.io;
 
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import org.clopt.AtomicFile;
 
 /**
  * A strict reader and writer for NumPy {@code .npy} files (format versions 1.0, 2.0 and 3.0)
@@ -28,7 +27,7 @@ import org.clopt.AtomicFile;
  * {@link NpyFormatException}. Writing produces the bytes {@code np.save} produces for a C-ordered
  * float32 array and replaces the target atomically.
  */
-final class Npy {
+public final class Npy {
     /** Headers larger than this are refused; NumPy's own writer never comes close. */
     static final int MAX_HEADER_BYTES = 1 << 20;
 
@@ -45,7 +44,7 @@ final class Npy {
     }
 
     /** A malformed or unsupported {@code .npy} file; the message is one line naming the problem. */
-    static final class NpyFormatException extends IOException {
+    public static final class NpyFormatException extends IOException {
         private static final long serialVersionUID = 1L;
 
         NpyFormatException(String message) {
@@ -57,7 +56,7 @@ final class Npy {
      * An array read from a {@code .npy} file: its dtype ({@code <f4} or {@code <f8}), its shape
      * and its values in C order. Callers check {@link #descr()} and {@link #shape()} themselves.
      */
-    static final class Array {
+    public static final class Array {
         private final String descr;
         private final long[] shape;
         private final float[] float32;
@@ -71,17 +70,17 @@ final class Npy {
         }
 
         /** The dtype string from the header: {@code <f4} or {@code <f8}. */
-        String descr() {
+        public String descr() {
             return descr;
         }
 
         /** A copy of the shape; empty for a scalar. */
-        long[] shape() {
+        public long[] shape() {
             return shape.clone();
         }
 
         /** The number of elements: the product of the shape, 1 for a scalar. */
-        long elementCount() {
+        public long elementCount() {
             return float32 != null ? float32.length : float64.length;
         }
 
@@ -91,7 +90,7 @@ final class Npy {
          *
          * @throws IllegalStateException if the dtype is not {@code <f4}
          */
-        float[] floats() {
+        public float[] floats() {
             if (float32 == null) {
                 throw new IllegalStateException("dtype " + descr + " is not float32 (<f4); use doubles()");
             }
@@ -102,7 +101,7 @@ final class Npy {
          * The values as doubles in C order: the array's own storage for {@code <f8}, a new array
          * widened exactly from float32 for {@code <f4}.
          */
-        double[] doubles() {
+        public double[] doubles() {
             if (float64 != null) {
                 return float64;
             }
@@ -127,7 +126,7 @@ final class Npy {
      * @throws IOException if the file cannot be read (for example {@link
      *     java.nio.file.NoSuchFileException})
      */
-    static Array read(Path file) throws IOException {
+    public static Array read(Path file) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
             if (size == 0) {
@@ -197,7 +196,7 @@ final class Npy {
      * @throws IOException if writing fails; the target is then unchanged and no temporary file is
      *     left behind
      */
-    static void write(Path file, float[] data, long... shape) throws IOException {
+    public static void write(Path file, float[] data, long... shape) throws IOException {
         Objects.requireNonNull(data, "data");
         Objects.requireNonNull(shape, "shape");
         long count;
@@ -489,7 +488,7 @@ final class Npy {
     }
 
     /** A shape as Python writes a tuple: {@code ()}, {@code (3,)}, {@code (3, 4)}. */
-    static String shapeText(long[] shape) {
+    public static String shapeText(long[] shape) {
         StringBuilder s = new StringBuilder("(");
         for (int i = 0; i < shape.length; i++) {
             s.append(i == 0 ? "" : ", ").append(shape[i]);

@@ -1,10 +1,13 @@
-package org.clopt;
+package org.clopt.tools;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.clopt.Device;
+import org.clopt.Optimizer;
+import org.clopt.OptimizerConfig;
 
 /**
  * Checks a device's kernels against the CPU reference: the same inputs, several steps, and
@@ -178,8 +181,8 @@ public final class Conformance {
         return out;
     }
 
-    /** The error in ulp; infinite when NaN or infinity do not match exactly. */
-    static double ulps(float actual, float expected, float previous) {
+    /** The error of {@code actual} in ulp of the larger of {@code expected} and {@code previous}; infinite when NaN or infinity do not match exactly. */
+    public static double ulps(float actual, float expected, float previous) {
         if (Float.isNaN(expected) || Float.isInfinite(expected)
                 || Float.isNaN(actual) || Float.isInfinite(actual)) {
             return Float.compare(actual, expected) == 0

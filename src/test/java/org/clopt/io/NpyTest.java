@@ -1,4 +1,4 @@
-package org.clopt.cli;
+package org.clopt.io;
 
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;

@@ -1,5 +1,6 @@
-package org.clopt.cli;
+package org.clopt.train;
 
+import org.clopt.io.AtomicFile;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -20,7 +21,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import javax.imageio.ImageIO;
-import org.clopt.AtomicFile;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -33,7 +33,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * Loss curves of a training run: a CSV of every recorded point and a PNG with one panel per
  * workload. Both files are replaced atomically ({@link AtomicFile}).
  */
-final class LossReport {
+public final class LossReport {
     /** Width of one panel of the plot, in pixels. */
     static final int PANEL_WIDTH = 700;
     /** Height of the plot (every panel), in pixels. */
@@ -47,8 +47,8 @@ final class LossReport {
      * @param step the optimizer step after which the loss was measured
      * @param loss the loss; any value, including zero, negative and non-finite ones
      */
-    record Point(String workload, String optimizer, long step, double loss) {
-        Point {
+    public record Point(String workload, String optimizer, long step, double loss) {
+        public Point {
             Objects.requireNonNull(workload, "workload");
             Objects.requireNonNull(optimizer, "optimizer");
         }
@@ -77,7 +77,7 @@ final class LossReport {
      *
      * @throws IllegalArgumentException if a name contains a comma, a double quote or a line break
      */
-    static void writeCsv(Path file, List<Point> points) throws IOException {
+    public static void writeCsv(Path file, List<Point> points) throws IOException {
         StringBuilder csv = new StringBuilder("workload,optimizer,step,loss\n");
         for (Point p : points) {
             csv.append(plain(p.workload())).append(',')
@@ -100,7 +100,7 @@ final class LossReport {
      *
      * @throws IllegalArgumentException if {@code points} is empty
      */
-    static void writePlot(Path file, List<Point> points) throws IOException {
+    public static void writePlot(Path file, List<Point> points) throws IOException {
         if (points.isEmpty()) {
             throw new IllegalArgumentException("no loss points to plot");
         }

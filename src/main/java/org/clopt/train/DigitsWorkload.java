@@ -1,4 +1,4 @@
-package org.clopt.cli;
+package org.clopt.train;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -12,15 +12,18 @@ import java.util.SplittableRandom;
 import java.util.zip.GZIPInputStream;
 import org.clopt.Device;
 import org.clopt.ParameterSet;
-import org.jocl.cl_kernel;
-import org.jocl.cl_mem;
+import org.clopt.DeviceBuffer;
+import org.clopt.Kernel;
 
 /**
  * The 8x8 handwritten digits (1,797 samples, shipped in the jar) classified by a 64-128-10
  * ReLU network with softmax cross-entropy: 80% for training in mini-batches of 128, in one
  * fixed shuffled order, and 20% held out for the accuracy.
  */
-final class DigitsWorkload extends Workload {
+public final class DigitsWorkload extends Workload {
+    /** Steps a run takes unless told otherwise. */
+    static final int DEFAULT_STEPS = 600;
+
     static final int IN = 64;
     static final int HIDDEN = 128;
     static final int CLASSES = 10;
@@ -29,21 +32,21 @@ final class DigitsWorkload extends Workload {
     private final int trainRows;
     private final int testRows;
     private final int[] testLabels;
-    private final cl_mem xTrain;
-    private final cl_mem yTrain;
-    private final cl_mem xTest;
-    private final cl_mem yTest;
-    private final cl_mem h;
-    private final cl_mem z;
-    private final cl_mem dz;
-    private final cl_mem dh;
-    private final cl_mem loss;
-    private final cl_kernel hidden;
-    private final cl_kernel logits;
-    private final cl_kernel xent;
-    private final cl_kernel gradOut;
-    private final cl_kernel gradHidden;
-    private final cl_kernel gradIn;
+    private final DeviceBuffer xTrain;
+    private final DeviceBuffer yTrain;
+    private final DeviceBuffer xTest;
+    private final DeviceBuffer yTest;
+    private final DeviceBuffer h;
+    private final DeviceBuffer z;
+    private final DeviceBuffer dz;
+    private final DeviceBuffer dh;
+    private final DeviceBuffer loss;
+    private final Kernel hidden;
+    private final Kernel logits;
+    private final Kernel xent;
+    private final Kernel gradOut;
+    private final Kernel gradHidden;
+    private final Kernel gradIn;
     private int lastBatch;
 
     DigitsWorkload(Device device, long dataSeed) {
@@ -79,22 +82,27 @@ final class DigitsWorkload extends Workload {
                 testLabels[r - trainRows] = labels.get(order[r]);
             }
         }
-        int most = Math.max(BATCH, testRows);
-        xTrain = upload(xa, "digits training inputs");
-        yTrain = upload(ya, "digits training labels");
-        xTest = upload(xb, "digits test inputs");
-        yTest = upload(testLabels, "digits test labels");
-        h = buffer(4L * most * HIDDEN, "hidden activations");
-        z = buffer(4L * most * CLASSES, "logits");
-        dz = buffer(4L * most * CLASSES, "logit gradients");
-        dh = buffer(4L * most * HIDDEN, "hidden gradients");
-        loss = buffer(4L * most, "losses");
-        hidden = device.createKernel("mlp", "mlp_hidden", "");
-        logits = device.createKernel("mlp", "mlp_logits", "");
-        xent = device.createKernel("mlp", "mlp_softmax_xent", "");
-        gradOut = device.createKernel("mlp", "mlp_grad_out", "");
-        gradHidden = device.createKernel("mlp", "mlp_grad_hidden", "");
-        gradIn = device.createKernel("mlp", "mlp_grad_in", "");
+        try {
+            int most = Math.max(BATCH, testRows);
+            xTrain = upload(xa, "digits training inputs");
+            yTrain = upload(ya, "digits training labels");
+            xTest = upload(xb, "digits test inputs");
+            yTest = upload(testLabels, "digits test labels");
+            h = buffer(4L * most * HIDDEN, "hidden activations");
+            z = buffer(4L * most * CLASSES, "logits");
+            dz = buffer(4L * most * CLASSES, "logit gradients");
+            dh = buffer(4L * most * HIDDEN, "hidden gradients");
+            loss = buffer(4L * most, "losses");
+            hidden = kernel("train/mlp", "mlp_hidden", "");
+            logits = kernel("train/mlp", "mlp_logits", "");
+            xent = kernel("train/mlp", "mlp_softmax_xent", "");
+            gradOut = kernel("train/mlp", "mlp_grad_out", "");
+            gradHidden = kernel("train/mlp", "mlp_grad_hidden", "");
+            gradIn = kernel("train/mlp", "mlp_grad_in", "");
+        } catch (RuntimeException e) {
+            closeAfter(e);
+            throw e;
+        }
     }
 
     private static void read(List<float[]> rows, List<Integer> labels) {
@@ -118,11 +126,6 @@ final class DigitsWorkload extends Workload {
     @Override
     String name() {
         return "digits";
-    }
-
-    @Override
-    int defaultSteps() {
-        return 600;
     }
 
     @Override
@@ -189,26 +192,26 @@ final class DigitsWorkload extends Workload {
         int w2 = offset(set.parameterSlice("fc2.weight"));
         int b2 = offset(set.parameterSlice("fc2.bias"));
         args(gradOut, h, dz, BATCH, g.buffer(), w2, b2);
-        launch(gradOut, new long[] {HIDDEN + 1, CLASSES}, null);
+        gradOut.launch(new long[] {HIDDEN + 1, CLASSES}, null);
         args(gradHidden, h, dz, p.buffer(), w2, dh);
-        launch(gradHidden, new long[] {BATCH, HIDDEN}, null);
+        gradHidden.launch(new long[] {BATCH, HIDDEN}, null);
         args(gradIn, xTrain, row0, dh, BATCH, g.buffer(), w1, b1);
-        launch(gradIn, new long[] {IN + 1, HIDDEN}, null);
+        gradIn.launch(new long[] {IN + 1, HIDDEN}, null);
         lastBatch = BATCH;
     }
 
-    private void forward(ParameterSet set, cl_mem x, cl_mem y, int row0, int batch) {
+    private void forward(ParameterSet set, DeviceBuffer x, DeviceBuffer y, int row0, int batch) {
         ParameterSet.DeviceSlice p = set.parameterSlice("fc1.weight");
         int w1 = offset(p);
         int b1 = offset(set.parameterSlice("fc1.bias"));
         int w2 = offset(set.parameterSlice("fc2.weight"));
         int b2 = offset(set.parameterSlice("fc2.bias"));
         args(hidden, x, row0, p.buffer(), w1, b1, h);
-        launch(hidden, new long[] {batch, HIDDEN}, null);
+        hidden.launch(new long[] {batch, HIDDEN}, null);
         args(logits, h, p.buffer(), w2, b2, z);
-        launch(logits, new long[] {batch, CLASSES}, null);
+        logits.launch(new long[] {batch, CLASSES}, null);
         args(xent, z, y, row0, 1f / batch, loss, dz);
-        launch(xent, new long[] {batch}, null);
+        xent.launch(new long[] {batch}, null);
     }
 
     @Override
@@ -238,9 +241,4 @@ final class DigitsWorkload extends Workload {
         return (double) correct / testRows;
     }
 
-    @Override
-    public void close() {
-        release(hidden, logits, xent, gradOut, gradHidden, gradIn);
-        release(loss, dh, dz, z, h, yTest, xTest, yTrain, xTrain);
-    }
 }

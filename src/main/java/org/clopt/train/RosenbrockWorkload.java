@@ -1,11 +1,11 @@
-package org.clopt.cli;
+package org.clopt.train;
 
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.clopt.Device;
 import org.clopt.ParameterSet;
-import org.jocl.cl_kernel;
-import org.jocl.cl_mem;
+import org.clopt.DeviceBuffer;
+import org.clopt.Kernel;
 
 /**
  * The extended Rosenbrock function over 10,000,384 parameters (5,000,192 independent banana
@@ -13,32 +13,35 @@ import org.jocl.cl_mem;
  * (-1.2, 1). The gradient is cheap, so the optimizer step is a large share of the time and shows
  * the kernels' speed. The loss is the mean over the pairs.
  */
-final class RosenbrockWorkload extends Workload {
+public final class RosenbrockWorkload extends Workload {
+    /** Steps a run takes unless told otherwise. */
+    static final int DEFAULT_STEPS = 200;
+
     static final int WGS = 256;
     static final int GROUPS = (5_000_000 + WGS - 1) / WGS;
     static final int PAIRS = GROUPS * WGS;
     static final int SIZE = 2 * PAIRS;
 
-    private final cl_mem partial;
-    private final cl_kernel grad;
-    private final cl_kernel loss;
+    private final DeviceBuffer partial;
+    private final Kernel grad;
+    private final Kernel loss;
     private ParameterSet lastSet;
 
     RosenbrockWorkload(Device device) {
         super(device);
-        partial = buffer(4L * GROUPS, "rosenbrock partial sums");
-        grad = device.createKernel("rosenbrock", "rosenbrock_grad", "-DWGS=" + WGS);
-        loss = device.createKernel("rosenbrock", "rosenbrock_loss", "-DWGS=" + WGS);
+        try {
+            partial = buffer(4L * GROUPS, "rosenbrock partial sums");
+            grad = kernel("train/rosenbrock", "rosenbrock_grad", "-DWGS=" + WGS);
+            loss = kernel("train/rosenbrock", "rosenbrock_loss", "-DWGS=" + WGS);
+        } catch (RuntimeException e) {
+            closeAfter(e);
+            throw e;
+        }
     }
 
     @Override
     String name() {
         return "rosenbrock";
-    }
-
-    @Override
-    int defaultSteps() {
-        return 200;
     }
 
     @Override
@@ -91,14 +94,14 @@ final class RosenbrockWorkload extends Workload {
         ParameterSet.DeviceSlice g = set.gradientSlice("x");
         // x is the group's only tensor, so it starts at the buffer's start.
         args(grad, x.buffer(), g.buffer());
-        launch(grad, new long[] {PAIRS}, new long[] {WGS});
+        grad.launch(new long[] {PAIRS}, new long[] {WGS});
         lastSet = set;
     }
 
     @Override
     double loss() {
         args(loss, lastSet.parameterSlice("x").buffer(), partial);
-        launch(loss, new long[] {PAIRS}, new long[] {WGS});
+        loss.launch(new long[] {PAIRS}, new long[] {WGS});
         double sum = 0;
         for (float v : download(partial, GROUPS)) {
             sum += v;
@@ -106,9 +109,4 @@ final class RosenbrockWorkload extends Workload {
         return sum / PAIRS;
     }
 
-    @Override
-    public void close() {
-        release(grad, loss);
-        release(partial);
-    }
 }

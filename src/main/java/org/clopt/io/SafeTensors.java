@@ -1,4 +1,4 @@
-package org.clopt;
+package org.clopt.io;
 
 import com.google.gson.Gson;
 import com.google.gson.stream.JsonReader;
@@ -26,15 +26,28 @@ import java.util.Set;
  * then the tensors' bytes, little-endian and row-major. The reader checks everything the format
  * promises before any data is used, and allocates nothing larger than the file.
  */
-final class SafeTensors {
+public final class SafeTensors {
     /** The largest header accepted, as the reference reader. */
     static final long MAX_HEADER_BYTES = 100_000_000;
 
     private SafeTensors() {
     }
 
+    /** The file breaks a rule of the format; the message says which. */
+    public static final class FormatException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        public FormatException(String message) {
+            super(message);
+        }
+
+        public FormatException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /** Bytes per element of the dtypes clopt reads and writes. */
-    static int itemSize(String dtype) {
+    public static int itemSize(String dtype) {
         switch (dtype) {
             case "F32":
                 return 4;
@@ -46,7 +59,7 @@ final class SafeTensors {
     }
 
     /** One tensor: its dtype, shape and byte range within the data section. */
-    record Entry(String name, String dtype, long[] shape, long begin, long end) {
+    public record Entry(String name, String dtype, long[] shape, long begin, long end) {
         long elementCount() {
             long n = 1;
             for (long d : shape) {
@@ -57,20 +70,20 @@ final class SafeTensors {
     }
 
     /** A parsed and checked header. */
-    record Header(Map<String, Entry> entries, Map<String, String> metadata, long dataStart) {
+    public record Header(Map<String, Entry> entries, Map<String, String> metadata, long dataStart) {
     }
 
     /** Reads and checks the header of {@code channel}, a whole safetensors file. */
-    static Header readHeader(FileChannel channel) throws IOException {
+    public static Header readHeader(FileChannel channel) throws IOException {
         long size = channel.size();
         if (size < 8) {
-            throw new CheckpointException("truncated: " + size + " bytes, no header length");
+            throw new FormatException("truncated: " + size + " bytes, no header length");
         }
         ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
         readFully(channel, lengthBytes, 0);
         long n = lengthBytes.getLong(0);
         if (n < 2 || n > MAX_HEADER_BYTES || n > size - 8) {
-            throw new CheckpointException("header length " + Long.toUnsignedString(n)
+            throw new FormatException("header length " + Long.toUnsignedString(n)
                     + " is impossible for a file of " + size + " bytes (limit " + MAX_HEADER_BYTES + ")");
         }
         ByteBuffer headerBytes = ByteBuffer.allocate((int) n);
@@ -80,14 +93,14 @@ final class SafeTensors {
             json = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(headerBytes.flip()).toString();
         } catch (CharacterCodingException e) {
-            throw new CheckpointException("header is not valid UTF-8", e);
+            throw new FormatException("header is not valid UTF-8", e);
         }
         Header header = parse(json, 8 + n);
         checkLayout(header.entries().values(), size - 8 - n);
         return header;
     }
 
-    private static Header parse(String json, long dataStart) throws CheckpointException {
+    private static Header parse(String json, long dataStart) throws FormatException {
         Map<String, Entry> entries = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
         try (JsonReader in = new JsonReader(new StringReader(json))) {
@@ -96,14 +109,14 @@ final class SafeTensors {
             while (in.hasNext()) {
                 String name = in.nextName();
                 if (!seen.add(name)) {
-                    throw new CheckpointException("duplicate name '" + name + "' in the header");
+                    throw new FormatException("duplicate name '" + name + "' in the header");
                 }
                 if (name.equals("__metadata__")) {
                     in.beginObject();
                     while (in.hasNext()) {
                         String key = in.nextName();
                         if (metadata.put(key, in.nextString()) != null) {
-                            throw new CheckpointException("duplicate metadata key '" + key + "'");
+                            throw new FormatException("duplicate metadata key '" + key + "'");
                         }
                     }
                     in.endObject();
@@ -113,12 +126,12 @@ final class SafeTensors {
             }
             in.endObject();
             if (in.peek() != JsonToken.END_DOCUMENT) {
-                throw new CheckpointException("text after the header's JSON object");
+                throw new FormatException("text after the header's JSON object");
             }
-        } catch (CheckpointException e) {
+        } catch (FormatException e) {
             throw e;
         } catch (IOException | IllegalStateException | NumberFormatException e) {
-            throw new CheckpointException("header is not valid safetensors JSON: " + e.getMessage(), e);
+            throw new FormatException("header is not valid safetensors JSON: " + e.getMessage(), e);
         }
         return new Header(entries, metadata, dataStart);
     }
@@ -133,40 +146,40 @@ final class SafeTensors {
             switch (key) {
                 case "dtype":
                     if (dtype != null) {
-                        throw new CheckpointException(name + ": duplicate dtype");
+                        throw new FormatException(name + ": duplicate dtype");
                     }
                     dtype = in.nextString();
                     break;
                 case "shape":
                     if (shape != null) {
-                        throw new CheckpointException(name + ": duplicate shape");
+                        throw new FormatException(name + ": duplicate shape");
                     }
                     shape = longs(in);
                     break;
                 case "data_offsets":
                     if (offsets != null) {
-                        throw new CheckpointException(name + ": duplicate data_offsets");
+                        throw new FormatException(name + ": duplicate data_offsets");
                     }
                     offsets = longs(in);
                     break;
                 default:
-                    throw new CheckpointException(name + ": unknown field '" + key + "'");
+                    throw new FormatException(name + ": unknown field '" + key + "'");
             }
         }
         in.endObject();
         if (dtype == null || shape == null || offsets == null) {
-            throw new CheckpointException(name + ": needs dtype, shape and data_offsets");
+            throw new FormatException(name + ": needs dtype, shape and data_offsets");
         }
         if (itemSize(dtype) < 0) {
-            throw new CheckpointException(name + ": unsupported dtype '" + dtype + "' (F32 or I64)");
+            throw new FormatException(name + ": unsupported dtype '" + dtype + "' (F32 or I64)");
         }
         for (long d : shape) {
             if (d < 0) {
-                throw new CheckpointException(name + ": negative dimension in shape");
+                throw new FormatException(name + ": negative dimension in shape");
             }
         }
         if (offsets.length != 2 || offsets[0] < 0 || offsets[1] < offsets[0]) {
-            throw new CheckpointException(name + ": invalid data_offsets");
+            throw new FormatException(name + ": invalid data_offsets");
         }
         return new Entry(name, dtype, shape, offsets[0], offsets[1]);
     }
@@ -180,7 +193,7 @@ final class SafeTensors {
             }
             String text = in.nextString();
             if (!text.matches("0|[1-9][0-9]{0,17}")) {
-                throw new CheckpointException("not a non-negative integer of at most 18 digits: " + text);
+                throw new FormatException("not a non-negative integer of at most 18 digits: " + text);
             }
             values.add(Long.parseLong(text));
         }
@@ -190,13 +203,13 @@ final class SafeTensors {
 
     /** Offsets contiguous from 0, non-overlapping, sized by dtype and shape, filling the data. */
     private static void checkLayout(java.util.Collection<Entry> entries, long dataBytes)
-            throws CheckpointException {
+            throws FormatException {
         List<Entry> sorted = new ArrayList<>(entries);
         sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
         long expected = 0;
         for (Entry e : sorted) {
             if (e.begin() != expected) {
-                throw new CheckpointException(e.name() + ": data_offsets begin at " + e.begin()
+                throw new FormatException(e.name() + ": data_offsets begin at " + e.begin()
                         + " but " + (e.begin() < expected ? "overlap the previous tensor" : "leave a gap")
                         + " (expected " + expected + ")");
             }
@@ -204,40 +217,40 @@ final class SafeTensors {
             try {
                 bytes = Math.multiplyExact(e.elementCount(), itemSize(e.dtype()));
             } catch (ArithmeticException x) {
-                throw new CheckpointException(e.name() + ": shape too large");
+                throw new FormatException(e.name() + ": shape too large");
             }
             if (e.end() - e.begin() != bytes) {
-                throw new CheckpointException(e.name() + ": " + (e.end() - e.begin()) + " bytes but "
+                throw new FormatException(e.name() + ": " + (e.end() - e.begin()) + " bytes but "
                         + e.dtype() + " of " + e.elementCount() + " elements needs " + bytes);
             }
             expected = e.end();
         }
         if (expected < dataBytes) {
-            throw new CheckpointException((dataBytes - expected) + " trailing bytes after the data");
+            throw new FormatException((dataBytes - expected) + " trailing bytes after the data");
         }
         if (expected > dataBytes) {
-            throw new CheckpointException("truncated: the data section has " + dataBytes
+            throw new FormatException("truncated: the data section has " + dataBytes
                     + " bytes, the header describes " + expected);
         }
     }
 
-    static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
+    public static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
         long at = position;
         while (buffer.hasRemaining()) {
             int read = channel.read(buffer, at);
             if (read < 0) {
-                throw new CheckpointException("truncated file");
+                throw new FormatException("truncated file");
             }
             at += read;
         }
     }
 
     /** A tensor to write: its name, dtype, shape and little-endian bytes. */
-    record Output(String name, String dtype, long[] shape, ByteBuffer data) {
+    public record Output(String name, String dtype, long[] shape, ByteBuffer data) {
     }
 
     /** The header for these tensors, padded with spaces to a multiple of 8 bytes. */
-    static byte[] header(List<Output> tensors, Map<String, String> metadata) {
+    public static byte[] header(List<Output> tensors, Map<String, String> metadata) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("__metadata__", metadata);
         long offset = 0;
@@ -255,7 +268,7 @@ final class SafeTensors {
     }
 
     /** Writes a whole file's bytes: header length, header, then each tensor's data in order. */
-    static void write(FileChannel out, List<Output> tensors, Map<String, String> metadata) throws IOException {
+    public static void write(FileChannel out, List<Output> tensors, Map<String, String> metadata) throws IOException {
         byte[] header = header(tensors, metadata);
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
         writeFully(out, length);

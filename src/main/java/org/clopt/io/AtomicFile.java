@@ -1,4 +1,4 @@
-package org.clopt;
+package org.clopt.io;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;

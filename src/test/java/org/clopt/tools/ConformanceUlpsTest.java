@@ -1,4 +1,4 @@
-package org.clopt;
+package org.clopt.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

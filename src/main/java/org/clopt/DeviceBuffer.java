@@ -1,0 +1,114 @@
+package org.clopt;
+
+import static org.jocl.CL.*;
+
+import java.util.Objects;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_mem;
+
+/**
+ * A read-write buffer on a {@link Device}, for data of your own next to clopt's (a batch, a
+ * model's activations). Transfers are ordered with the device's queue and block until done;
+ * closing releases the memory.
+ */
+public final class DeviceBuffer implements AutoCloseable {
+    private final Device device;
+    private final cl_mem mem;
+    private final long bytes;
+    private final String what;
+    private boolean closed;
+
+    private DeviceBuffer(Device device, long bytes, String what) {
+        this.device = Objects.requireNonNull(device, "device");
+        if (bytes <= 0) {
+            throw new IllegalArgumentException(what + ": invalid size " + bytes + " bytes (must be > 0)");
+        }
+        this.mem = device.allocate(bytes, what);
+        this.bytes = bytes;
+        this.what = what;
+    }
+
+    /**
+     * An uninitialised buffer of {@code bytes}; {@code what} names it in error messages.
+     *
+     * @throws DeviceMemoryException when the device cannot hold it
+     */
+    public static DeviceBuffer allocate(Device device, long bytes, String what) {
+        return new DeviceBuffer(device, bytes, what);
+    }
+
+    /** A buffer holding a copy of {@code values}. */
+    public static DeviceBuffer of(Device device, float[] values, String what) {
+        DeviceBuffer b = allocate(device, 4L * Math.max(1, values.length), what);
+        b.transfer(true, 0, 4L * values.length, Pointer.to(values));
+        return b;
+    }
+
+    /** A buffer holding a copy of {@code values}. */
+    public static DeviceBuffer of(Device device, int[] values, String what) {
+        DeviceBuffer b = allocate(device, 4L * Math.max(1, values.length), what);
+        b.transfer(true, 0, 4L * values.length, Pointer.to(values));
+        return b;
+    }
+
+    /** The OpenCL handle, for {@link Kernel#arg(int, cl_mem)} or your own calls; owned by this buffer. */
+    public cl_mem handle() {
+        ensureOpen();
+        return mem;
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    /** Copies {@code values} into the buffer from its start. */
+    public void write(float[] values) {
+        transfer(true, 0, 4L * values.length, Pointer.to(values));
+    }
+
+    /** Copies the buffer's first {@code out.length} floats into {@code out}, after what is enqueued before. */
+    public void read(float[] out) {
+        transfer(false, 0, 4L * out.length, Pointer.to(out));
+    }
+
+    /** Sets every float of the buffer to {@code value}. */
+    public void fill(float value) {
+        ensureOpen();
+        Cl.run("filling " + what, () -> clEnqueueFillBuffer(device.queue(), mem,
+                Pointer.to(new float[] {value}), Sizeof.cl_float, 0, bytes / 4 * 4, 0, null, null));
+    }
+
+    private void transfer(boolean write, long offset, long count, Pointer host) {
+        ensureOpen();
+        if (count > bytes - offset) {
+            throw new IllegalArgumentException(what + ": " + count + " bytes do not fit in " + bytes);
+        }
+        if (count == 0) {
+            return;
+        }
+        Cl.run((write ? "writing " : "reading ") + what, () -> {
+            if (write) {
+                clEnqueueWriteBuffer(device.queue(), mem, CL_TRUE, offset, count, host, 0, null, null);
+            } else {
+                clEnqueueReadBuffer(device.queue(), mem, CL_TRUE, offset, count, host, 0, null, null);
+            }
+        });
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException(what + " is closed");
+        }
+        device.ensureOpen();
+    }
+
+    /** Releases the memory. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            clReleaseMemObject(mem);
+        }
+    }
+}

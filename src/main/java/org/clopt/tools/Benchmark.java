@@ -1,0 +1,222 @@
+package org.clopt.tools;
+
+import static org.jocl.CL.*;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.clopt.Device;
+import org.clopt.DeviceBuffer;
+import org.clopt.Kernel;
+import org.clopt.OpenClException;
+import org.clopt.Optimizer;
+import org.clopt.OptimizerConfig;
+import org.clopt.ParameterSet;
+import org.jocl.CLException;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_event;
+
+/**
+ * Times optimizer steps on a device and the memory roofline they are judged against, from the
+ * outside: a step is whatever {@code step()} enqueues, timed on the device between two markers
+ * enqueued around it (profiling events: the end of the marker before to the end of the marker
+ * after). Each figure is the median of several steps after warm-up; the wall time of the same
+ * number of steps enqueued back to back and waited for once is reported beside it, to show the
+ * host's overhead.
+ */
+public final class Benchmark {
+    private Benchmark() {
+    }
+
+    /** Bytes per element of the roofline kernel, y += a*x: read x and y, write y. */
+    public static final int ROOFLINE_BYTES_PER_ELEMENT = 12;
+
+    /**
+     * One measurement.
+     *
+     * @param medianMs median device time of one step
+     * @param minMs fastest step
+     * @param wallMsPerStep wall time per step when steps are enqueued asynchronously
+     */
+    public record Timing(double medianMs, double minMs, double wallMsPerStep) {
+        /** Effective bandwidth in GB/s (10^9 bytes) for this many bytes per element. */
+        public double gbps(long bytesPerElement, long n) {
+            return bytesPerElement * n / (medianMs * 1e6);
+        }
+    }
+
+    /** An optimizer's step and the roofline, timed alternately so both see the same machine. */
+    public record Comparison(Timing optimizer, Timing roofline) {
+    }
+
+    /**
+     * Times {@code repetitions} steps of {@code config} on {@code n} elements, alternating each
+     * with a step of the roofline on as many elements.
+     */
+    public static Comparison compare(Device device, OptimizerConfig config, int n, int repetitions) {
+        try (Optimizer opt = Optimizer.create(device, config, n);
+             Roofline roofline = new Roofline(device, n)) {
+            opt.writeParameters(randomValues(n, 1));
+            opt.writeGradients(randomValues(n, 2));
+            Timing[] t = time(device, repetitions, new Runnable[] {opt::step, roofline});
+            return new Comparison(t[0], t[1]);
+        }
+    }
+
+    /**
+     * As {@link #compare(Device, OptimizerConfig, int, int)}, with the {@code n} elements split
+     * into {@code tensors} tensors of a {@link ParameterSet} (the last takes the remainder).
+     */
+    public static Comparison compare(Device device, OptimizerConfig config, int n, int tensors,
+                                     int repetitions) {
+        if (tensors < 1 || tensors > Math.max(1, n)) {
+            throw new IllegalArgumentException("invalid tensors: " + tensors + " (must be in [1, " + n + "])");
+        }
+        ParameterSet.Builder builder = ParameterSet.builder().group(config);
+        for (int k = 0; k < tensors; k++) {
+            int size = k < tensors - 1 ? n / tensors : n - (tensors - 1) * (n / tensors);
+            builder.tensor("t" + k, size);
+        }
+        try (ParameterSet set = builder.build(device);
+             Roofline roofline = new Roofline(device, n)) {
+            SplittableRandom random = new SplittableRandom(1);
+            for (String name : set.names()) {
+                float[] v = new float[set.size(name)];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (float) (random.nextDouble() - 0.5);
+                }
+                set.writeParameters(name, v);
+                set.writeGradients(name, v);
+            }
+            Timing[] t = time(device, repetitions, new Runnable[] {set::step, roofline});
+            return new Comparison(t[0], t[1]);
+        }
+    }
+
+    /** Times the in-place read-modify-write {@code y += a*x} on {@code n} elements. */
+    public static Timing roofline(Device device, int n, int repetitions) {
+        try (Roofline roofline = new Roofline(device, n)) {
+            return time(device, repetitions, new Runnable[] {roofline})[0];
+        }
+    }
+
+    /** Times {@code repetitions} steps of the CPU reference on {@code n} elements (median ms). */
+    public static double reference(OptimizerConfig config, int n, int repetitions) {
+        try (Optimizer opt = Optimizer.reference(config, n)) {
+            opt.writeParameters(randomValues(n, 1));
+            opt.writeGradients(randomValues(n, 2));
+            opt.step();
+            double[] ms = new double[repetitions];
+            for (int r = 0; r < repetitions; r++) {
+                long start = System.nanoTime();
+                opt.step();
+                ms[r] = (System.nanoTime() - start) / 1e6;
+            }
+            Arrays.sort(ms);
+            return ms[repetitions / 2];
+        }
+    }
+
+    /** The roofline kernel ({@code kernels/tools/axpy.cl}) with its two buffers. */
+    private static final class Roofline implements Runnable, AutoCloseable {
+        private final int n;
+        private final DeviceBuffer y;
+        private final DeviceBuffer x;
+        private final Kernel kernel;
+
+        Roofline(Device device, int n) {
+            this.n = n;
+            y = DeviceBuffer.allocate(device, 4L * Math.max(1, n), "roofline y");
+            DeviceBuffer xs = null;
+            try {
+                xs = DeviceBuffer.allocate(device, 4L * Math.max(1, n), "roofline x");
+                y.fill(1f);
+                xs.fill(0.5f);
+                kernel = Kernel.fromClasspath(device, "tools/axpy", "axpy_step", "");
+                kernel.arg(0, y).arg(1, xs).arg(2, 1e-7f);
+            } catch (RuntimeException e) {
+                if (xs != null) {
+                    xs.close();
+                }
+                y.close();
+                throw e;
+            }
+            x = xs;
+        }
+
+        @Override
+        public void run() {
+            kernel.launch(0, n);
+        }
+
+        @Override
+        public void close() {
+            kernel.close();
+            x.close();
+            y.close();
+        }
+    }
+
+    /** Times each step {@code repetitions} times, alternating between them. */
+    private static Timing[] time(Device device, int repetitions, Runnable[] steps) {
+        // Warm-up: the first launch at a shape compiles and caches a specialised kernel.
+        for (int i = 0; i < 3; i++) {
+            for (Runnable step : steps) {
+                step.run();
+            }
+        }
+        device.finish();
+        double[][] ms = new double[steps.length][repetitions];
+        for (int r = 0; r < repetitions; r++) {
+            for (int k = 0; k < steps.length; k++) {
+                ms[k][r] = deviceMs(device, steps[k]);
+            }
+        }
+        Timing[] result = new Timing[steps.length];
+        for (int k = 0; k < steps.length; k++) {
+            long start = System.nanoTime();
+            for (int r = 0; r < repetitions; r++) {
+                steps[k].run();
+            }
+            device.finish();
+            double wall = (System.nanoTime() - start) / 1e6 / repetitions;
+            Arrays.sort(ms[k]);
+            result[k] = new Timing(ms[k][repetitions / 2], ms[k][0], wall);
+        }
+        return result;
+    }
+
+    /** One step timed on the device, between a marker enqueued before it and one after. */
+    private static double deviceMs(Device device, Runnable step) {
+        cl_event before = new cl_event();
+        cl_event after = new cl_event();
+        try {
+            clEnqueueMarkerWithWaitList(device.queue(), 0, null, before);
+            step.run();
+            clEnqueueMarkerWithWaitList(device.queue(), 0, null, after);
+            clWaitForEvents(1, new cl_event[] {after});
+            return (profile(after) - profile(before)) / 1e6;
+        } catch (CLException e) {
+            throw new OpenClException("timing a step failed: " + stringFor_errorCode(e.getStatus()),
+                    e.getStatus(), e);
+        } finally {
+            clReleaseEvent(before);
+            clReleaseEvent(after);
+        }
+    }
+
+    private static long profile(cl_event event) {
+        long[] value = new long[1];
+        clGetEventProfilingInfo(event, CL_PROFILING_COMMAND_END, Sizeof.cl_ulong, Pointer.to(value), null);
+        return value[0];
+    }
+
+    private static float[] randomValues(int n, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (random.nextDouble() - 0.5);
+        }
+        return v;
+    }
+}

@@ -1,0 +1,103 @@
+package org.clopt.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.clopt.Device;
+import org.clopt.OptimizerConfig;
+import org.clopt.ParameterSet;
+
+/**
+ * The training loop of {@code train}: one workload with one optimizer, forward pass, backward
+ * pass and optimizer step all on the device, the loss read back only at logging steps.
+ */
+public final class Trainer {
+    /** The workload names, in the order {@code train} runs them. */
+    public static final List<String> WORKLOADS = List.of("digits", "rosenbrock");
+
+    private Trainer() {
+    }
+
+    /** Called after every step; {@code loss} is NaN except at logging steps. */
+    public interface Listener {
+        void stepped(String workload, String optimizer, int step, double loss);
+    }
+
+    /**
+     * One run's figures.
+     *
+     * @param points the loss at each logging step
+     * @param optimizerShare the optimizer step's share of the step time, sampled at logging steps
+     */
+    public record Run(String workload, String optimizer, double firstLoss, double finalLoss,
+                      double accuracy, double msPerStep, double optimizerShare,
+                      List<LossReport.Point> points) {
+    }
+
+    /** Opens workload {@code name} (one of {@link #WORKLOADS}) on the device. */
+    public static Workload open(String name, Device device, long seed) {
+        switch (name) {
+            case "digits":
+                return new DigitsWorkload(device, seed);
+            case "rosenbrock":
+                return new RosenbrockWorkload(device);
+            default:
+                throw new IllegalArgumentException("unknown workload '" + name + "' (known: "
+                        + String.join(", ", WORKLOADS) + ")");
+        }
+    }
+
+    /** The number of steps workload {@code name} runs by default. */
+    public static int defaultSteps(String name) {
+        return name.equals("digits") ? DigitsWorkload.DEFAULT_STEPS : RosenbrockWorkload.DEFAULT_STEPS;
+    }
+
+    /**
+     * Trains {@code work} with {@code optimizer} (a registry name, with the workload's learning
+     * rate) for {@code steps} steps from the initial parameters of {@code seed}.
+     */
+    public static Run train(Device device, Workload work, String optimizer, int steps, long seed,
+                            Listener listener) {
+        OptimizerConfig config = OptimizerConfig.of(optimizer, work.settings(optimizer));
+        ParameterSet.Builder builder = ParameterSet.builder().group(config);
+        work.addTensors(builder);
+        List<LossReport.Point> points = new ArrayList<>();
+        double gradientMs = 0;
+        double optimizerMs = 0;
+        try (ParameterSet set = builder.build(device)) {
+            work.initialize(set, seed);
+            device.finish();
+            long start = System.nanoTime();
+            for (int step = 1; step <= steps; step++) {
+                boolean log = step == 1 || step % work.logEvery() == 0 || step == steps;
+                if (!log) {
+                    work.gradients(set, step);
+                    set.step();
+                    listener.stepped(work.name(), optimizer, step, Double.NaN);
+                    continue;
+                }
+                // At a logging step the phases are timed apart (the loss read waits anyway):
+                // forward and backward, then the loss (not counted), then the optimizer step.
+                device.finish();
+                long t0 = System.nanoTime();
+                work.gradients(set, step);
+                device.finish();
+                long t1 = System.nanoTime();
+                double loss = work.loss();
+                long t2 = System.nanoTime();
+                set.step();
+                device.finish();
+                long t3 = System.nanoTime();
+                gradientMs += (t1 - t0) / 1e6;
+                optimizerMs += (t3 - t2) / 1e6;
+                points.add(new LossReport.Point(work.name(), optimizer, step, loss));
+                listener.stepped(work.name(), optimizer, step, loss);
+            }
+            device.finish();
+            long elapsed = System.nanoTime() - start;
+            double accuracy = work.accuracy(set);
+            return new Run(work.name(), optimizer, points.get(0).loss(),
+                    points.get(points.size() - 1).loss(), accuracy, elapsed / 1e6 / steps,
+                    optimizerMs / (gradientMs + optimizerMs), List.copyOf(points));
+        }
+    }
+}
