@@ -1,8 +1,8 @@
 package org.clopt;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.clopt.Hyperparameter.Range;
 
 /**
  * {@code torch.optim.Adadelta}.
@@ -17,56 +17,27 @@ import java.util.Map;
  *   p = p - lr * delta
  * </pre>
  *
- * State: {@code square_avg} v, {@code acc_delta} u. Defaults: lr 1.0, rho 0.9, eps 1e-6,
- * weight_decay 0.
+ * State: {@code square_avg} v, {@code acc_delta} u. Defaults: PyTorch's ({@code Algorithms.named(name)} lists them).
  */
 public final class Adadelta extends OptimizerConfig {
-    private final double lr;
-    private final double rho;
-    private final double eps;
-    private final double weightDecay;
-    private final boolean maximize;
+    static final Algorithm ALGORITHM = new Algorithm("adadelta", 12, Adadelta::new,
+            Hyperparameter.number("lr", 1.0, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("rho", 0.9, Range.UNIT_CLOSED),
+            Hyperparameter.number("eps", 1e-6, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.maximize());
 
-    private Adadelta(Builder b) {
-        lr = Check.atLeastZero("lr", b.lr);
-        rho = Check.unitClosed("rho", b.rho);
-        eps = Check.atLeastZero("eps", b.eps);
-        weightDecay = Check.atLeastZero("weight_decay", b.weightDecay);
-        maximize = b.maximize;
+    private Adadelta(Algorithm row, Map<String, Object> values) {
+        super(row, values);
     }
 
     public static Builder builder() {
-        return new Builder();
+        return new Builder(ALGORITHM);
     }
 
-    static Adadelta from(Settings s) {
-        return builder()
-                .lr(s.number("lr", 1.0))
-                .rho(s.number("rho", 0.9))
-                .eps(s.number("eps", 1e-6))
-                .weightDecay(s.number("weight_decay", 0.0))
-                .maximize(s.flag("maximize", false))
-                .build();
-    }
-
-    public double lr() {
-        return lr;
-    }
-
-    public double rho() {
-        return rho;
-    }
-
-    public double eps() {
-        return eps;
-    }
-
-    public double weightDecay() {
-        return weightDecay;
-    }
-
-    public boolean maximize() {
-        return maximize;
+    @Override
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     @Override
@@ -80,29 +51,20 @@ public final class Adadelta extends OptimizerConfig {
     }
 
     @Override
-    public Map<String, Object> hyperparameters() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("lr", lr);
-        m.put("rho", rho);
-        m.put("eps", eps);
-        m.put("weight_decay", weightDecay);
-        m.put("maximize", maximize);
-        return m;
-    }
-
-    @Override
     String buildOptions() {
-        return flag(maximize, "MAXIMIZE");
+        return define(flag("maximize"), "MAXIMIZE");
     }
 
     @Override
     float[] scalars(long t, float muProduct) {
-        return new float[] {(float) weightDecay, (float) rho, (float) (1 - rho), (float) eps,
-            (float) -lr};
+        double rho = number("rho");
+        return new float[] {(float) number("weight_decay"), (float) rho, (float) (1 - rho),
+            (float) number("eps"), (float) -lr()};
     }
 
     @Override
     void referenceStep(float[] p, float[] grad, float[][] state, float[] s, int from, int to) {
+        boolean maximize = flag("maximize");
         float wd = s[0];
         float rhoF = s[1];
         float oneMinusRho = s[2];
@@ -123,44 +85,21 @@ public final class Adadelta extends OptimizerConfig {
     }
 
     /** Builds an {@link Adadelta}, starting from PyTorch's defaults. */
-    public static final class Builder {
-        private double lr = 1.0;
-        private double rho = 0.9;
-        private double eps = 1e-6;
-        private double weightDecay;
-        private boolean maximize;
-
-        private Builder() {
+    public static final class Builder extends OptimizerConfig.Builder<Builder, Adadelta> {
+        private Builder(Algorithm row) {
+            super(row);
         }
 
-        public Builder lr(double value) {
-            lr = value;
-            return this;
+        private Builder(Adadelta from) {
+            super(from);
         }
 
         public Builder rho(double value) {
-            rho = value;
-            return this;
+            return set("rho", value);
         }
 
         public Builder eps(double value) {
-            eps = value;
-            return this;
-        }
-
-        public Builder weightDecay(double value) {
-            weightDecay = value;
-            return this;
-        }
-
-        public Builder maximize(boolean value) {
-            maximize = value;
-            return this;
-        }
-
-        /** @throws IllegalArgumentException naming the first invalid hyperparameter */
-        public Adadelta build() {
-            return new Adadelta(this);
+            return set("eps", value);
         }
     }
 }

@@ -1,8 +1,8 @@
 package org.clopt;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.clopt.Hyperparameter.Range;
 
 /**
  * {@code torch.optim.Adagrad}.
@@ -17,64 +17,28 @@ import java.util.Map;
  *   p = p - clr * g / (sqrt(s) + eps)          (eps outside the square root)
  * </pre>
  *
- * State: {@code sum}. Defaults: lr 1e-2, lr_decay 0, weight_decay 0,
- * initial_accumulator_value 0, eps 1e-10.
+ * State: {@code sum}. Defaults: PyTorch's ({@code Algorithms.named(name)} lists them).
  */
 public final class Adagrad extends OptimizerConfig {
-    private final double lr;
-    private final double lrDecay;
-    private final double weightDecay;
-    private final double initialAccumulatorValue;
-    private final double eps;
-    private final boolean maximize;
+    static final Algorithm ALGORITHM = new Algorithm("adagrad", 8, Adagrad::new,
+            Hyperparameter.number("lr", 1e-2, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("lr_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("initial_accumulator_value", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("eps", 1e-10, Range.AT_LEAST_ZERO),
+            Hyperparameter.maximize());
 
-    private Adagrad(Builder b) {
-        lr = Check.atLeastZero("lr", b.lr);
-        lrDecay = Check.atLeastZero("lr_decay", b.lrDecay);
-        weightDecay = Check.atLeastZero("weight_decay", b.weightDecay);
-        initialAccumulatorValue = Check.atLeastZero("initial_accumulator_value",
-                b.initialAccumulatorValue);
-        eps = Check.atLeastZero("eps", b.eps);
-        maximize = b.maximize;
+    private Adagrad(Algorithm row, Map<String, Object> values) {
+        super(row, values);
     }
 
     public static Builder builder() {
-        return new Builder();
+        return new Builder(ALGORITHM);
     }
 
-    static Adagrad from(Settings s) {
-        return builder()
-                .lr(s.number("lr", 1e-2))
-                .lrDecay(s.number("lr_decay", 0.0))
-                .weightDecay(s.number("weight_decay", 0.0))
-                .initialAccumulatorValue(s.number("initial_accumulator_value", 0.0))
-                .eps(s.number("eps", 1e-10))
-                .maximize(s.flag("maximize", false))
-                .build();
-    }
-
-    public double lr() {
-        return lr;
-    }
-
-    public double lrDecay() {
-        return lrDecay;
-    }
-
-    public double weightDecay() {
-        return weightDecay;
-    }
-
-    public double initialAccumulatorValue() {
-        return initialAccumulatorValue;
-    }
-
-    public double eps() {
-        return eps;
-    }
-
-    public boolean maximize() {
-        return maximize;
+    @Override
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     @Override
@@ -88,35 +52,24 @@ public final class Adagrad extends OptimizerConfig {
     }
 
     @Override
-    public Map<String, Object> hyperparameters() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("lr", lr);
-        m.put("lr_decay", lrDecay);
-        m.put("weight_decay", weightDecay);
-        m.put("initial_accumulator_value", initialAccumulatorValue);
-        m.put("eps", eps);
-        m.put("maximize", maximize);
-        return m;
-    }
-
-    @Override
     String buildOptions() {
-        return flag(maximize, "MAXIMIZE");
+        return define(flag("maximize"), "MAXIMIZE");
     }
 
     @Override
     float initialState(int index) {
-        return (float) initialAccumulatorValue;
+        return (float) number("initial_accumulator_value");
     }
 
     @Override
     float[] scalars(long t, float muProduct) {
-        double clr = lr / (1 + (t - 1) * lrDecay);
-        return new float[] {(float) weightDecay, (float) -clr, (float) eps};
+        double clr = lr() / (1 + (t - 1) * number("lr_decay"));
+        return new float[] {(float) number("weight_decay"), (float) -clr, (float) number("eps")};
     }
 
     @Override
     void referenceStep(float[] p, float[] grad, float[][] state, float[] s, int from, int to) {
+        boolean maximize = flag("maximize");
         float wd = s[0];
         float negClr = s[1];
         float epsF = s[2];
@@ -131,50 +84,25 @@ public final class Adagrad extends OptimizerConfig {
     }
 
     /** Builds an {@link Adagrad}, starting from PyTorch's defaults. */
-    public static final class Builder {
-        private double lr = 1e-2;
-        private double lrDecay;
-        private double weightDecay;
-        private double initialAccumulatorValue;
-        private double eps = 1e-10;
-        private boolean maximize;
-
-        private Builder() {
+    public static final class Builder extends OptimizerConfig.Builder<Builder, Adagrad> {
+        private Builder(Algorithm row) {
+            super(row);
         }
 
-        public Builder lr(double value) {
-            lr = value;
-            return this;
+        private Builder(Adagrad from) {
+            super(from);
         }
 
         public Builder lrDecay(double value) {
-            lrDecay = value;
-            return this;
-        }
-
-        public Builder weightDecay(double value) {
-            weightDecay = value;
-            return this;
+            return set("lr_decay", value);
         }
 
         public Builder initialAccumulatorValue(double value) {
-            initialAccumulatorValue = value;
-            return this;
+            return set("initial_accumulator_value", value);
         }
 
         public Builder eps(double value) {
-            eps = value;
-            return this;
-        }
-
-        public Builder maximize(boolean value) {
-            maximize = value;
-            return this;
-        }
-
-        /** @throws IllegalArgumentException naming the first invalid hyperparameter */
-        public Adagrad build() {
-            return new Adagrad(this);
+            return set("eps", value);
         }
     }
 }

@@ -1,5 +1,7 @@
 package org.clopt;
 
+import java.util.Map;
+
 /**
  * {@code torch.optim.Adam}, with L2 weight decay folded into the gradient.
  *
@@ -15,19 +17,22 @@ package org.clopt;
  * </pre>
  *
  * State: {@code exp_avg} m, {@code exp_avg_sq} v, and {@code max_exp_avg_sq} with amsgrad.
- * Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0.
+ * Defaults: PyTorch's ({@code Algorithms.named(name)} lists them).
  */
 public final class Adam extends AdamBase {
-    private Adam(Builder b) {
-        super(b);
+    static final Algorithm ALGORITHM = row("adam", 0, Adam::new);
+
+    private Adam(Algorithm row, Map<String, Object> values) {
+        super(row, values);
     }
 
     public static Builder builder() {
-        return new Builder();
+        return new Builder(ALGORITHM);
     }
 
-    static Adam from(Settings s) {
-        return read(s, builder(), 0.0).build();
+    @Override
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     @Override
@@ -37,7 +42,7 @@ public final class Adam extends AdamBase {
 
     @Override
     float decayScalar() {
-        return (float) weightDecay();
+        return (float) number("weight_decay");
     }
 
     @Override
@@ -47,18 +52,12 @@ public final class Adam extends AdamBase {
 
     /** Builds an {@link Adam}. */
     public static final class Builder extends AdamBase.Builder<Builder, Adam> {
-        private Builder() {
-            super(0.0);
+        private Builder(Algorithm row) {
+            super(row);
         }
 
-        @Override
-        Builder self() {
-            return this;
-        }
-
-        @Override
-        public Adam build() {
-            return new Adam(this);
+        private Builder(Adam from) {
+            super(from);
         }
     }
 }

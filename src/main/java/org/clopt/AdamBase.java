@@ -1,91 +1,39 @@
 package org.clopt;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.clopt.Hyperparameter.Range;
 
 /**
  * What Adam and AdamW share: hyperparameters, state, per-step scalars and the moment update.
  * They differ only in how weight decay enters (L2 in the gradient versus decoupled).
  */
 abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
-    private final double lr;
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
-    private final double weightDecay;
-    private final boolean amsgrad;
-    private final boolean maximize;
-
-    AdamBase(Builder<?, ?> b) {
-        lr = Check.atLeastZero("lr", b.lr);
-        beta1 = Check.unitOpen("betas[0]", b.beta1);
-        beta2 = Check.unitOpen("betas[1]", b.beta2);
-        eps = Check.atLeastZero("eps", b.eps);
-        weightDecay = Check.atLeastZero("weight_decay", b.weightDecay);
-        amsgrad = b.amsgrad;
-        maximize = b.maximize;
+    /** Adam's row; AdamW's differs only in its weight_decay default. */
+    static Algorithm row(String name, double weightDecay,
+                         java.util.function.BiFunction<Algorithm, Map<String, Object>, OptimizerConfig> factory) {
+        return new Algorithm(name, 8, factory,
+                Hyperparameter.number("lr", 1e-3, Range.AT_LEAST_ZERO),
+                Hyperparameter.pair("betas", 0.9, 0.999, Range.UNIT_OPEN),
+                Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
+                Hyperparameter.number("weight_decay", weightDecay, Range.AT_LEAST_ZERO),
+                Hyperparameter.flag("amsgrad", false).structural(),
+                Hyperparameter.maximize());
     }
 
-    static <B extends Builder<B, ?>> B read(Settings s, B b, double defaultWeightDecay) {
-        double[] betas = s.pair("betas", 0.9, 0.999);
-        return b.lr(s.number("lr", 1e-3))
-                .betas(betas[0], betas[1])
-                .eps(s.number("eps", 1e-8))
-                .weightDecay(s.number("weight_decay", defaultWeightDecay))
-                .amsgrad(s.flag("amsgrad", false))
-                .maximize(s.flag("maximize", false));
-    }
-
-    public double lr() {
-        return lr;
-    }
-
-    public double beta1() {
-        return beta1;
-    }
-
-    public double beta2() {
-        return beta2;
-    }
-
-    public double eps() {
-        return eps;
-    }
-
-    public double weightDecay() {
-        return weightDecay;
-    }
-
-    public boolean amsgrad() {
-        return amsgrad;
-    }
-
-    public boolean maximize() {
-        return maximize;
+    AdamBase(Algorithm row, Map<String, Object> values) {
+        super(row, values);
     }
 
     @Override
     public List<String> stateNames() {
-        return amsgrad ? List.of("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+        return flag("amsgrad") ? List.of("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
                 : List.of("exp_avg", "exp_avg_sq");
     }
 
     @Override
-    public Map<String, Object> hyperparameters() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("lr", lr);
-        m.put("betas", List.of(beta1, beta2));
-        m.put("eps", eps);
-        m.put("weight_decay", weightDecay);
-        m.put("amsgrad", amsgrad);
-        m.put("maximize", maximize);
-        return m;
-    }
-
-    @Override
     final String buildOptions() {
-        return flag(maximize, "MAXIMIZE") + flag(amsgrad, "AMSGRAD");
+        return define(flag("maximize"), "MAXIMIZE") + define(flag("amsgrad"), "AMSGRAD");
     }
 
     /** Adam: the L2 weight decay; AdamW: the factor 1 - lr * weight_decay. */
@@ -93,11 +41,13 @@ abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
 
     @Override
     final float[] scalars(long t, float muProduct) {
+        double beta1 = pair("betas", 0);
+        double beta2 = pair("betas", 1);
         double biasCorrection1 = 1 - Math.pow(beta1, t);
         double biasCorrection2 = 1 - Math.pow(beta2, t);
         return new float[] {decayScalar(), (float) beta1, (float) (1 - beta1), (float) beta2,
-            (float) (1 - beta2), (float) Math.sqrt(biasCorrection2), (float) eps,
-            (float) -(lr / biasCorrection1)};
+            (float) (1 - beta2), (float) Math.sqrt(biasCorrection2), (float) number("eps"),
+            (float) -(lr() / biasCorrection1)};
     }
 
     /**
@@ -106,6 +56,8 @@ abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
      */
     final void adamStep(boolean decoupled, float[] p, float[] grad, float[][] state, float[] s,
                         int from, int to) {
+        boolean maximize = flag("maximize");
+        boolean amsgrad = flag("amsgrad");
         float b1 = s[1];
         float oneMinusB1 = s[2];
         float b2 = s[3];
@@ -135,54 +87,27 @@ abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
         return a > b || Float.isNaN(a) ? a : b;
     }
 
-    /** The builder both share, starting from PyTorch's defaults. */
-    public abstract static class Builder<B extends Builder<B, C>, C extends AdamBase> {
-        private double lr = 1e-3;
-        private double beta1 = 0.9;
-        private double beta2 = 0.999;
-        private double eps = 1e-8;
-        private double weightDecay;
-        private boolean amsgrad;
-        private boolean maximize;
-
-        Builder(double weightDecay) {
-            this.weightDecay = weightDecay;
+    /** The builder both share. */
+    public abstract static class Builder<B extends Builder<B, C>, C extends AdamBase>
+            extends OptimizerConfig.Builder<B, C> {
+        Builder(Algorithm row) {
+            super(row);
         }
 
-        abstract B self();
-
-        public B lr(double value) {
-            lr = value;
-            return self();
+        Builder(C from) {
+            super(from);
         }
 
         public B betas(double first, double second) {
-            beta1 = first;
-            beta2 = second;
-            return self();
+            return set("betas", List.of(first, second));
         }
 
         public B eps(double value) {
-            eps = value;
-            return self();
-        }
-
-        public B weightDecay(double value) {
-            weightDecay = value;
-            return self();
+            return set("eps", value);
         }
 
         public B amsgrad(boolean value) {
-            amsgrad = value;
-            return self();
+            return set("amsgrad", value);
         }
-
-        public B maximize(boolean value) {
-            maximize = value;
-            return self();
-        }
-
-        /** @throws IllegalArgumentException naming the first invalid hyperparameter */
-        public abstract C build();
     }
 }

@@ -1,5 +1,7 @@
 package org.clopt;
 
+import java.util.Map;
+
 /**
  * {@code torch.optim.AdamW}: Adam with decoupled weight decay.
  *
@@ -14,19 +16,22 @@ package org.clopt;
  *   p = p - lr / (1 - b1^t) * m / denom
  * </pre>
  *
- * State as {@link Adam}. Defaults as Adam except weight_decay 1e-2.
+ * State as {@link Adam}. Defaults: Adam's, with PyTorch's larger weight_decay default.
  */
 public final class AdamW extends AdamBase {
-    private AdamW(Builder b) {
-        super(b);
+    static final Algorithm ALGORITHM = row("adamw", 1e-2, AdamW::new);
+
+    private AdamW(Algorithm row, Map<String, Object> values) {
+        super(row, values);
     }
 
     public static Builder builder() {
-        return new Builder();
+        return new Builder(ALGORITHM);
     }
 
-    static AdamW from(Settings s) {
-        return read(s, builder(), 1e-2).build();
+    @Override
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     @Override
@@ -36,7 +41,7 @@ public final class AdamW extends AdamBase {
 
     @Override
     float decayScalar() {
-        return (float) (1 - lr() * weightDecay());
+        return (float) (1 - lr() * number("weight_decay"));
     }
 
     @Override
@@ -46,18 +51,12 @@ public final class AdamW extends AdamBase {
 
     /** Builds an {@link AdamW}. */
     public static final class Builder extends AdamBase.Builder<Builder, AdamW> {
-        private Builder() {
-            super(1e-2);
+        private Builder(Algorithm row) {
+            super(row);
         }
 
-        @Override
-        Builder self() {
-            return this;
-        }
-
-        @Override
-        public AdamW build() {
-            return new AdamW(this);
+        private Builder(AdamW from) {
+            super(from);
         }
     }
 }

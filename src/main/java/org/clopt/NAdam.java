@@ -1,8 +1,8 @@
 package org.clopt;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.clopt.Hyperparameter.Range;
 
 /**
  * {@code torch.optim.NAdam}: Adam with Nesterov momentum and a momentum schedule.
@@ -29,76 +29,29 @@ import java.util.Map;
  * double. maximize and decoupled_weight_decay follow newer PyTorch releases.
  *
  * <p>State: {@code exp_avg} m, {@code exp_avg_sq} v, plus the scalar {@code mu_product}.
- * Defaults: lr 2e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0, momentum_decay 4e-3.
+ * Defaults: PyTorch's ({@code Algorithms.named(name)} lists them).
  */
 public final class NAdam extends OptimizerConfig {
-    private final double lr;
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
-    private final double weightDecay;
-    private final double momentumDecay;
-    private final boolean decoupledWeightDecay;
-    private final boolean maximize;
+    static final Algorithm ALGORITHM = new Algorithm("nadam", 8, NAdam::new,
+            Hyperparameter.number("lr", 2e-3, Range.AT_LEAST_ZERO),
+            Hyperparameter.pair("betas", 0.9, 0.999, Range.UNIT_OPEN),
+            Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("momentum_decay", 4e-3, Range.AT_LEAST_ZERO),
+            Hyperparameter.flag("decoupled_weight_decay", false),
+            Hyperparameter.maximize());
 
-    private NAdam(Builder b) {
-        lr = Check.atLeastZero("lr", b.lr);
-        beta1 = Check.unitOpen("betas[0]", b.beta1);
-        beta2 = Check.unitOpen("betas[1]", b.beta2);
-        eps = Check.atLeastZero("eps", b.eps);
-        weightDecay = Check.atLeastZero("weight_decay", b.weightDecay);
-        momentumDecay = Check.atLeastZero("momentum_decay", b.momentumDecay);
-        decoupledWeightDecay = b.decoupledWeightDecay;
-        maximize = b.maximize;
+    private NAdam(Algorithm row, Map<String, Object> values) {
+        super(row, values);
     }
 
     public static Builder builder() {
-        return new Builder();
+        return new Builder(ALGORITHM);
     }
 
-    static NAdam from(Settings s) {
-        double[] betas = s.pair("betas", 0.9, 0.999);
-        return builder()
-                .lr(s.number("lr", 2e-3))
-                .betas(betas[0], betas[1])
-                .eps(s.number("eps", 1e-8))
-                .weightDecay(s.number("weight_decay", 0.0))
-                .momentumDecay(s.number("momentum_decay", 4e-3))
-                .decoupledWeightDecay(s.flag("decoupled_weight_decay", false))
-                .maximize(s.flag("maximize", false))
-                .build();
-    }
-
-    public double lr() {
-        return lr;
-    }
-
-    public double beta1() {
-        return beta1;
-    }
-
-    public double beta2() {
-        return beta2;
-    }
-
-    public double eps() {
-        return eps;
-    }
-
-    public double weightDecay() {
-        return weightDecay;
-    }
-
-    public double momentumDecay() {
-        return momentumDecay;
-    }
-
-    public boolean decoupledWeightDecay() {
-        return decoupledWeightDecay;
-    }
-
-    public boolean maximize() {
-        return maximize;
+    @Override
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     @Override
@@ -112,25 +65,12 @@ public final class NAdam extends OptimizerConfig {
     }
 
     @Override
-    public Map<String, Object> hyperparameters() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("lr", lr);
-        m.put("betas", List.of(beta1, beta2));
-        m.put("eps", eps);
-        m.put("weight_decay", weightDecay);
-        m.put("momentum_decay", momentumDecay);
-        m.put("decoupled_weight_decay", decoupledWeightDecay);
-        m.put("maximize", maximize);
-        return m;
-    }
-
-    @Override
     String buildOptions() {
-        return flag(maximize, "MAXIMIZE");
+        return define(flag("maximize"), "MAXIMIZE");
     }
 
     private double mu(long t) {
-        return beta1 * (1 - 0.5 * Math.pow(0.96, t * momentumDecay));
+        return pair("betas", 0) * (1 - 0.5 * Math.pow(0.96, t * number("momentum_decay")));
     }
 
     @Override
@@ -143,17 +83,23 @@ public final class NAdam extends OptimizerConfig {
     float[] scalars(long t, float muProduct) {
         double muT = mu(t);
         double muNext = mu(t + 1);
+        double lr = lr();
+        double beta1 = pair("betas", 0);
+        double beta2 = pair("betas", 1);
+        double weightDecay = number("weight_decay");
+        boolean decoupled = flag("decoupled_weight_decay");
         double biasCorrection2 = 1 - Math.pow(beta2, t);
-        float l2 = decoupledWeightDecay ? 0f : (float) weightDecay;
-        float decayFactor = decoupledWeightDecay ? (float) (1 - lr * weightDecay) : 1f;
+        float l2 = decoupled ? 0f : (float) weightDecay;
+        float decayFactor = decoupled ? (float) (1 - lr * weightDecay) : 1f;
         return new float[] {l2, decayFactor, (float) beta1, (float) (1 - beta1), (float) beta2,
-            (float) (1 - beta2), (float) Math.sqrt(biasCorrection2), (float) eps,
+            (float) (1 - beta2), (float) Math.sqrt(biasCorrection2), (float) number("eps"),
             (float) -(lr * (1 - muT) / (1 - muProduct)),
             (float) -(lr * muNext / (1 - muProduct * muNext))};
     }
 
     @Override
     void referenceStep(float[] p, float[] grad, float[][] state, float[] s, int from, int to) {
+        boolean maximize = flag("maximize");
         float l2 = s[0];
         float decayFactor = s[1];
         float b1 = s[2];
@@ -180,58 +126,29 @@ public final class NAdam extends OptimizerConfig {
     }
 
     /** Builds an {@link NAdam}, starting from PyTorch's defaults. */
-    public static final class Builder {
-        private double lr = 2e-3;
-        private double beta1 = 0.9;
-        private double beta2 = 0.999;
-        private double eps = 1e-8;
-        private double weightDecay;
-        private double momentumDecay = 4e-3;
-        private boolean decoupledWeightDecay;
-        private boolean maximize;
-
-        private Builder() {
+    public static final class Builder extends OptimizerConfig.Builder<Builder, NAdam> {
+        private Builder(Algorithm row) {
+            super(row);
         }
 
-        public Builder lr(double value) {
-            lr = value;
-            return this;
+        private Builder(NAdam from) {
+            super(from);
         }
 
         public Builder betas(double first, double second) {
-            beta1 = first;
-            beta2 = second;
-            return this;
+            return set("betas", List.of(first, second));
         }
 
         public Builder eps(double value) {
-            eps = value;
-            return this;
-        }
-
-        public Builder weightDecay(double value) {
-            weightDecay = value;
-            return this;
+            return set("eps", value);
         }
 
         public Builder momentumDecay(double value) {
-            momentumDecay = value;
-            return this;
+            return set("momentum_decay", value);
         }
 
         public Builder decoupledWeightDecay(boolean value) {
-            decoupledWeightDecay = value;
-            return this;
-        }
-
-        public Builder maximize(boolean value) {
-            maximize = value;
-            return this;
-        }
-
-        /** @throws IllegalArgumentException naming the first invalid hyperparameter */
-        public NAdam build() {
-            return new NAdam(this);
+            return set("decoupled_weight_decay", value);
         }
     }
 }

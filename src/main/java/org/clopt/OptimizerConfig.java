@@ -1,7 +1,9 @@
 package org.clopt;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The hyperparameters of one optimizer algorithm, immutable and validated at construction, with
@@ -9,75 +11,98 @@ import java.util.Map;
  *
  * <p>Each subclass documents its update rule; the same equations head its kernel file
  * ({@code kernels/<algorithm>.cl}) and its CPU reference step. Build one with the subclass's
- * builder, or from text with {@link #of(String, Map)}.
+ * builder, from text with {@link #of(String, Map)}, or from another with {@link #with} (a
+ * schedule's tool: {@code config.with("lr", 5e-4)} changes the learning rate and nothing else)
+ * and {@link #toBuilder()}.
  */
 public abstract sealed class OptimizerConfig permits Sgd, Adagrad, RmsProp, Adadelta, AdamBase, NAdam {
+    private final Algorithm row;
+    private final Map<String, Object> values;
 
-    OptimizerConfig() {
+    OptimizerConfig(Algorithm row, Map<String, Object> values) {
+        this.row = row;
+        this.values = values;
     }
-
-    /** The names {@link #of} accepts. {@code momentum} and {@code nesterov} are SGD presets. */
-    public static final List<String> NAMES = List.of(
-            "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam");
 
     /**
      * Builds a configuration from PyTorch keyword names and their values as text: numbers,
      * {@code true}/{@code false}, and comma-separated pairs ({@code betas=0.9,0.999}).
      *
-     * @param optimizer one of {@link #NAMES}
+     * @param optimizer a name of {@link Algorithms#NAMES}
      * @throws IllegalArgumentException naming the optimizer, key or value that is not valid
      */
     public static OptimizerConfig of(String optimizer, Map<String, String> hyperparameters) {
-        Settings s = new Settings(optimizer, hyperparameters);
-        OptimizerConfig config;
-        switch (optimizer) {
-            case "sgd":
-                config = Sgd.from(s, 0.0, false);
-                break;
-            case "momentum":
-                config = Sgd.from(s, Sgd.PRESET_MOMENTUM, false);
-                break;
-            case "nesterov":
-                config = Sgd.from(s, Sgd.PRESET_MOMENTUM, true);
-                break;
-            case "adagrad":
-                config = Adagrad.from(s);
-                break;
-            case "rmsprop":
-                config = RmsProp.from(s);
-                break;
-            case "adadelta":
-                config = Adadelta.from(s);
-                break;
-            case "adam":
-                config = Adam.from(s);
-                break;
-            case "adamw":
-                config = AdamW.from(s);
-                break;
-            case "nadam":
-                config = NAdam.from(s);
-                break;
-            default:
-                throw new IllegalArgumentException("unknown optimizer: '" + optimizer
-                        + "' (known: " + String.join(", ", NAMES) + ")");
-        }
-        s.finish();
-        return config;
+        return Algorithms.named(optimizer).create(hyperparameters);
     }
 
     /**
+     * A copy with hyperparameter {@code key} (a PyTorch keyword) set to {@code value} and every
+     * other one as it is here, validated as a build is.
+     *
+     * @param value a number, a pair ({@code List} of two numbers or {@code double[2]}), a
+     *     boolean, or any of these as text
+     * @throws IllegalArgumentException naming the key or value that is not valid
+     */
+    public final OptimizerConfig with(String key, Object value) {
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(value, key);
+        Map<String, Object> changed = new LinkedHashMap<>(values);
+        row.hyperparameter(key);
+        changed.put(key, value);
+        return row.create(changed);
+    }
+
+    /** A builder holding every hyperparameter of this configuration, to change several at once. */
+    public abstract Builder<?, ?> toBuilder();
+
+    /**
      * The algorithm this configuration runs: the kernel file {@code kernels/<algorithm>.cl} and
-     * its kernel {@code <algorithm>_step}. SGD reports {@code sgd}, {@code momentum} or
-     * {@code nesterov} according to its options.
+     * its kernel {@code <algorithm>_step}, a name of {@link Algorithms#NAMES}. SGD reports
+     * {@code sgd}, {@code momentum} or {@code nesterov} according to its options.
      */
     public abstract String algorithm();
 
     /** The per-element state arrays under their PyTorch state keys, in kernel argument order. */
     public abstract List<String> stateNames();
 
-    /** Every hyperparameter under its PyTorch keyword name, in PyTorch's order. */
-    public abstract Map<String, Object> hyperparameters();
+    /** Every hyperparameter under its PyTorch keyword name, in PyTorch's order (immutable). */
+    public final Map<String, Object> hyperparameters() {
+        return values;
+    }
+
+    /** The registry row whose hyperparameter specs this configuration follows. */
+    public final Algorithm spec() {
+        return row;
+    }
+
+    /** The learning rate, which every algorithm has. */
+    public final double lr() {
+        return number("lr");
+    }
+
+    /** A number-valued hyperparameter, such as {@code eps}. */
+    public final double number(String key) {
+        return (Double) value(key, Hyperparameter.Kind.NUMBER);
+    }
+
+    /** A flag, such as {@code amsgrad}. */
+    public final boolean flag(String key) {
+        return (Boolean) value(key, Hyperparameter.Kind.FLAG);
+    }
+
+    /** Element {@code index} (0 or 1) of a pair, such as {@code betas}. */
+    public final double pair(String key, int index) {
+        return (Double) ((List<?>) value(key, Hyperparameter.Kind.PAIR)).get(index);
+    }
+
+    private Object value(String key, Hyperparameter.Kind kind) {
+        Hyperparameter h = row.hyperparameter(key);
+        if (h.kind() != kind) {
+            throw new IllegalArgumentException(key + " is a " + h.kind().name().toLowerCase(java.util.Locale.ROOT)
+                    + ", not a " + kind.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        return values.get(key);
+    }
 
     /** Bytes the step reads and writes per element in fp32: the roofline's numerator. */
     public final int bytesPerElement() {
@@ -85,9 +110,29 @@ public abstract sealed class OptimizerConfig permits Sgd, Adagrad, RmsProp, Adad
         return 12 + 8 * stateNames().size();
     }
 
+    /**
+     * Whether {@code other} runs the same kernel variant on the same state, so that a parameter
+     * group can switch to it between steps: same algorithm, state and structural options.
+     */
+    final boolean sameVariant(OptimizerConfig other) {
+        return algorithm().equals(other.algorithm()) && stateNames().equals(other.stateNames())
+                && buildOptions().equals(other.buildOptions());
+    }
+
+    /** Same class and hyperparameters. */
+    @Override
+    public final boolean equals(Object o) {
+        return o instanceof OptimizerConfig c && c.getClass() == getClass() && c.values.equals(values);
+    }
+
+    @Override
+    public final int hashCode() {
+        return getClass().hashCode() * 31 + values.hashCode();
+    }
+
     @Override
     public String toString() {
-        return algorithm() + hyperparameters();
+        return algorithm() + values;
     }
 
     // ---- what the host needs to run the step; package-private ----
@@ -127,7 +172,64 @@ public abstract sealed class OptimizerConfig permits Sgd, Adagrad, RmsProp, Adad
         return g;
     }
 
-    static String flag(boolean on, String define) {
+    static String define(boolean on, String define) {
         return on ? " -D" + define : "";
+    }
+
+    /**
+     * The builder every algorithm's builder extends: it starts from the row's defaults (or from
+     * a configuration, with {@link OptimizerConfig#toBuilder()}), takes values by typed setters
+     * or by PyTorch keyword with {@link #set}, and validates everything in {@link #build()}.
+     *
+     * @param <B> the algorithm's builder
+     * @param <C> the configuration it builds
+     */
+    public abstract static class Builder<B extends Builder<B, C>, C extends OptimizerConfig> {
+        private final Algorithm row;
+        private final Map<String, Object> values = new LinkedHashMap<>();
+
+        Builder(Algorithm row) {
+            this.row = row;
+        }
+
+        Builder(OptimizerConfig from) {
+            this.row = from.row;
+            values.putAll(from.values);
+        }
+
+        @SuppressWarnings("unchecked")
+        private B self() {
+            return (B) this;
+        }
+
+        /**
+         * Sets hyperparameter {@code key} (a PyTorch keyword) to {@code value}, given as for
+         * {@link OptimizerConfig#with}.
+         *
+         * @throws IllegalArgumentException for a key this algorithm does not have
+         */
+        public B set(String key, Object value) {
+            row.hyperparameter(key);
+            values.put(key, Objects.requireNonNull(value, key));
+            return self();
+        }
+
+        public B lr(double value) {
+            return set("lr", value);
+        }
+
+        public B weightDecay(double value) {
+            return set("weight_decay", value);
+        }
+
+        public B maximize(boolean value) {
+            return set("maximize", value);
+        }
+
+        /** @throws IllegalArgumentException naming the first invalid or missing hyperparameter */
+        @SuppressWarnings("unchecked")
+        public C build() {
+            return (C) row.create(values);
+        }
     }
 }

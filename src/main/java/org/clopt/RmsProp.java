@@ -1,9 +1,9 @@
 package org.clopt;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.clopt.Hyperparameter.Range;
 
 /**
  * {@code torch.optim.RMSprop}.
@@ -20,70 +20,30 @@ import java.util.Map;
  * </pre>
  *
  * State: {@code square_avg}, then {@code momentum_buffer} when momentum > 0, then
- * {@code grad_avg} when centered. Defaults: lr 1e-2, alpha 0.99, eps 1e-8, weight_decay 0,
- * momentum 0, centered false.
+ * {@code grad_avg} when centered. Defaults: PyTorch's ({@code Algorithms.named(name)} lists them).
  */
 public final class RmsProp extends OptimizerConfig {
-    private final double lr;
-    private final double alpha;
-    private final double eps;
-    private final double weightDecay;
-    private final double momentum;
-    private final boolean centered;
-    private final boolean maximize;
+    static final Algorithm ALGORITHM = new Algorithm("rmsprop", 8, RmsProp::new,
+            Hyperparameter.number("lr", 1e-2, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("alpha", 0.99, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            // Zero or not selects the kernel variant and the state; its value may change.
+            Hyperparameter.number("momentum", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.flag("centered", false).structural(),
+            Hyperparameter.maximize());
 
-    private RmsProp(Builder b) {
-        lr = Check.atLeastZero("lr", b.lr);
-        alpha = Check.atLeastZero("alpha", b.alpha);
-        eps = Check.atLeastZero("eps", b.eps);
-        weightDecay = Check.atLeastZero("weight_decay", b.weightDecay);
-        momentum = Check.atLeastZero("momentum", b.momentum);
-        centered = b.centered;
-        maximize = b.maximize;
+    private RmsProp(Algorithm row, Map<String, Object> values) {
+        super(row, values);
     }
 
     public static Builder builder() {
-        return new Builder();
+        return new Builder(ALGORITHM);
     }
 
-    static RmsProp from(Settings s) {
-        return builder()
-                .lr(s.number("lr", 1e-2))
-                .alpha(s.number("alpha", 0.99))
-                .eps(s.number("eps", 1e-8))
-                .weightDecay(s.number("weight_decay", 0.0))
-                .momentum(s.number("momentum", 0.0))
-                .centered(s.flag("centered", false))
-                .maximize(s.flag("maximize", false))
-                .build();
-    }
-
-    public double lr() {
-        return lr;
-    }
-
-    public double alpha() {
-        return alpha;
-    }
-
-    public double eps() {
-        return eps;
-    }
-
-    public double weightDecay() {
-        return weightDecay;
-    }
-
-    public double momentum() {
-        return momentum;
-    }
-
-    public boolean centered() {
-        return centered;
-    }
-
-    public boolean maximize() {
-        return maximize;
+    @Override
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     @Override
@@ -94,41 +54,32 @@ public final class RmsProp extends OptimizerConfig {
     @Override
     public List<String> stateNames() {
         List<String> names = new ArrayList<>(List.of("square_avg"));
-        if (momentum > 0) {
+        if (number("momentum") > 0) {
             names.add("momentum_buffer");
         }
-        if (centered) {
+        if (flag("centered")) {
             names.add("grad_avg");
         }
         return List.copyOf(names);
     }
 
     @Override
-    public Map<String, Object> hyperparameters() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("lr", lr);
-        m.put("alpha", alpha);
-        m.put("eps", eps);
-        m.put("weight_decay", weightDecay);
-        m.put("momentum", momentum);
-        m.put("centered", centered);
-        m.put("maximize", maximize);
-        return m;
-    }
-
-    @Override
     String buildOptions() {
-        return flag(maximize, "MAXIMIZE") + flag(momentum > 0, "MOMENTUM") + flag(centered, "CENTERED");
+        return define(flag("maximize"), "MAXIMIZE") + define(number("momentum") > 0, "MOMENTUM")
+                + define(flag("centered"), "CENTERED");
     }
 
     @Override
     float[] scalars(long t, float muProduct) {
-        return new float[] {(float) weightDecay, (float) alpha, (float) (1 - alpha), (float) eps,
-            (float) momentum, (float) -lr};
+        double alpha = number("alpha");
+        return new float[] {(float) number("weight_decay"), (float) alpha, (float) (1 - alpha),
+            (float) number("eps"), (float) number("momentum"), (float) -lr()};
     }
 
     @Override
     void referenceStep(float[] p, float[] grad, float[][] state, float[] s, int from, int to) {
+        boolean maximize = flag("maximize");
+        boolean centered = flag("centered");
         float wd = s[0];
         float alphaF = s[1];
         float oneMinusAlpha = s[2];
@@ -136,7 +87,7 @@ public final class RmsProp extends OptimizerConfig {
         float mu = s[4];
         float negLr = s[5];
         float[] squareAvg = state[0];
-        float[] buf = momentum > 0 ? state[1] : null;
+        float[] buf = number("momentum") > 0 ? state[1] : null;
         float[] gradAvg = centered ? state[state.length - 1] : null;
         for (int i = from; i < to; i++) {
             float pi = p[i];
@@ -162,56 +113,29 @@ public final class RmsProp extends OptimizerConfig {
     }
 
     /** Builds an {@link RmsProp}, starting from PyTorch's defaults. */
-    public static final class Builder {
-        private double lr = 1e-2;
-        private double alpha = 0.99;
-        private double eps = 1e-8;
-        private double weightDecay;
-        private double momentum;
-        private boolean centered;
-        private boolean maximize;
-
-        private Builder() {
+    public static final class Builder extends OptimizerConfig.Builder<Builder, RmsProp> {
+        private Builder(Algorithm row) {
+            super(row);
         }
 
-        public Builder lr(double value) {
-            lr = value;
-            return this;
+        private Builder(RmsProp from) {
+            super(from);
         }
 
         public Builder alpha(double value) {
-            alpha = value;
-            return this;
+            return set("alpha", value);
         }
 
         public Builder eps(double value) {
-            eps = value;
-            return this;
-        }
-
-        public Builder weightDecay(double value) {
-            weightDecay = value;
-            return this;
+            return set("eps", value);
         }
 
         public Builder momentum(double value) {
-            momentum = value;
-            return this;
+            return set("momentum", value);
         }
 
         public Builder centered(boolean value) {
-            centered = value;
-            return this;
-        }
-
-        public Builder maximize(boolean value) {
-            maximize = value;
-            return this;
-        }
-
-        /** @throws IllegalArgumentException naming the first invalid hyperparameter */
-        public RmsProp build() {
-            return new RmsProp(this);
+            return set("centered", value);
         }
     }
 }

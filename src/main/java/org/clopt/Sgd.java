@@ -1,8 +1,8 @@
 package org.clopt;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.clopt.Hyperparameter.Range;
 
 /**
  * {@code torch.optim.SGD}: plain SGD, momentum and Nesterov momentum.
@@ -22,31 +22,28 @@ import java.util.Map;
  * <p>{@link #algorithm()} is {@code sgd} without momentum (no state), {@code nesterov} with
  * Nesterov momentum and {@code momentum} otherwise (state {@code momentum_buffer}). The
  * {@code momentum} and {@code nesterov} presets differ from {@code sgd} only in their defaults
- * (momentum 0.9; nesterov true). As in PyTorch 1.13, {@code lr} has no default.
+ * (momentum 0.9; nesterov true as well). As in PyTorch 1.13, {@code lr} has no default.
  */
 public final class Sgd extends OptimizerConfig {
-    /** The momentum of the {@code momentum} and {@code nesterov} presets. */
-    public static final double PRESET_MOMENTUM = 0.9;
+    /** Plain SGD: momentum 0, no state. */
+    static final Algorithm SGD = new Algorithm("sgd", 2, Sgd::new,
+            Hyperparameter.requiredNumber("lr", Range.AT_LEAST_ZERO),
+            // Zero or not selects the kernel and the state; its value may change.
+            Hyperparameter.number("momentum", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("dampening", 0, Range.FINITE),
+            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.flag("nesterov", false).structural(),
+            Hyperparameter.maximize());
+    /** The {@code momentum} preset: momentum 0.9 unless set. */
+    static final Algorithm MOMENTUM = SGD.preset("momentum", Map.of("momentum", 0.9));
+    /** The {@code nesterov} preset: momentum 0.9 unless set, nesterov true. */
+    static final Algorithm NESTEROV = SGD.preset("nesterov", Map.of("momentum", 0.9, "nesterov", true));
 
-    private final double lr;
-    private final double momentum;
-    private final double dampening;
-    private final double weightDecay;
-    private final boolean nesterov;
-    private final boolean maximize;
-
-    private Sgd(Builder b) {
-        if (b.lr == null) {
-            throw new IllegalArgumentException(
-                    "missing lr: SGD has no default learning rate (set lr, a finite number >= 0)");
-        }
-        this.lr = Check.atLeastZero("lr", b.lr);
-        this.momentum = Check.atLeastZero("momentum", b.momentum);
-        this.dampening = Check.finite("dampening", b.dampening);
-        this.weightDecay = Check.atLeastZero("weight_decay", b.weightDecay);
-        this.nesterov = b.nesterov;
-        this.maximize = b.maximize;
-        if (nesterov && (momentum <= 0 || dampening != 0)) {
+    private Sgd(Algorithm row, Map<String, Object> values) {
+        super(row, values);
+        double momentum = number("momentum");
+        double dampening = number("dampening");
+        if (flag("nesterov") && (momentum <= 0 || dampening != 0)) {
             throw new IllegalArgumentException("invalid nesterov: true requires momentum > 0 and "
                     + "dampening = 0 (got momentum " + momentum + ", dampening " + dampening + ")");
         }
@@ -54,96 +51,57 @@ public final class Sgd extends OptimizerConfig {
 
     /** Plain SGD: momentum 0. */
     public static Builder builder() {
-        return new Builder(0.0, false);
+        return new Builder(SGD);
     }
 
     /** The {@code momentum} preset: momentum 0.9 unless set. */
     public static Builder momentumBuilder() {
-        return new Builder(PRESET_MOMENTUM, false);
+        return new Builder(MOMENTUM);
     }
 
     /** The {@code nesterov} preset: momentum 0.9 unless set, nesterov true. */
     public static Builder nesterovBuilder() {
-        return new Builder(PRESET_MOMENTUM, true);
+        return new Builder(NESTEROV);
     }
 
-    static Sgd from(Settings s, double presetMomentum, boolean presetNesterov) {
-        Builder b = new Builder(presetMomentum, presetNesterov);
-        if (s.has("lr")) {
-            b.lr(s.number("lr", 0.0));
-        }
-        return b.momentum(s.number("momentum", presetMomentum))
-                .dampening(s.number("dampening", 0.0))
-                .weightDecay(s.number("weight_decay", 0.0))
-                .nesterov(s.flag("nesterov", presetNesterov))
-                .maximize(s.flag("maximize", false))
-                .build();
-    }
-
-    public double lr() {
-        return lr;
-    }
-
-    public double momentum() {
-        return momentum;
-    }
-
-    public double dampening() {
-        return dampening;
-    }
-
-    public double weightDecay() {
-        return weightDecay;
-    }
-
-    public boolean nesterov() {
-        return nesterov;
-    }
-
-    public boolean maximize() {
-        return maximize;
+    @Override
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     @Override
     public String algorithm() {
-        return momentum == 0 ? "sgd" : nesterov ? "nesterov" : "momentum";
+        return number("momentum") == 0 ? "sgd" : flag("nesterov") ? "nesterov" : "momentum";
     }
 
     @Override
     public List<String> stateNames() {
-        return momentum == 0 ? List.of() : List.of("momentum_buffer");
-    }
-
-    @Override
-    public Map<String, Object> hyperparameters() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("lr", lr);
-        m.put("momentum", momentum);
-        m.put("dampening", dampening);
-        m.put("weight_decay", weightDecay);
-        m.put("nesterov", nesterov);
-        m.put("maximize", maximize);
-        return m;
+        return number("momentum") == 0 ? List.of() : List.of("momentum_buffer");
     }
 
     @Override
     String buildOptions() {
-        return flag(maximize, "MAXIMIZE");
+        return define(flag("maximize"), "MAXIMIZE");
     }
 
     @Override
     float[] scalars(long t, float muProduct) {
+        double lr = lr();
+        double momentum = number("momentum");
+        double weightDecay = number("weight_decay");
         if (momentum == 0) {
             return new float[] {(float) weightDecay, (float) lr};
         }
-        return new float[] {(float) weightDecay, (float) momentum, (float) (1 - dampening),
+        return new float[] {(float) weightDecay, (float) momentum, (float) (1 - number("dampening")),
             (float) lr, t == 1 ? 1f : 0f};
     }
 
     @Override
     void referenceStep(float[] p, float[] grad, float[][] state, float[] s, int from, int to) {
+        boolean maximize = flag("maximize");
+        boolean nesterov = flag("nesterov");
         float wd = s[0];
-        if (momentum == 0) {
+        if (number("momentum") == 0) {
             float lrF = s[1];
             for (int i = from; i < to; i++) {
                 float g = prologue(grad[i], p[i], maximize, wd);
@@ -165,53 +123,26 @@ public final class Sgd extends OptimizerConfig {
         }
     }
 
-    /** Builds an {@link Sgd}; {@link #lr} must be set. */
-    public static final class Builder {
-        private Double lr;
-        private double momentum;
-        private double dampening;
-        private double weightDecay;
-        private boolean nesterov;
-        private boolean maximize;
-
-        private Builder(double momentum, boolean nesterov) {
-            this.momentum = momentum;
-            this.nesterov = nesterov;
+    /** Builds an {@link Sgd}; {@code lr} must be set. */
+    public static final class Builder extends OptimizerConfig.Builder<Builder, Sgd> {
+        private Builder(Algorithm row) {
+            super(row);
         }
 
-        public Builder lr(double value) {
-            lr = value;
-            return this;
+        private Builder(Sgd from) {
+            super(from);
         }
 
         public Builder momentum(double value) {
-            momentum = value;
-            return this;
+            return set("momentum", value);
         }
 
         public Builder dampening(double value) {
-            dampening = value;
-            return this;
-        }
-
-        public Builder weightDecay(double value) {
-            weightDecay = value;
-            return this;
+            return set("dampening", value);
         }
 
         public Builder nesterov(boolean value) {
-            nesterov = value;
-            return this;
-        }
-
-        public Builder maximize(boolean value) {
-            maximize = value;
-            return this;
-        }
-
-        /** @throws IllegalArgumentException naming the first invalid hyperparameter */
-        public Sgd build() {
-            return new Sgd(this);
+            return set("nesterov", value);
         }
     }
 }

@@ -89,15 +89,15 @@ class ValidationTest {
         assertEquals(Map.of("lr", 1e-3, "betas", java.util.List.of(0.9, 0.999), "eps", 1e-8,
                 "weight_decay", 0.0, "amsgrad", false, "maximize", false),
                 OptimizerConfig.of("adam", Map.of()).hyperparameters());
-        assertEquals(1e-2, ((AdamW) OptimizerConfig.of("adamw", Map.of())).weightDecay());
-        assertEquals(2e-3, ((NAdam) OptimizerConfig.of("nadam", Map.of())).lr());
-        assertEquals(4e-3, ((NAdam) OptimizerConfig.of("nadam", Map.of())).momentumDecay());
-        assertEquals(1e-10, ((Adagrad) OptimizerConfig.of("adagrad", Map.of())).eps());
-        assertEquals(0.99, ((RmsProp) OptimizerConfig.of("rmsprop", Map.of())).alpha());
-        assertEquals(1.0, ((Adadelta) OptimizerConfig.of("adadelta", Map.of())).lr());
-        assertEquals(1e-6, ((Adadelta) OptimizerConfig.of("adadelta", Map.of())).eps());
+        assertEquals(1e-2, OptimizerConfig.of("adamw", Map.of()).number("weight_decay"));
+        assertEquals(2e-3, OptimizerConfig.of("nadam", Map.of()).number("lr"));
+        assertEquals(4e-3, OptimizerConfig.of("nadam", Map.of()).number("momentum_decay"));
+        assertEquals(1e-10, OptimizerConfig.of("adagrad", Map.of()).number("eps"));
+        assertEquals(0.99, OptimizerConfig.of("rmsprop", Map.of()).number("alpha"));
+        assertEquals(1.0, OptimizerConfig.of("adadelta", Map.of()).number("lr"));
+        assertEquals(1e-6, OptimizerConfig.of("adadelta", Map.of()).number("eps"));
         Sgd nesterov = (Sgd) OptimizerConfig.of("nesterov", Map.of("lr", "0.1"));
-        assertEquals(0.9, nesterov.momentum());
+        assertEquals(0.9, nesterov.number("momentum"));
         assertEquals("nesterov", nesterov.algorithm());
         assertEquals("momentum", OptimizerConfig.of("sgd", Map.of("lr", "1", "momentum", "0.5")).algorithm());
         assertEquals("sgd", OptimizerConfig.of("momentum", Map.of("lr", "1", "momentum", "0")).algorithm());

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
+import org.clopt.Algorithms;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
 import picocli.CommandLine.Command;
@@ -121,7 +122,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private List<OptimizerConfig> configs() {
-        List<String> names = optimizer.equals("all") ? OptimizerConfig.NAMES : List.of(optimizer);
+        List<String> names = optimizer.equals("all") ? Algorithms.NAMES : List.of(optimizer);
         List<OptimizerConfig> configs = new ArrayList<>();
         for (String name : names) {
             Map<String, String> s = new LinkedHashMap<>(settings);
@@ -131,7 +132,7 @@ final class BenchCommand implements Callable<Integer> {
             try {
                 configs.add(OptimizerConfig.of(name, s));
             } catch (IllegalArgumentException e) {
-                String flag = OptimizerConfig.NAMES.contains(name) ? "--set" : "--optimizer";
+                String flag = Algorithms.NAMES.contains(name) ? "--set" : "--optimizer";
                 throw new BadInputException(flag + ": " + e.getMessage(), e);
             }
         }

@@ -2,6 +2,7 @@ package org.clopt.cli;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.clopt.Algorithms;
 import org.clopt.OptimizerConfig;
 import picocli.CommandLine.Option;
 
@@ -22,7 +23,7 @@ final class OptimizerOptions {
         try {
             return OptimizerConfig.of(optimizer, settings);
         } catch (IllegalArgumentException e) {
-            String flag = OptimizerConfig.NAMES.contains(optimizer) ? "--set" : "--optimizer";
+            String flag = Algorithms.NAMES.contains(optimizer) ? "--set" : "--optimizer";
             throw new BadInputException(flag + ": " + e.getMessage(), e);
         }
     }

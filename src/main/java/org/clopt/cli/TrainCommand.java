@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
+import org.clopt.Algorithms;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
 import picocli.CommandLine.Command;
@@ -66,7 +67,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         List<String> workloads = choose("--workload", workload, Trainer.WORKLOADS);
-        List<String> optimizers = choose("--optimizer", optimizer, OptimizerConfig.NAMES);
+        List<String> optimizers = choose("--optimizer", optimizer, Algorithms.NAMES);
         if (steps != null && steps < 1) {
             throw new BadInputException("--steps " + steps + ": must be at least 1");
         }

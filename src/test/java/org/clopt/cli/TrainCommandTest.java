@@ -28,7 +28,7 @@ class TrainCommandTest {
         List<String> csv = Files.readAllLines(out.resolve("loss.csv"));
         assertEquals("workload,optimizer,step,loss", csv.get(0));
         for (String workload : new String[] {"digits", "rosenbrock"}) {
-            for (String optimizer : org.clopt.OptimizerConfig.NAMES) {
+            for (String optimizer : org.clopt.Algorithms.NAMES) {
                 List<Double> losses = csv.stream().filter(l -> l.startsWith(workload + "," + optimizer + ","))
                         .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(',') + 1))).toList();
                 assertTrue(losses.size() >= 3, workload + " " + optimizer);

@@ -1,0 +1,250 @@
+package org.clopt;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * One hyperparameter of an {@link Algorithm}, declared once: its PyTorch keyword, its kind
+ * (a number, a pair of numbers such as {@code betas}, or a flag), its default (none for a
+ * required one, such as SGD's {@code lr}), the values it allows and whether it is structural.
+ * Validation, builders' defaults, text parsing, {@link OptimizerConfig#hyperparameters()},
+ * checkpoints and help texts all read these.
+ *
+ * <p>Values are {@link Double} for a number, an immutable {@code List<Double>} of two for a
+ * pair and {@link Boolean} for a flag. Every number must be finite and fit in float32, since
+ * the kernels compute in float32.
+ */
+public final class Hyperparameter {
+    /** What kind of value it takes. */
+    public enum Kind {
+        NUMBER, PAIR, FLAG
+    }
+
+    /** The values a number (or each number of a pair) may take. */
+    public enum Range {
+        /** 0 <= value; lr, weight decay, eps and most others. */
+        AT_LEAST_ZERO("a finite number >= 0"),
+        /** Any finite value; SGD's dampening, as PyTorch. */
+        FINITE("a finite number"),
+        /** 0 <= value < 1: Adam's betas. */
+        UNIT_OPEN("in [0, 1)"),
+        /** 0 <= value <= 1: Adadelta's rho. */
+        UNIT_CLOSED("in [0, 1]");
+
+        private final String text;
+
+        Range(String text) {
+            this.text = text;
+        }
+
+        boolean contains(double v) {
+            switch (this) {
+                case AT_LEAST_ZERO:
+                    return v >= 0 && Double.isFinite(v);
+                case FINITE:
+                    return Double.isFinite(v);
+                case UNIT_OPEN:
+                    return v >= 0 && v < 1;
+                default:
+                    return v >= 0 && v <= 1;
+            }
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
+
+    private final String key;
+    private final Kind kind;
+    private final Range range;
+    private final Object defaultValue;
+    private final boolean structural;
+
+    private Hyperparameter(String key, Kind kind, Range range, Object defaultValue, boolean structural) {
+        this.key = Objects.requireNonNull(key, "key");
+        this.kind = kind;
+        this.range = range;
+        this.defaultValue = defaultValue;
+        this.structural = structural;
+    }
+
+    /** A number with this default. */
+    static Hyperparameter number(String key, double defaultValue, Range range) {
+        return new Hyperparameter(key, Kind.NUMBER, range, defaultValue, false);
+    }
+
+    /** A number the user must give (SGD's lr in PyTorch 1.13). */
+    static Hyperparameter requiredNumber(String key, Range range) {
+        return new Hyperparameter(key, Kind.NUMBER, range, null, false);
+    }
+
+    /** Two numbers, each in {@code range}, given as {@code first,second} in text. */
+    static Hyperparameter pair(String key, double first, double second, Range range) {
+        return new Hyperparameter(key, Kind.PAIR, range, List.of(first, second), false);
+    }
+
+    /** A flag with this default. */
+    static Hyperparameter flag(String key, boolean defaultValue) {
+        return new Hyperparameter(key, Kind.FLAG, null, defaultValue, false);
+    }
+
+    /** {@code maximize}, which every algorithm has: structural, since it selects the kernel variant. */
+    static Hyperparameter maximize() {
+        return flag("maximize", false).structural();
+    }
+
+    /**
+     * The same hyperparameter marked structural: it can select the kernel variant or the
+     * state kept, so a parameter group's value is fixed once the group exists.
+     */
+    Hyperparameter structural() {
+        return new Hyperparameter(key, kind, range, defaultValue, true);
+    }
+
+    /** The same hyperparameter with another default, for a preset or a variant. */
+    Hyperparameter withDefault(Object value) {
+        return new Hyperparameter(key, kind, range, coerce(value), structural);
+    }
+
+    /** PyTorch's keyword name, such as {@code lr} or {@code betas}. */
+    public String key() {
+        return key;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** The allowed values of a number or of each number of a pair; null for a flag. */
+    public Range range() {
+        return range;
+    }
+
+    /** The default value, or null when the hyperparameter must be given. */
+    public Object defaultValue() {
+        return defaultValue;
+    }
+
+    /** Whether the value is fixed once a parameter group exists (it can change the kernel or the state). */
+    public boolean isStructural() {
+        return structural;
+    }
+
+    /**
+     * Turns a value given in Java into this hyperparameter's representation: any
+     * {@link Number} for a number; a {@code List} of two numbers, a {@code double[]} or
+     * {@code float[]} of two for a pair; a {@link Boolean} for a flag; or text as
+     * {@link #parse} takes it.
+     *
+     * @throws IllegalArgumentException naming the key when the value is of the wrong kind
+     */
+    Object coerce(Object value) {
+        if (value instanceof String text) {
+            return parse(text);
+        }
+        switch (kind) {
+            case NUMBER:
+                if (value instanceof Number n) {
+                    return n.doubleValue();
+                }
+                break;
+            case FLAG:
+                if (value instanceof Boolean b) {
+                    return b;
+                }
+                break;
+            default:
+                if (value instanceof double[] d && d.length == 2) {
+                    return List.of(d[0], d[1]);
+                }
+                if (value instanceof float[] f && f.length == 2) {
+                    return List.of((double) f[0], (double) f[1]);
+                }
+                if (value instanceof List<?> l && l.size() == 2
+                        && l.get(0) instanceof Number a && l.get(1) instanceof Number b) {
+                    return List.of(a.doubleValue(), b.doubleValue());
+                }
+                break;
+        }
+        throw new IllegalArgumentException("invalid " + key + ": " + value + " (must be " + expected() + ")");
+    }
+
+    /** Parses the text form: a number, {@code true}/{@code false}, or {@code first,second}. */
+    Object parse(String text) {
+        switch (kind) {
+            case NUMBER:
+                return parseNumber(text);
+            case FLAG:
+                switch (text.trim().toLowerCase(Locale.ROOT)) {
+                    case "true":
+                        return true;
+                    case "false":
+                        return false;
+                    default:
+                        throw new IllegalArgumentException(
+                                "invalid " + key + ": '" + text + "' (must be true or false)");
+                }
+            default:
+                String[] parts = text.split(",", -1);
+                if (parts.length != 2) {
+                    throw new IllegalArgumentException("invalid " + key + ": '" + text
+                            + "' (must be two numbers separated by a comma)");
+                }
+                return List.of(parseNumber(parts[0]), parseNumber(parts[1]));
+        }
+    }
+
+    /** Checks a coerced value against the range; the message names the key (or element), value and range. */
+    void check(Object value) {
+        if (kind == Kind.NUMBER) {
+            checkNumber(key, (Double) value);
+        } else if (kind == Kind.PAIR) {
+            List<?> pair = (List<?>) value;
+            checkNumber(key + "[0]", (Double) pair.get(0));
+            checkNumber(key + "[1]", (Double) pair.get(1));
+        }
+    }
+
+    private void checkNumber(String name, double v) {
+        if (!range.contains(v)) {
+            throw new IllegalArgumentException("invalid " + name + ": " + v + " (must be " + range + ")");
+        }
+        if (Math.abs(v) > Float.MAX_VALUE) {
+            // The kernels take float32 scalars: a larger value would run as infinity.
+            throw new IllegalArgumentException("invalid " + name + ": " + v
+                    + " (must be at most " + Float.MAX_VALUE + " in magnitude, float32's largest value)");
+        }
+    }
+
+    private double parseNumber(String text) {
+        try {
+            return Double.parseDouble(text.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("invalid " + key + ": '" + text + "' (must be a number)", e);
+        }
+    }
+
+    private String expected() {
+        return kind == Kind.NUMBER ? "a number" : kind == Kind.FLAG ? "true or false" : "two numbers";
+    }
+
+    /** The value in the text form {@link #parse} reads: {@code 0.001}, {@code 0.9,0.999}, {@code true}. */
+    static String format(Object value) {
+        if (value instanceof List<?> pair) {
+            return format(pair.get(0)) + "," + format(pair.get(1));
+        }
+        if (value instanceof Double d && d == Math.rint(d) && Math.abs(d) < 1e15) {
+            return Long.toString(d.longValue());
+        }
+        return String.valueOf(value);
+    }
+
+    /** {@code key=default}, or {@code key (required)}. */
+    @Override
+    public String toString() {
+        return defaultValue == null ? key + " (required)" : key + "=" + format(defaultValue);
+    }
+}
