@@ -1,20 +1,22 @@
 package org.clopt;
 
-import org.clopt.io.AtomicFile;
-import org.clopt.io.SafeTensors;
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
+import java.nio.channels.Channels;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -22,10 +24,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32;
+import org.clopt.io.AtomicFile;
+import org.clopt.io.SafeTensors;
 
 /**
- * Saves and loads the complete optimizer state of a {@link ParameterSet} as a safetensors file
- * that PyTorch users can read with the {@code safetensors} package or a few lines of NumPy.
+ * Encodes and decodes a {@link StateDict}, the complete optimizer state of a
+ * {@link ParameterSet}, as a safetensors file that PyTorch users can read with the
+ * {@code safetensors} package or a few lines of NumPy: to and from a {@link Path} (saved
+ * atomically) or a stream.
  *
  * <p>Tensors, named as in PyTorch's optimizer {@code state_dict} with the tensor's index i in the
  * set: {@code state.i.step} (I64 scalar), {@code state.i.<key>} for each state array
@@ -33,13 +39,14 @@ import java.util.zip.CRC32;
  * scalar, NAdam), and, when asked for, {@code param.i} (the parameters). {@code __metadata__}
  * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("1"), {@code params}
  * (JSON: each tensor's name, shape and group), {@code param_groups} (JSON: each group's
- * algorithm and hyperparameters under PyTorch's names) and {@code data_crc32} (the CRC-32 of the
- * data section, in decimal).
+ * algorithm and every hyperparameter under PyTorch's names) and {@code data_crc32} (the CRC-32
+ * of the data section, in decimal). The file alone is enough to rebuild the set:
+ * {@code ParameterSet.builder(Checkpoint.read(path)).build(device)}.
  *
- * <p>Saving is crash-safe ({@link AtomicFile}): a checkpoint on disk is always whole. Loading
- * checks the whole file, and that it fits the set (algorithms, structural options, tensor names
- * and shapes), before it changes anything; on any problem it throws
- * {@link CheckpointException} and the set is as it was.
+ * <p>Saving is crash-safe ({@link AtomicFile}): a checkpoint on disk is always whole. Reading
+ * checks the whole file before anything is returned, and loading checks that it fits the set
+ * (algorithms, structural options, tensor names and shapes) before it changes anything; on any
+ * problem it throws {@link CheckpointException} and the set is as it was.
  */
 public final class Checkpoint {
     static final String FORMAT = "clopt-optimizer-state";
@@ -48,46 +55,109 @@ public final class Checkpoint {
     private Checkpoint() {
     }
 
-    /** Saves the optimizer state, without the parameters. */
+    /** Saves the optimizer state of {@code set}, without the parameters. */
     public static void save(ParameterSet set, Path file) {
         save(set, file, false);
     }
 
     /** Saves the optimizer state and, with {@code includeParameters}, the parameters too. */
     public static void save(ParameterSet set, Path file, boolean includeParameters) {
+        write(set.stateDict(includeParameters), file);
+    }
+
+    /**
+     * Loads a checkpoint into {@code set}: every state array, step count and mu_product, each
+     * group's hyperparameters, and the parameters if the file has them.
+     *
+     * @throws CheckpointException if the file is unreadable, corrupt, or does not fit the set;
+     *     the set is then unchanged
+     */
+    public static void load(ParameterSet set, Path file) {
+        StateDict state = read(file);
+        try {
+            set.loadStateDict(state);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes {@code state} to {@code file} atomically: the old file or the new one, never a mix. */
+    public static void write(StateDict state, Path file) {
+        Encoded encoded = encode(state);
+        try {
+            AtomicFile.write(file, out -> SafeTensors.write(out, encoded.tensors, encoded.metadata));
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": cannot write the checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes {@code state} to {@code out}, which is flushed but not closed. */
+    public static void write(StateDict state, OutputStream out) throws IOException {
+        Encoded encoded = encode(state);
+        SafeTensors.write(Channels.newChannel(out), encoded.tensors, encoded.metadata);
+        out.flush();
+    }
+
+    /**
+     * Reads and checks a checkpoint file.
+     *
+     * @throws CheckpointException naming the file and what is wrong with it
+     */
+    public static StateDict read(Path file) {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            return decode(in, Files.size(file));
+        } catch (CheckpointException e) {
+            throw new CheckpointException(file + ": " + e.getMessage(), e);
+        } catch (NoSuchFileException e) {
+            throw new CheckpointException(file + ": no such file", e);
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads and checks a checkpoint from {@code in}, which must end where the checkpoint ends.
+     *
+     * @throws CheckpointException saying what is wrong
+     * @throws IOException if reading the stream fails
+     */
+    public static StateDict read(InputStream in) throws IOException {
+        return decode(in, -1);
+    }
+
+    private record Encoded(List<SafeTensors.Output> tensors, Map<String, String> metadata) {
+    }
+
+    private static Encoded encode(StateDict state) {
         List<SafeTensors.Output> tensors = new ArrayList<>();
-        List<String> names = set.names();
         JsonArray params = new JsonArray();
-        for (int i = 0; i < names.size(); i++) {
-            String name = names.get(i);
-            long[] shape = Arrays.stream(set.shape(name)).asLongStream().toArray();
-            JsonObject p = new JsonObject();
-            p.addProperty("name", name);
-            p.add("shape", new Gson().toJsonTree(shape));
-            p.addProperty("group", set.group(name));
-            params.add(p);
-            ByteBuffer step = le(8).putLong(0, set.stepCount(name));
-            tensors.add(new SafeTensors.Output("state." + i + ".step", "I64", new long[0], step));
-            for (String key : set.stateNames(name)) {
-                float[] values = new float[set.size(name)];
-                set.readState(name, key, values);
-                tensors.add(new SafeTensors.Output("state." + i + "." + key, "F32", shape, floats(values)));
+        List<StateDict.Param> list = state.params();
+        for (int i = 0; i < list.size(); i++) {
+            StateDict.Param p = list.get(i);
+            long[] shape = Arrays.stream(p.shape()).asLongStream().toArray();
+            JsonObject json = new JsonObject();
+            json.addProperty("name", p.name());
+            json.add("shape", new Gson().toJsonTree(shape));
+            json.addProperty("group", p.group());
+            params.add(json);
+            tensors.add(new SafeTensors.Output("state." + i + ".step", "I64", new long[0],
+                    le(8).putLong(0, p.step())));
+            for (String key : p.stateKeys()) {
+                tensors.add(new SafeTensors.Output("state." + i + "." + key, "F32", shape, floats(p.stateArray(key))));
             }
-            if (set.config(set.group(name)).algorithm().equals("nadam")) {
-                tensors.add(new SafeTensors.Output("state." + i + ".mu_product", "F32", new long[0],
-                        floats(new float[] {set.muProduct(name)})));
+            for (Map.Entry<String, Float> scalar : p.scalarState().entrySet()) {
+                tensors.add(new SafeTensors.Output("state." + i + "." + scalar.getKey(), "F32", new long[0],
+                        floats(new float[] {scalar.getValue()})));
             }
-            if (includeParameters) {
-                float[] values = new float[set.size(name)];
-                set.readParameters(name, values);
-                tensors.add(new SafeTensors.Output("param." + i, "F32", shape, floats(values)));
+            if (p.parameterArray() != null) {
+                tensors.add(new SafeTensors.Output("param." + i, "F32", shape, floats(p.parameterArray())));
             }
         }
         JsonArray groups = new JsonArray();
-        for (int g = 0; g < set.groupCount(); g++) {
+        for (OptimizerConfig config : state.groups()) {
             JsonObject group = new JsonObject();
-            group.addProperty("algorithm", set.config(g).algorithm());
-            group.add("hyperparameters", new Gson().toJsonTree(set.config(g).hyperparameters()));
+            group.addProperty("algorithm", config.algorithm());
+            group.add("hyperparameters", new Gson().toJsonTree(config.hyperparameters()));
             groups.add(group);
         }
         Map<String, String> metadata = new LinkedHashMap<>();
@@ -99,100 +169,43 @@ public final class Checkpoint {
         CRC32 crc = new CRC32();
         tensors.forEach(t -> crc.update(t.data().duplicate()));
         metadata.put("data_crc32", Long.toString(crc.getValue()));
+        return new Encoded(tensors, metadata);
+    }
+
+    private static StateDict decode(InputStream in, long size) throws IOException {
+        SafeTensors.Contents contents;
         try {
-            AtomicFile.write(file, out -> SafeTensors.write(out, tensors, metadata));
-        } catch (IOException e) {
-            throw new CheckpointException(file + ": cannot write the checkpoint: " + e.getMessage(), e);
+            contents = SafeTensors.read(in, size);
+        } catch (SafeTensors.FormatException e) {
+            throw new CheckpointException(e.getMessage(), e);
         }
-    }
-
-    /**
-     * Loads a checkpoint into {@code set}: every state array, step count and mu_product, each
-     * group's hyperparameters, and the parameters if the file has them.
-     *
-     * @throws CheckpointException if the file is unreadable, corrupt, or does not fit the set;
-     *     the set is then unchanged
-     */
-    public static void load(ParameterSet set, Path file) {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            SafeTensors.Header header = SafeTensors.readHeader(channel);
-            Restore restore;
-            try {
-                restore = plan(set, header);
-            } catch (CheckpointException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                // Gson reports a malformed value in the metadata's JSON as one of several
-                // runtime exceptions; all mean the same here.
-                throw new CheckpointException("invalid metadata: " + e, e);
-            }
-            List<SafeTensors.Entry> inFileOrder = new ArrayList<>(header.entries().values());
-            inFileOrder.sort(java.util.Comparator.comparingLong(SafeTensors.Entry::begin));
-            CRC32 crc = new CRC32();
-            for (SafeTensors.Entry entry : inFileOrder) {
-                ByteBuffer bytes = le((int) (entry.end() - entry.begin()));
-                SafeTensors.readFully(channel, bytes, header.dataStart() + entry.begin());
-                crc.update(bytes.duplicate().flip());
-                restore.data.put(entry.name(), bytes.flip());
-            }
-            if (!Long.toString(crc.getValue()).equals(header.metadata().get("data_crc32"))) {
-                throw new CheckpointException("the data does not match its checksum (data_crc32): "
-                        + "the file is corrupt");
-            }
-            restore.apply(set);
-        } catch (CheckpointException e) {
-            throw new CheckpointException(file + ": " + e.getMessage(), e);
-        } catch (NoSuchFileException e) {
-            throw new CheckpointException(file + ": no such file", e);
-        } catch (IOException e) {
-            throw new CheckpointException(file + ": cannot read: " + e.getMessage(), e);
-        }
-    }
-
-    /** What a checked file will change, applied only once everything has been read. */
-    private static final class Restore {
-        final OptimizerConfig[] configs;
-        final Map<String, ByteBuffer> data = new HashMap<>();
-        final boolean hasParameters;
-
-        Restore(OptimizerConfig[] configs, boolean hasParameters) {
-            this.configs = configs;
-            this.hasParameters = hasParameters;
-        }
-
-        void apply(ParameterSet set) {
-            List<String> names = set.names();
-            long[] steps = new long[names.size()];
-            float[] mu = new float[names.size()];
-            for (int i = 0; i < names.size(); i++) {
-                steps[i] = data.get("state." + i + ".step").getLong(0);
-                if (steps[i] < 0) {
-                    throw new CheckpointException("state." + i + ".step is negative: " + steps[i]);
-                }
-                ByteBuffer m = data.get("state." + i + ".mu_product");
-                mu[i] = m == null ? 1f : m.getFloat(0);
-            }
-            for (int i = 0; i < names.size(); i++) {
-                String name = names.get(i);
-                for (String key : configs[set.group(name)].stateNames()) {
-                    set.writeState(name, key, toFloats(data.get("state." + i + "." + key)));
-                }
-                if (hasParameters) {
-                    set.writeParameters(name, toFloats(data.get("param." + i)));
-                }
-            }
-            set.restoreCounters(steps, mu, configs);
-        }
-    }
-
-    /** Checks that the file fits the set and lists what must be in it. */
-    private static Restore plan(ParameterSet set, SafeTensors.Header header) {
-        Map<String, String> meta = header.metadata();
+        Map<String, String> meta = contents.header().metadata();
         if (!FORMAT.equals(meta.get("format")) || !FORMAT_VERSION.equals(meta.get("format_version"))) {
             throw new CheckpointException("not a clopt optimizer state (format '" + meta.get("format")
                     + "', version '" + meta.get("format_version") + "')");
         }
-        List<String> names = set.names();
+        CRC32 crc = new CRC32();
+        contents.data().values().forEach(b -> crc.update(b.duplicate()));
+        if (!Long.toString(crc.getValue()).equals(meta.get("data_crc32"))) {
+            throw new CheckpointException("the data does not match its checksum (data_crc32): "
+                    + "the file is corrupt");
+        }
+        try {
+            return stateDict(contents);
+        } catch (CheckpointException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // Gson reports a malformed value in the metadata's JSON as one of several runtime
+            // exceptions; all mean the same here.
+            throw new CheckpointException("invalid metadata: " + e, e);
+        }
+    }
+
+    /** The snapshot the checked contents describe, with every tensor the metadata calls for. */
+    private static StateDict stateDict(SafeTensors.Contents contents) {
+        Map<String, String> meta = contents.header().metadata();
         JsonArray params;
         JsonArray groups;
         try {
@@ -201,83 +214,95 @@ public final class Checkpoint {
         } catch (JsonParseException | IllegalStateException e) {
             throw new CheckpointException("metadata params or param_groups is not a JSON array", e);
         }
-        if (params.size() != names.size() || groups.size() != set.groupCount()) {
-            throw new CheckpointException("the file has " + params.size() + " tensors in "
-                    + groups.size() + " groups, the set " + names.size() + " in " + set.groupCount());
-        }
-        OptimizerConfig[] configs = new OptimizerConfig[groups.size()];
+        List<OptimizerConfig> configs = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
-            configs[g] = groupConfig(g, groups.get(g), set.config(g));
+            configs.add(groupConfig(g, groups.get(g)));
         }
-        Map<String, SafeTensors.Entry> expected = new HashMap<>();
-        for (int i = 0; i < names.size(); i++) {
-            String name = names.get(i);
+        Map<String, ByteBuffer> data = new HashMap<>(contents.data());
+        boolean hasParameters = data.containsKey("param.0");
+        List<StateDict.Param> list = new ArrayList<>();
+        for (int i = 0; i < params.size(); i++) {
             JsonObject p = params.get(i).getAsJsonObject();
-            long[] shape = Arrays.stream(set.shape(name)).asLongStream().toArray();
-            if (!p.has("name") || !name.equals(p.get("name").getAsString())
-                    || !Arrays.equals(shape, new Gson().fromJson(p.get("shape"), long[].class))
-                    || p.get("group").getAsInt() != set.group(name)) {
-                throw new CheckpointException("tensor " + i + " is " + p + " in the file but '" + name
-                        + "' of shape " + Arrays.toString(shape) + " in group " + set.group(name) + " in the set");
+            String name = p.get("name").getAsString();
+            int group = p.get("group").getAsInt();
+            int[] shape = new Gson().fromJson(p.get("shape"), int[].class);
+            if (group < 0 || group >= configs.size()) {
+                throw new CheckpointException("params[" + i + "] names group " + group + " of " + configs.size());
             }
-            expected.put("state." + i + ".step", new SafeTensors.Entry("", "I64", new long[0], 0, 0));
-            for (String key : configs[set.group(name)].stateNames()) {
-                expected.put("state." + i + "." + key, new SafeTensors.Entry("", "F32", shape, 0, 0));
+            OptimizerConfig config = configs.get(group);
+            long[] longShape = Arrays.stream(shape).asLongStream().toArray();
+            long step = take(data, "state." + i + ".step", "I64", new long[0]).getLong(0);
+            Map<String, float[]> state = new LinkedHashMap<>();
+            for (String key : config.stateNames()) {
+                state.put(key, toFloats(take(data, "state." + i + "." + key, "F32", longShape)));
             }
-            if (configs[set.group(name)].algorithm().equals("nadam")) {
-                expected.put("state." + i + ".mu_product", new SafeTensors.Entry("", "F32", new long[0], 0, 0));
+            Map<String, Float> scalars = new LinkedHashMap<>();
+            for (String key : config.scalarStateNames()) {
+                scalars.put(key, take(data, "state." + i + "." + key, "F32", new long[0]).getFloat(0));
             }
+            float[] parameters = hasParameters ? toFloats(take(data, "param." + i, "F32", longShape)) : null;
+            list.add(new StateDict.Param(name, shape, group, step, state, scalars, parameters));
         }
-        boolean hasParameters = header.entries().containsKey("param.0");
-        for (int i = 0; hasParameters && i < names.size(); i++) {
-            expected.put("param." + i, new SafeTensors.Entry("", "F32",
-                    Arrays.stream(set.shape(names.get(i))).asLongStream().toArray(), 0, 0));
+        if (!data.isEmpty()) {
+            throw new CheckpointException("unexpected tensor '" + data.keySet().iterator().next() + "'");
         }
-        for (SafeTensors.Entry e : header.entries().values()) {
-            SafeTensors.Entry want = expected.get(e.name());
-            if (want == null) {
-                throw new CheckpointException("unexpected tensor '" + e.name() + "'");
-            }
-            if (!want.dtype().equals(e.dtype()) || !Arrays.equals(want.shape(), e.shape())) {
-                throw new CheckpointException(e.name() + ": " + e.dtype() + " " + Arrays.toString(e.shape())
-                        + ", expected " + want.dtype() + " " + Arrays.toString(want.shape()));
-            }
-        }
-        for (String name : expected.keySet()) {
-            if (!header.entries().containsKey(name)) {
-                throw new CheckpointException("missing tensor '" + name + "'");
-            }
-        }
-        return new Restore(configs, hasParameters);
+        return new StateDict(configs, list);
     }
 
-    /** The group's saved hyperparameters, which must keep the set's algorithm and structure. */
-    private static OptimizerConfig groupConfig(int g, JsonElement json, OptimizerConfig current) {
-        OptimizerConfig config;
+    /** Removes and returns tensor {@code name}, which must have this dtype and shape. */
+    private static ByteBuffer take(Map<String, ByteBuffer> data, String name, String dtype, long[] shape) {
+        ByteBuffer bytes = data.remove(name);
+        if (bytes == null) {
+            throw new CheckpointException("missing tensor '" + name + "'");
+        }
+        long expected = SafeTensors.itemSize(dtype);
+        for (long d : shape) {
+            expected *= d;
+        }
+        if (bytes.remaining() != expected) {
+            throw new CheckpointException(name + ": " + bytes.remaining() + " bytes, expected " + dtype + " "
+                    + Arrays.toString(shape));
+        }
+        return bytes;
+    }
+
+    /** A group's saved hyperparameters: every one the algorithm has, each of its kind. */
+    private static OptimizerConfig groupConfig(int g, JsonElement json) {
         try {
             JsonObject group = json.getAsJsonObject();
-            Map<String, String> settings = new LinkedHashMap<>();
+            Algorithm algorithm = Algorithms.named(group.get("algorithm").getAsString());
+            Map<String, Object> values = new LinkedHashMap<>();
             for (Map.Entry<String, JsonElement> h : group.getAsJsonObject("hyperparameters").entrySet()) {
-                JsonElement v = h.getValue();
-                if (v.isJsonArray()) {
-                    List<String> parts = new ArrayList<>();
-                    v.getAsJsonArray().forEach(x -> parts.add(x.getAsString()));
-                    settings.put(h.getKey(), String.join(",", parts));
-                } else {
-                    settings.put(h.getKey(), v.getAsString());
+                values.put(h.getKey(), value(h.getKey(), h.getValue()));
+            }
+            for (Hyperparameter h : algorithm.hyperparameters()) {
+                if (!values.containsKey(h.key())) {
+                    throw new IllegalArgumentException("missing " + h.key());
                 }
             }
-            config = OptimizerConfig.of(group.get("algorithm").getAsString(), settings);
+            return algorithm.create(values);
         } catch (IllegalArgumentException e) {
-            // A hyperparameter the config rejects; malformed JSON is reported by load().
             throw new CheckpointException("param_groups[" + g + "] is invalid: " + e.getMessage(), e);
         }
-        if (!config.algorithm().equals(current.algorithm()) || !config.stateNames().equals(current.stateNames())
-                || !config.buildOptions().equals(current.buildOptions())) {
-            throw new CheckpointException("group " + g + " is " + config + " in the file but "
-                    + current + " in the set");
+    }
+
+    /** A JSON number, boolean or array of two numbers as the Java value a Hyperparameter takes. */
+    private static Object value(String key, JsonElement v) {
+        if (v.isJsonArray()) {
+            List<Object> parts = new ArrayList<>();
+            v.getAsJsonArray().forEach(x -> parts.add(value(key, x)));
+            return parts;
         }
-        return config;
+        if (v.isJsonPrimitive()) {
+            JsonPrimitive p = v.getAsJsonPrimitive();
+            if (p.isBoolean()) {
+                return p.getAsBoolean();
+            }
+            if (p.isNumber()) {
+                return p.getAsDouble();
+            }
+        }
+        throw new IllegalArgumentException("invalid " + key + ": " + v + " (must be a number, a boolean or a pair)");
     }
 
     private static ByteBuffer le(int bytes) {
@@ -291,7 +316,7 @@ public final class Checkpoint {
     }
 
     private static float[] toFloats(ByteBuffer bytes) {
-        float[] values = new float[bytes.capacity() / 4];
+        float[] values = new float[bytes.remaining() / 4];
         bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
         return values;
     }

@@ -65,6 +65,11 @@ public final class NAdam extends OptimizerConfig {
     }
 
     @Override
+    public List<String> scalarStateNames() {
+        return List.of("mu_product");
+    }
+
+    @Override
     String buildOptions() {
         return define(flag("maximize"), "MAXIMIZE");
     }

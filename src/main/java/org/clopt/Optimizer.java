@@ -1,10 +1,12 @@
 package org.clopt;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Parameters, gradients and optimizer state for one vector of {@link #size()} floats, and the
- * step that updates them with one algorithm.
+ * step that updates them with one algorithm: a {@link ParameterSet} of one group holding one
+ * tensor, {@value #TENSOR}, with the same step, schedules, state snapshots and checkpoints.
  *
  * <p>{@link #create} keeps everything in buffers on an OpenCL {@link Device} and runs
  * {@code kernels/<algorithm>.cl}; a step enqueues its launch (two when the size is not a multiple
@@ -12,9 +14,20 @@ import java.util.List;
  * {@link #reference} runs the same equations in plain Java on the CPU, the path every kernel is
  * verified against. Reads wait for the steps enqueued before them.
  *
- * <p>An optimizer is not thread-safe. Close it to release its device memory.
+ * <p>Calls from several threads are serialised, as for {@link ParameterSet}. Close it to
+ * release its device memory.
  */
-public interface Optimizer extends AutoCloseable {
+public final class Optimizer implements AutoCloseable {
+    /** The name of the one tensor in {@link #parameterSet()}. */
+    public static final String TENSOR = "param";
+
+    private final ParameterSet set;
+    private final int size;
+
+    private Optimizer(ParameterSet set, int size) {
+        this.set = set;
+        this.size = size;
+    }
 
     /**
      * An optimizer whose parameters, gradients and state live on {@code device}; parameters and
@@ -24,47 +37,116 @@ public interface Optimizer extends AutoCloseable {
      * @throws DeviceMemoryException when the device cannot hold the buffers
      * @throws KernelBuildException when the device's compiler rejects the kernel
      */
-    static Optimizer create(Device device, OptimizerConfig config, int size) {
-        return new ClOptimizer(device, config, size);
+    public static Optimizer create(Device device, OptimizerConfig config, int size) {
+        Objects.requireNonNull(device, "device");
+        return new Optimizer(layout(config, size).build(device), size);
     }
 
     /** The CPU reference: the same step in plain Java, single-threaded. */
-    static Optimizer reference(OptimizerConfig config, int size) {
-        return new ReferenceOptimizer(config, size);
+    public static Optimizer reference(OptimizerConfig config, int size) {
+        return new Optimizer(layout(config, size).buildReference(), size);
     }
 
-    OptimizerConfig config();
+    private static ParameterSet.Builder layout(OptimizerConfig config, int size) {
+        if (size < 0) {
+            throw new IllegalArgumentException("invalid size: " + size + " (must be >= 0)");
+        }
+        return ParameterSet.builder().group(Objects.requireNonNull(config, "config")).tensor(TENSOR, size);
+    }
+
+    /** The hyperparameters now. */
+    public OptimizerConfig config() {
+        return set.config(0);
+    }
+
+    /**
+     * Replaces the hyperparameters from the next step on, as a schedule does, for example
+     * {@code setConfig(config().with("lr", 5e-4))}; see {@link ParameterSet#setConfig}.
+     */
+    public void setConfig(OptimizerConfig config) {
+        set.setConfig(0, config);
+    }
 
     /** Number of elements in the parameter vector. */
-    int size();
+    public int size() {
+        return size;
+    }
 
     /** Steps taken so far (PyTorch's {@code state['step']}); 0 before the first. */
-    long stepCount();
+    public long stepCount() {
+        return set.stepCount(TENSOR);
+    }
 
     /** The state arrays this optimizer keeps, by PyTorch state key ({@code exp_avg} ...). */
-    default List<String> stateNames() {
+    public List<String> stateNames() {
         return config().stateNames();
     }
 
     /** One update of the parameters from the current gradients. */
-    void step();
+    public void step() {
+        set.step();
+    }
+
+    /** Zeroes the gradients. */
+    public void zeroGrad() {
+        set.zeroGrad();
+    }
 
     /** Replaces the parameters; {@code values.length} must equal {@link #size()}. */
-    void writeParameters(float[] values);
+    public void writeParameters(float[] values) {
+        set.writeParameters(TENSOR, checked("parameters", values));
+    }
 
     /** Copies the parameters into {@code out}, whose length must equal {@link #size()}. */
-    void readParameters(float[] out);
+    public void readParameters(float[] out) {
+        set.readParameters(TENSOR, checked("parameters", out));
+    }
 
     /** Replaces the gradients the next step uses. */
-    void writeGradients(float[] values);
+    public void writeGradients(float[] values) {
+        set.writeGradients(TENSOR, checked("gradients", values));
+    }
 
     /** Copies state array {@code name} (one of {@link #stateNames()}) into {@code out}. */
-    void readState(String name, float[] out);
+    public void readState(String name, float[] out) {
+        set.readState(TENSOR, name, checked(name, out));
+    }
 
     /** Replaces state array {@code name}. */
-    void writeState(String name, float[] values);
+    public void writeState(String name, float[] values) {
+        set.writeState(TENSOR, name, checked(name, values));
+    }
+
+    /** A snapshot of the optimizer state; see {@link ParameterSet#stateDict()}. */
+    public StateDict stateDict() {
+        return set.stateDict();
+    }
+
+    /** Restores a snapshot; see {@link ParameterSet#loadStateDict}. */
+    public void loadStateDict(StateDict state) {
+        set.loadStateDict(state);
+    }
+
+    /**
+     * The one-tensor parameter set behind this optimizer, for everything else a set offers:
+     * {@link Checkpoint#save(ParameterSet, java.nio.file.Path)}, device slices of the parameters
+     * and gradients, freezing. Closing the optimizer closes it.
+     */
+    public ParameterSet parameterSet() {
+        return set;
+    }
+
+    private float[] checked(String what, float[] array) {
+        Objects.requireNonNull(array, what);
+        if (array.length != size) {
+            throw new IllegalArgumentException(what + ": expected " + size + " floats, got " + array.length);
+        }
+        return array;
+    }
 
     /** Releases device memory. Idempotent; the optimizer is unusable afterwards. */
     @Override
-    void close();
+    public void close() {
+        set.close();
+    }
 }

@@ -65,6 +65,11 @@ public abstract sealed class OptimizerConfig permits Sgd, Adagrad, RmsProp, Adad
     /** The per-element state arrays under their PyTorch state keys, in kernel argument order. */
     public abstract List<String> stateNames();
 
+    /** Scalar state kept per tensor besides the step count, by PyTorch key (NAdam's {@code mu_product}). */
+    public List<String> scalarStateNames() {
+        return List.of();
+    }
+
     /** Every hyperparameter under its PyTorch keyword name, in PyTorch's order (immutable). */
     public final Map<String, Object> hyperparameters() {
         return values;

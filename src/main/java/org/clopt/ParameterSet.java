@@ -3,6 +3,7 @@ package org.clopt;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +14,8 @@ import org.jocl.cl_mem;
  * Many named tensors in parameter groups, as PyTorch's {@code param_groups}: each group has its
  * own hyperparameters, and its tensors' parameters, gradients and state arrays are laid out
  * one after another in flat buffers, so that a step of a group is one launch (or a few: see
- * below), whatever the number of tensors.
+ * below), whatever the number of tensors. {@link Optimizer} is the one-tensor case of the same
+ * code.
  *
  * <pre>{@code
  * try (ParameterSet set = ParameterSet.builder()
@@ -24,130 +26,197 @@ import org.jocl.cl_mem;
  *     ...
  *     set.writeGradients("fc1.weight", gradient);   // or write into gradientSlice(...) on the device
  *     set.step();
+ *     set.setConfig(0, set.config(0).with("lr", 5e-4));   // a schedule
  * }
  * }</pre>
  *
  * <p>As in PyTorch, each tensor has its own step count, advanced only by steps it takes part in.
  * A tensor sits a step out when it is frozen ({@code requires_grad=False}) or has no gradient
  * ({@code grad is None}): its parameters and state stay bit for bit as they were. A step
- * launches once per run of consecutive tensors that take part and share a step count, so one
- * launch per group in the usual case. Tensors start with a gradient of zeros;
+ * launches once per run of consecutive tensors of a group that take part and share a step count,
+ * so one launch per group in the usual case; each run's tensors count the step as taken once its
+ * launch is enqueued, so a step that fails part way (an OpenCL error) leaves every tensor's
+ * count matching its data. Tensors start with a gradient of zeros;
  * {@link #zeroGrad(boolean) zeroGrad(true)} or {@link #clearGradient} remove it until the next
  * write or {@link #markGradient}.
  *
- * <p>Not thread-safe. Close it to release its device memory.
+ * <p>Thread-safe in the sense that calls from several threads are serialised: each method
+ * runs alone, and {@link #close} waits for a running step. Close it to release its device memory.
  */
 public final class ParameterSet implements AutoCloseable {
-    /** A tensor's place: its group and its range in the group's flat arrays. */
-    private record Tensor(String name, int[] shape, int group, int offset, int size) {
+    /** A tensor's place (its group and its range in the group's flat arrays) and its counters. */
+    private static final class Tensor {
+        final String name;
+        final int[] shape;
+        final int group;
+        final int offset;
+        final int size;
+        long step;
+        float muProduct = 1f;
+        boolean frozen;
+        boolean hasGradient = true;
+
+        Tensor(String name, int[] shape, int group, int offset, int size) {
+            this.name = name;
+            this.shape = shape;
+            this.group = group;
+            this.offset = offset;
+            this.size = size;
+        }
+    }
+
+    /** A tensor to add: its name and shape (any dimension may be 0). */
+    public record TensorSpec(String name, int... shape) {
+        public TensorSpec {
+            Objects.requireNonNull(name, "name");
+            shape = shape.clone();
+        }
     }
 
     private final Device device;
-    private final List<Tensor> tensors;
-    private final Map<String, Integer> index = new LinkedHashMap<>();
-    private final AbstractOptimizer[] groups;
-    private final OptimizerConfig[] configs;
-    private final long[] steps;
-    private final float[] muProducts;
-    private final boolean[] frozen;
-    private final boolean[] hasGradient;
+    /** Every tensor in the order added, group by group. */
+    private final List<Tensor> tensors = new ArrayList<>();
+    private final Map<String, Tensor> byName = new HashMap<>();
+    /** Per group: its tensors, its engine and its configuration now. */
+    private final List<List<Tensor>> groupTensors = new ArrayList<>();
+    private final List<Engine> engines = new ArrayList<>();
+    private final List<OptimizerConfig> configs = new ArrayList<>();
     private boolean closed;
 
-    private ParameterSet(Device device, List<OptimizerConfig> configs, List<Tensor> tensors,
-                         int[] groupSizes) {
+    private ParameterSet(Device device) {
         this.device = device;
-        this.tensors = List.copyOf(tensors);
-        for (int i = 0; i < tensors.size(); i++) {
-            index.put(tensors.get(i).name(), i);
-        }
-        this.configs = configs.toArray(OptimizerConfig[]::new);
-        this.groups = new AbstractOptimizer[configs.size()];
-        try {
-            for (int g = 0; g < groups.length; g++) {
-                groups[g] = device == null ? new ReferenceOptimizer(configs.get(g), groupSizes[g])
-                        : new ClOptimizer(device, configs.get(g), groupSizes[g]);
-            }
-        } catch (RuntimeException e) {
-            closeGroups();
-            throw e;
-        }
-        steps = new long[tensors.size()];
-        muProducts = new float[tensors.size()];
-        Arrays.fill(muProducts, 1f);
-        frozen = new boolean[tensors.size()];
-        hasGradient = new boolean[tensors.size()];
-        Arrays.fill(hasGradient, true);
     }
 
     public static Builder builder() {
-        return new Builder();
-    }
-
-    /** The tensor names in the order they were added. */
-    public List<String> names() {
-        return List.copyOf(index.keySet());
-    }
-
-    /** A copy of the tensor's shape. */
-    public int[] shape(String name) {
-        return tensor(name).shape().clone();
-    }
-
-    /** Number of elements of the tensor. */
-    public int size(String name) {
-        return tensor(name).size();
-    }
-
-    public int groupCount() {
-        return groups.length;
-    }
-
-    /** The group the tensor belongs to, counted from 0 in the order groups were added. */
-    public int group(String name) {
-        return tensor(name).group();
-    }
-
-    /** The group's hyperparameters now. */
-    public OptimizerConfig config(int group) {
-        return configs[checkGroup(group)];
+        return new Builder(null);
     }
 
     /**
-     * Replaces a group's hyperparameters from the next step on, as a schedule does. The new
-     * configuration must keep the algorithm and its structural options (the state it keeps and
-     * the kernel variant): learning rate, betas, weight decay and the like may change freely.
+     * A builder holding the layout of {@code state} (its groups' hyperparameters and its tensors'
+     * names, shapes and groups); {@link Builder#build(Device)} then loads the snapshot into the
+     * new set. With a checkpoint: {@code ParameterSet.builder(Checkpoint.read(path)).build(device)}.
      */
-    public void setConfig(int group, OptimizerConfig config) {
+    public static Builder builder(StateDict state) {
+        Builder b = new Builder(state);
+        int group = -1;
+        for (StateDict.Param p : state.params()) {
+            while (group < p.group()) {
+                b.group(state.groups().get(++group));
+            }
+            b.tensor(p.name(), p.shape());
+        }
+        while (group < state.groups().size() - 1) {
+            b.group(state.groups().get(++group));
+        }
+        return b;
+    }
+
+    /** The tensor names in the order they were added. */
+    public synchronized List<String> names() {
+        return tensors.stream().map(t -> t.name).toList();
+    }
+
+    /** A copy of the tensor's shape. */
+    public synchronized int[] shape(String name) {
+        return tensor(name).shape.clone();
+    }
+
+    /** Number of elements of the tensor. */
+    public synchronized int size(String name) {
+        return tensor(name).size;
+    }
+
+    public synchronized int groupCount() {
+        return configs.size();
+    }
+
+    /** The group the tensor belongs to, counted from 0 in the order groups were added. */
+    public synchronized int group(String name) {
+        return tensor(name).group;
+    }
+
+    /** The group's hyperparameters now. */
+    public synchronized OptimizerConfig config(int group) {
+        return configs.get(checkGroup(group));
+    }
+
+    /**
+     * Replaces a group's hyperparameters from the next step on, as a schedule does; to change one
+     * hyperparameter, pass {@code config(group).with(key, value)}. The new configuration must keep
+     * the algorithm and its structural options (the state it keeps and the kernel variant):
+     * learning rate, betas, weight decay and the like may change freely.
+     *
+     * @throws IllegalArgumentException naming what may not change
+     */
+    public synchronized void setConfig(int group, OptimizerConfig config) {
         ensureOpen();
-        OptimizerConfig old = configs[checkGroup(group)];
         Objects.requireNonNull(config, "config");
-        if (!config.algorithm().equals(old.algorithm()) || !config.stateNames().equals(old.stateNames())
-                || !config.buildOptions().equals(old.buildOptions())) {
+        OptimizerConfig old = configs.get(checkGroup(group));
+        if (!config.sameVariant(old)) {
             throw new IllegalArgumentException("group " + group + ": cannot change " + old
                     + " into " + config + " (the algorithm and its structural options, such as "
-                    + "amsgrad, centered, nesterov or maximize, are fixed when the set is built)");
+                    + "amsgrad, centered, nesterov, maximize or momentum on or off, are fixed when "
+                    + "the group is made)");
         }
-        configs[group] = config;
+        configs.set(group, config);
+    }
+
+    /**
+     * Adds a parameter group with its tensors to a live set, as PyTorch's
+     * {@code add_param_group}: its buffers are allocated now, its tensors come after every
+     * existing one (so existing tensors keep their indices) and start at step 0.
+     *
+     * @return the new group's index
+     * @throws IllegalArgumentException for an empty or duplicate name, or a bad shape; the set is then unchanged
+     */
+    public synchronized int addGroup(OptimizerConfig config, TensorSpec... tensorSpecs) {
+        ensureOpen();
+        Objects.requireNonNull(config, "config");
+        List<Tensor> added = new ArrayList<>();
+        long offset = 0;
+        int group = configs.size();
+        for (TensorSpec spec : tensorSpecs) {
+            if (byName.containsKey(spec.name()) || added.stream().anyMatch(t -> t.name.equals(spec.name()))) {
+                throw new IllegalArgumentException("duplicate tensor name '" + spec.name() + "'");
+            }
+            int size = checkedSize(spec.name(), spec.shape());
+            if (offset + size > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("tensor '" + spec.name() + "': group " + group
+                        + " would exceed " + Integer.MAX_VALUE + " elements");
+            }
+            added.add(new Tensor(spec.name(), spec.shape(), group, (int) offset, size));
+            offset += size;
+        }
+        Engine engine = device == null ? new ReferenceEngine(config, (int) offset)
+                : new ClEngine(device, config, (int) offset);
+        engines.add(engine);
+        configs.add(config);
+        groupTensors.add(added);
+        for (Tensor t : added) {
+            tensors.add(t);
+            byName.put(t.name, t);
+        }
+        return group;
     }
 
     /** The tensor's step count (PyTorch's {@code state['step']}). */
-    public long stepCount(String name) {
-        return steps[indexOf(name)];
+    public synchronized long stepCount(String name) {
+        return tensor(name).step;
     }
 
     /** A frozen tensor ({@code requires_grad=False}) takes no part in steps until unfrozen. */
-    public void setFrozen(String name, boolean value) {
-        frozen[indexOf(name)] = value;
+    public synchronized void setFrozen(String name, boolean value) {
+        tensor(name).frozen = value;
     }
 
     /** Removes the tensor's gradient ({@code grad = None}): it sits out steps until one is written. */
-    public void clearGradient(String name) {
-        hasGradient[indexOf(name)] = false;
+    public synchronized void clearGradient(String name) {
+        tensor(name).hasGradient = false;
     }
 
     /** Says a gradient is present again after one was written on the device into {@link #gradientSlice}. */
-    public void markGradient(String name) {
-        hasGradient[indexOf(name)] = true;
+    public synchronized void markGradient(String name) {
+        tensor(name).hasGradient = true;
     }
 
     /** Zeroes every gradient, as {@code zero_grad(set_to_none=False)}. */
@@ -159,114 +228,196 @@ public final class ParameterSet implements AutoCloseable {
      * With {@code setToNone}, removes every gradient (the tensors sit out steps until a gradient
      * is written); otherwise fills them with zeros, which still take part in steps.
      */
-    public void zeroGrad(boolean setToNone) {
+    public synchronized void zeroGrad(boolean setToNone) {
         ensureOpen();
-        for (int i = 0; i < tensors.size(); i++) {
-            Tensor t = tensors.get(i);
+        for (Tensor t : tensors) {
             if (setToNone) {
-                hasGradient[i] = false;
+                t.hasGradient = false;
             } else {
-                groups[t.group()].fill(AbstractOptimizer.GRADIENTS, t.offset(), t.size(), 0f);
+                engines.get(t.group).fill(Engine.GRADIENTS, t.offset, t.size, 0f);
             }
         }
     }
 
-    /** One step of every group, for each tensor that takes part. */
-    public void step() {
+    /** One step of every group, for each tensor that takes part. Enqueues and returns. */
+    public synchronized void step() {
         ensureOpen();
-        long[] nextSteps = steps.clone();
-        float[] nextMu = muProducts.clone();
-        for (int g = 0; g < groups.length; g++) {
-            OptimizerConfig config = configs[g];
+        for (int g = 0; g < configs.size(); g++) {
+            OptimizerConfig config = configs.get(g);
+            List<Tensor> list = groupTensors.get(g);
             int i = 0;
-            while (i < tensors.size()) {
-                if (tensors.get(i).group() != g || !active(i)) {
+            while (i < list.size()) {
+                Tensor first = list.get(i);
+                if (!active(first)) {
                     i++;
                     continue;
                 }
                 // A run: consecutive tensors of this group that take part with equal counters.
                 int j = i + 1;
-                while (j < tensors.size() && tensors.get(j).group() == g && active(j)
-                        && steps[j] == steps[i] && muProducts[j] == muProducts[i]) {
+                while (j < list.size() && active(list.get(j)) && list.get(j).step == first.step
+                        && list.get(j).muProduct == first.muProduct) {
                     j++;
                 }
-                long t = steps[i] + 1;
-                float mu = config.nextMuProduct(t, muProducts[i]);
-                Tensor last = tensors.get(j - 1);
-                groups[g].run(config, config.scalars(t, mu), tensors.get(i).offset(),
-                        last.offset() + last.size());
+                long t = first.step + 1;
+                float mu = config.nextMuProduct(t, first.muProduct);
+                Tensor last = list.get(j - 1);
+                engines.get(g).run(config, config.scalars(t, mu), first.offset, last.offset + last.size);
                 for (int k = i; k < j; k++) {
-                    nextSteps[k] = t;
-                    nextMu[k] = mu;
+                    list.get(k).step = t;
+                    list.get(k).muProduct = mu;
                 }
                 i = j;
             }
         }
-        System.arraycopy(nextSteps, 0, steps, 0, steps.length);
-        System.arraycopy(nextMu, 0, muProducts, 0, muProducts.length);
     }
 
-    private boolean active(int i) {
-        return !frozen[i] && hasGradient[i];
+    private static boolean active(Tensor t) {
+        return !t.frozen && t.hasGradient;
     }
 
     /** Replaces the tensor's parameters with {@code values} (exactly its size). */
     public void writeParameters(String name, float[] values) {
-        transfer(name, AbstractOptimizer.PARAMETERS, FloatBuffer.wrap(values), true);
+        transfer(name, -1, FloatBuffer.wrap(values), true);
     }
 
-    /** Replaces the tensor's parameters from {@code values}' position to its limit; the position is kept. */
+    /**
+     * Replaces the tensor's parameters from {@code values}' position to its limit; the position
+     * is kept. Any FloatBuffer works: heap, direct in either byte order, or a view of a ByteBuffer.
+     */
     public void writeParameters(String name, FloatBuffer values) {
-        transfer(name, AbstractOptimizer.PARAMETERS, values.duplicate(), true);
+        transfer(name, -1, values.duplicate(), true);
     }
 
     public void readParameters(String name, float[] out) {
-        transfer(name, AbstractOptimizer.PARAMETERS, FloatBuffer.wrap(out), false);
+        transfer(name, -1, FloatBuffer.wrap(out), false);
     }
 
     /** Copies the parameters into {@code out} from its position; the position is kept. */
     public void readParameters(String name, FloatBuffer out) {
-        transfer(name, AbstractOptimizer.PARAMETERS, out.duplicate(), false);
+        transfer(name, -1, out.duplicate(), false);
     }
 
     /** Replaces the tensor's gradient; the tensor then takes part in the next step. */
-    public void writeGradients(String name, float[] values) {
-        transfer(name, AbstractOptimizer.GRADIENTS, FloatBuffer.wrap(values), true);
-        hasGradient[indexOf(name)] = true;
+    public synchronized void writeGradients(String name, float[] values) {
+        transfer(name, Engine.GRADIENTS, FloatBuffer.wrap(values), true);
+        tensor(name).hasGradient = true;
     }
 
-    public void writeGradients(String name, FloatBuffer values) {
-        transfer(name, AbstractOptimizer.GRADIENTS, values.duplicate(), true);
-        hasGradient[indexOf(name)] = true;
+    public synchronized void writeGradients(String name, FloatBuffer values) {
+        transfer(name, Engine.GRADIENTS, values.duplicate(), true);
+        tensor(name).hasGradient = true;
     }
 
     /** Copies the tensor's part of state array {@code key} (a PyTorch state key) into {@code out}. */
-    public void readState(String name, String key, float[] out) {
-        Tensor t = tensor(name);
-        transfer(name, groups[t.group()].stateArray(key), FloatBuffer.wrap(out), false);
+    public synchronized void readState(String name, String key, float[] out) {
+        transfer(name, engines.get(tensor(name).group).stateArray(key), FloatBuffer.wrap(out), false);
     }
 
-    public void writeState(String name, String key, float[] values) {
-        Tensor t = tensor(name);
-        transfer(name, groups[t.group()].stateArray(key), FloatBuffer.wrap(values), true);
+    public synchronized void writeState(String name, String key, float[] values) {
+        transfer(name, engines.get(tensor(name).group).stateArray(key), FloatBuffer.wrap(values), true);
     }
 
     /** The state keys of the tensor's group. */
-    public List<String> stateNames(String name) {
-        return configs[tensor(name).group()].stateNames();
+    public synchronized List<String> stateNames(String name) {
+        return configs.get(tensor(name).group).stateNames();
     }
 
-    private void transfer(String name, int array, FloatBuffer buffer, boolean write) {
+    /** {@code array} is an engine transfer index, or -1 for the parameters. */
+    private synchronized void transfer(String name, int array, FloatBuffer buffer, boolean write) {
         ensureOpen();
         Tensor t = tensor(name);
-        if (buffer.remaining() != t.size()) {
-            throw new IllegalArgumentException(name + ": expected " + t.size() + " floats, got "
+        if (buffer.remaining() != t.size) {
+            throw new IllegalArgumentException(name + ": expected " + t.size + " floats, got "
                     + buffer.remaining());
         }
+        Engine engine = engines.get(t.group);
+        int a = array < 0 ? Engine.PARAMETERS : array;
         if (write) {
-            groups[t.group()].write(array, t.offset(), buffer);
+            engine.write(a, t.offset, buffer);
         } else {
-            groups[t.group()].read(array, t.offset(), buffer);
+            engine.read(a, t.offset, buffer);
+        }
+    }
+
+    /** A snapshot of the optimizer state, without the parameters: {@code state_dict()}. */
+    public StateDict stateDict() {
+        return stateDict(false);
+    }
+
+    /** A snapshot of the optimizer state and, with {@code includeParameters}, the parameters. */
+    public synchronized StateDict stateDict(boolean includeParameters) {
+        ensureOpen();
+        List<StateDict.Param> params = new ArrayList<>();
+        for (Tensor t : tensors) {
+            OptimizerConfig config = configs.get(t.group);
+            Map<String, float[]> state = new LinkedHashMap<>();
+            for (String key : config.stateNames()) {
+                float[] values = new float[t.size];
+                readState(t.name, key, values);
+                state.put(key, values);
+            }
+            Map<String, Float> scalars = new LinkedHashMap<>();
+            for (String key : config.scalarStateNames()) {
+                scalars.put(key, t.muProduct);
+            }
+            float[] parameters = null;
+            if (includeParameters) {
+                parameters = new float[t.size];
+                readParameters(t.name, parameters);
+            }
+            params.add(new StateDict.Param(t.name, t.shape, t.group, t.step, state, scalars, parameters));
+        }
+        return new StateDict(configs, params);
+    }
+
+    /**
+     * Restores a snapshot, as {@code load_state_dict}: every state array, step count and scalar
+     * state, each group's hyperparameters, and the parameters if the snapshot has them. It must
+     * fit the set: the same tensors (names, shapes, groups) in the same order, and groups of the
+     * same algorithms and structural options. Everything is checked before anything changes.
+     *
+     * @throws IllegalArgumentException saying what does not fit; the set is then unchanged
+     */
+    public synchronized void loadStateDict(StateDict state) {
+        ensureOpen();
+        Objects.requireNonNull(state, "state");
+        if (state.params().size() != tensors.size() || state.groups().size() != configs.size()) {
+            throw new IllegalArgumentException("the state has " + state.params().size() + " tensors in "
+                    + state.groups().size() + " groups, the set " + tensors.size() + " in " + configs.size());
+        }
+        for (int g = 0; g < configs.size(); g++) {
+            if (!state.groups().get(g).sameVariant(configs.get(g))) {
+                throw new IllegalArgumentException("group " + g + " is " + state.groups().get(g)
+                        + " in the state but " + configs.get(g) + " in the set");
+            }
+        }
+        for (int i = 0; i < tensors.size(); i++) {
+            Tensor t = tensors.get(i);
+            StateDict.Param p = state.params().get(i);
+            if (!p.name().equals(t.name) || !Arrays.equals(p.shape(), t.shape) || p.group() != t.group) {
+                throw new IllegalArgumentException("tensor " + i + " is '" + p.name() + "' of shape "
+                        + Arrays.toString(p.shape()) + " in group " + p.group() + " in the state but '"
+                        + t.name + "' of shape " + Arrays.toString(t.shape) + " in group " + t.group
+                        + " in the set");
+            }
+        }
+        for (int i = 0; i < tensors.size(); i++) {
+            Tensor t = tensors.get(i);
+            StateDict.Param p = state.params().get(i);
+            for (String key : p.stateKeys()) {
+                writeState(t.name, key, p.stateArray(key));
+            }
+            if (p.parameterArray() != null) {
+                writeParameters(t.name, p.parameterArray());
+            }
+        }
+        for (int i = 0; i < tensors.size(); i++) {
+            StateDict.Param p = state.params().get(i);
+            tensors.get(i).step = p.step();
+            tensors.get(i).muProduct = p.scalarState().getOrDefault("mu_product", 1f);
+        }
+        for (int g = 0; g < configs.size(); g++) {
+            configs.set(g, state.groups().get(g));
         }
     }
 
@@ -274,63 +425,45 @@ public final class ParameterSet implements AutoCloseable {
      * Where a tensor's data lives on the device, for kernels of your own on the same context
      * ({@link Device#context()}) and queue ({@link Device#queue()}): a byte range of a buffer
      * the set owns. The buffer is null for an empty tensor.
+     *
+     * @param buffer the buffer, owned by the set
+     * @param offsetBytes where the tensor starts in it
+     * @param sizeBytes the tensor's size in bytes
      */
     public record DeviceSlice(cl_mem buffer, long offsetBytes, long sizeBytes) {
     }
 
     /** The tensor's gradient on the device; call {@link #markGradient} after writing it there. */
     public DeviceSlice gradientSlice(String name) {
-        return slice(name, AbstractOptimizer.GRADIENTS);
+        return slice(name, Engine.GRADIENTS);
     }
 
     /** The tensor's parameters on the device, for a forward pass that reads them in place. */
     public DeviceSlice parameterSlice(String name) {
-        return slice(name, AbstractOptimizer.PARAMETERS);
+        return slice(name, Engine.PARAMETERS);
     }
 
-    private DeviceSlice slice(String name, int array) {
+    private synchronized DeviceSlice slice(String name, int array) {
         ensureOpen();
         if (device == null) {
             throw new IllegalStateException("the CPU reference set has no device buffers");
         }
         Tensor t = tensor(name);
-        return new DeviceSlice(((ClOptimizer) groups[t.group()]).buffer(array), 4L * t.offset(),
-                4L * t.size());
-    }
-
-    /** NAdam's running product of momentum coefficients for the tensor. */
-    float muProduct(String name) {
-        return muProducts[indexOf(name)];
-    }
-
-    /** Sets every tensor's counters and every group's hyperparameters, as a checkpoint had them. */
-    void restoreCounters(long[] stepCounts, float[] mu, OptimizerConfig[] groupConfigs) {
-        System.arraycopy(stepCounts, 0, steps, 0, steps.length);
-        System.arraycopy(mu, 0, muProducts, 0, muProducts.length);
-        System.arraycopy(groupConfigs, 0, configs, 0, configs.length);
-    }
-
-    /** The engine of a group (bench reaches its launches through it). */
-    AbstractOptimizer engine(int group) {
-        return groups[checkGroup(group)];
+        return new DeviceSlice(((ClEngine) engines.get(t.group)).buffer(array), 4L * t.offset, 4L * t.size);
     }
 
     private Tensor tensor(String name) {
-        return tensors.get(indexOf(name));
-    }
-
-    private int indexOf(String name) {
-        Integer i = index.get(name);
-        if (i == null) {
+        Tensor t = byName.get(Objects.requireNonNull(name, "name"));
+        if (t == null) {
             throw new IllegalArgumentException("unknown tensor '" + name + "'");
         }
-        return i;
+        return t;
     }
 
     private int checkGroup(int group) {
-        if (group < 0 || group >= groups.length) {
+        if (group < 0 || group >= configs.size()) {
             throw new IllegalArgumentException("invalid group " + group + " (the set has "
-                    + groups.length + ")");
+                    + configs.size() + ")");
         }
         return group;
     }
@@ -341,36 +474,51 @@ public final class ParameterSet implements AutoCloseable {
         }
     }
 
-    /** Releases every group's device memory. Idempotent. */
+    /** Releases every group's device memory, waiting for a step running in another thread. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (!closed) {
             closed = true;
-            closeGroups();
+            closeEngines();
         }
     }
 
-    private void closeGroups() {
-        for (int g = groups.length - 1; g >= 0; g--) {
-            if (groups[g] != null) {
-                groups[g].close();
+    private void closeEngines() {
+        Closer closer = new Closer();
+        engines.forEach(closer::add);
+        closer.close();
+    }
+
+    private static int checkedSize(String name, int[] shape) {
+        long count = 1;
+        for (int d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("tensor '" + name + "': invalid shape "
+                        + Arrays.toString(shape) + " (dimensions must be >= 0)");
+            }
+            count *= d;
+            if (count > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape)
+                        + " has more than " + Integer.MAX_VALUE + " elements");
             }
         }
+        return (int) count;
     }
 
     /** Adds groups, each followed by its tensors. */
     public static final class Builder {
+        private final StateDict initial;
         private final List<OptimizerConfig> configs = new ArrayList<>();
-        private final List<Tensor> tensors = new ArrayList<>();
-        private final List<Integer> sizes = new ArrayList<>();
+        private final List<List<TensorSpec>> tensors = new ArrayList<>();
 
-        private Builder() {
+        private Builder(StateDict initial) {
+            this.initial = initial;
         }
 
         /** Starts a group with these hyperparameters; the tensors added next belong to it. */
         public Builder group(OptimizerConfig config) {
             configs.add(Objects.requireNonNull(config, "config"));
-            sizes.add(0);
+            tensors.add(new ArrayList<>());
             return this;
         }
 
@@ -380,48 +528,51 @@ public final class ParameterSet implements AutoCloseable {
             if (configs.isEmpty()) {
                 throw new IllegalStateException("tensor '" + name + "' added before any group");
             }
-            for (Tensor t : tensors) {
-                if (t.name().equals(name)) {
-                    throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
+            for (List<TensorSpec> group : tensors) {
+                for (TensorSpec t : group) {
+                    if (t.name().equals(name)) {
+                        throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
+                    }
                 }
             }
-            long count = 1;
-            for (int d : shape) {
-                if (d < 0) {
-                    throw new IllegalArgumentException("tensor '" + name + "': invalid shape "
-                            + Arrays.toString(shape) + " (dimensions must be >= 0)");
-                }
-                count *= d;
-                if (count > Integer.MAX_VALUE) {
-                    break;
-                }
-            }
-            int group = configs.size() - 1;
-            long offset = sizes.get(group);
-            if (count > Integer.MAX_VALUE || offset + count > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("tensor '" + name + "': group " + group
+            checkedSize(name, shape);
+            List<TensorSpec> group = tensors.get(tensors.size() - 1);
+            long total = group.stream().mapToLong(t -> checkedSize(t.name(), t.shape())).sum();
+            if (total + checkedSize(name, shape) > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("tensor '" + name + "': group " + (tensors.size() - 1)
                         + " would exceed " + Integer.MAX_VALUE + " elements");
             }
-            tensors.add(new Tensor(name, shape.clone(), group, (int) offset, (int) count));
-            sizes.set(group, (int) (offset + count));
+            group.add(new TensorSpec(name, shape));
             return this;
         }
 
-        /** Allocates the groups' buffers on {@code device}. */
+        /** Allocates the groups' buffers on {@code device} (and loads the initial state, if any). */
         public ParameterSet build(Device device) {
-            return new ParameterSet(Objects.requireNonNull(device, "device"), configs, tensors, groupSizes());
+            return build(Objects.requireNonNull(device, "device"), true);
         }
 
         /** The same set on the CPU reference path. */
         public ParameterSet buildReference() {
-            return new ParameterSet(null, configs, tensors, groupSizes());
+            return build(null, false);
         }
 
-        private int[] groupSizes() {
+        private ParameterSet build(Device device, boolean onDevice) {
             if (configs.isEmpty()) {
                 throw new IllegalStateException("a parameter set needs at least one group");
             }
-            return sizes.stream().mapToInt(Integer::intValue).toArray();
+            ParameterSet set = new ParameterSet(onDevice ? device : null);
+            try {
+                for (int g = 0; g < configs.size(); g++) {
+                    set.addGroup(configs.get(g), tensors.get(g).toArray(TensorSpec[]::new));
+                }
+                if (initial != null) {
+                    set.loadStateDict(initial);
+                }
+                return set;
+            } catch (RuntimeException e) {
+                set.close();
+                throw e;
+            }
         }
     }
 }

@@ -163,7 +163,9 @@ final class BenchCommand implements Callable<Integer> {
         out.flush();
     }
 
+    /** Five significant digits: small figures (a tiny N's GB/s) keep their precision too. */
     private static double round(double v) {
-        return Math.round(v * 1000) / 1000.0;
+        return Double.isFinite(v) && v != 0
+                ? new java.math.BigDecimal(v).round(new java.math.MathContext(5)).doubleValue() : v;
     }
 }

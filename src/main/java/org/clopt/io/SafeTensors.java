@@ -5,10 +5,11 @@ import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import com.google.gson.stream.MalformedJsonException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.StringReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -73,31 +74,59 @@ public final class SafeTensors {
     public record Header(Map<String, Entry> entries, Map<String, String> metadata, long dataStart) {
     }
 
-    /** Reads and checks the header of {@code channel}, a whole safetensors file. */
-    public static Header readHeader(FileChannel channel) throws IOException {
-        long size = channel.size();
-        if (size < 8) {
-            throw new FormatException("truncated: " + size + " bytes, no header length");
+    /** A whole file: its checked header and each tensor's little-endian bytes by name, in file order. */
+    public record Contents(Header header, Map<String, ByteBuffer> data) {
+    }
+
+    /**
+     * Reads and checks a whole safetensors file from {@code in}, which must end where the data
+     * ends. Memory grows with the bytes actually read, never with what the header claims.
+     *
+     * @param size the total length when known (a regular file), else -1
+     * @throws FormatException naming the rule the bytes break
+     */
+    public static Contents read(InputStream in, long size) throws IOException {
+        byte[] lengthBytes = in.readNBytes(8);
+        if (lengthBytes.length < 8) {
+            throw new FormatException("truncated: " + lengthBytes.length + " bytes, no header length");
         }
-        ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        readFully(channel, lengthBytes, 0);
-        long n = lengthBytes.getLong(0);
-        if (n < 2 || n > MAX_HEADER_BYTES || n > size - 8) {
-            throw new FormatException("header length " + Long.toUnsignedString(n)
-                    + " is impossible for a file of " + size + " bytes (limit " + MAX_HEADER_BYTES + ")");
+        long n = ByteBuffer.wrap(lengthBytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (n < 2 || n > MAX_HEADER_BYTES || (size >= 0 && n > size - 8)) {
+            throw new FormatException("header length " + Long.toUnsignedString(n) + " is impossible"
+                    + (size >= 0 ? " for a file of " + size + " bytes" : "") + " (limit " + MAX_HEADER_BYTES + ")");
         }
-        ByteBuffer headerBytes = ByteBuffer.allocate((int) n);
-        readFully(channel, headerBytes, 8);
+        byte[] headerBytes = in.readNBytes((int) n);
+        if (headerBytes.length < n) {
+            throw new FormatException("truncated: the header has " + headerBytes.length + " of " + n + " bytes");
+        }
         String json;
         try {
             json = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(headerBytes.flip()).toString();
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(headerBytes)).toString();
         } catch (CharacterCodingException e) {
             throw new FormatException("header is not valid UTF-8", e);
         }
         Header header = parse(json, 8 + n);
-        checkLayout(header.entries().values(), size - 8 - n);
-        return header;
+        List<Entry> inFileOrder = checkLayout(header.entries().values(), size >= 0 ? size - 8 - n : -1);
+        Map<String, ByteBuffer> data = new LinkedHashMap<>();
+        long read = 0;
+        for (Entry e : inFileOrder) {
+            long bytes = e.end() - e.begin();
+            if (bytes > Integer.MAX_VALUE - 8) {
+                throw new FormatException(e.name() + ": " + bytes + " bytes, more than one tensor may hold here");
+            }
+            byte[] b = in.readNBytes((int) bytes);
+            read += b.length;
+            if (b.length < bytes) {
+                throw new FormatException("truncated: the data section ends after " + read
+                        + " bytes, the header describes " + inFileOrder.get(inFileOrder.size() - 1).end());
+            }
+            data.put(e.name(), ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN));
+        }
+        if (in.read() != -1) {
+            throw new FormatException("trailing bytes after the data");
+        }
+        return new Contents(header, data);
     }
 
     private static Header parse(String json, long dataStart) throws FormatException {
@@ -202,7 +231,7 @@ public final class SafeTensors {
     }
 
     /** Offsets contiguous from 0, non-overlapping, sized by dtype and shape, filling the data. */
-    private static void checkLayout(java.util.Collection<Entry> entries, long dataBytes)
+    private static List<Entry> checkLayout(java.util.Collection<Entry> entries, long dataBytes)
             throws FormatException {
         List<Entry> sorted = new ArrayList<>(entries);
         sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
@@ -225,24 +254,14 @@ public final class SafeTensors {
             }
             expected = e.end();
         }
-        if (expected < dataBytes) {
+        if (dataBytes >= 0 && expected < dataBytes) {
             throw new FormatException((dataBytes - expected) + " trailing bytes after the data");
         }
-        if (expected > dataBytes) {
+        if (dataBytes >= 0 && expected > dataBytes) {
             throw new FormatException("truncated: the data section has " + dataBytes
                     + " bytes, the header describes " + expected);
         }
-    }
-
-    public static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
-        long at = position;
-        while (buffer.hasRemaining()) {
-            int read = channel.read(buffer, at);
-            if (read < 0) {
-                throw new FormatException("truncated file");
-            }
-            at += read;
-        }
+        return sorted;
     }
 
     /** A tensor to write: its name, dtype, shape and little-endian bytes. */
@@ -268,7 +287,8 @@ public final class SafeTensors {
     }
 
     /** Writes a whole file's bytes: header length, header, then each tensor's data in order. */
-    public static void write(FileChannel out, List<Output> tensors, Map<String, String> metadata) throws IOException {
+    public static void write(WritableByteChannel out, List<Output> tensors, Map<String, String> metadata)
+            throws IOException {
         byte[] header = header(tensors, metadata);
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
         writeFully(out, length);
@@ -278,7 +298,7 @@ public final class SafeTensors {
         }
     }
 
-    private static void writeFully(FileChannel out, ByteBuffer buffer) throws IOException {
+    private static void writeFully(WritableByteChannel out, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             out.write(buffer);
         }

@@ -4,16 +4,16 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /** The CPU reference path: Java arrays and {@link OptimizerConfig#referenceStep}. */
-final class ReferenceOptimizer extends AbstractOptimizer {
+final class ReferenceEngine extends Engine {
     /** Parameters, gradients, then each state array. */
     private final float[][] arrays;
 
-    ReferenceOptimizer(OptimizerConfig config, int size) {
-        super(config, size);
-        int states = config.stateNames().size();
+    ReferenceEngine(OptimizerConfig layout, int size) {
+        super(layout, size);
+        int states = stateNames.size();
         arrays = new float[2 + states][size];
         for (int k = 0; k < states; k++) {
-            Arrays.fill(arrays[2 + k], config.initialState(k));
+            Arrays.fill(arrays[2 + k], layout.initialState(k));
         }
     }
 
@@ -39,7 +39,7 @@ final class ReferenceOptimizer extends AbstractOptimizer {
     }
 
     @Override
-    void release() {
+    public void close() {
         // Plain Java arrays: nothing native to release.
     }
 }

@@ -2,10 +2,10 @@ package org.clopt;
 
 import static org.jocl.CL.*;
 
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
-import org.jocl.cl_event;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 
@@ -15,30 +15,23 @@ import org.jocl.cl_mem;
  * of the work-group size, see {@link LaunchShape}). A step sets the scalar arguments that changed
  * and enqueues; it never waits, reads back or transfers arrays.
  */
-final class ClOptimizer extends AbstractOptimizer {
+final class ClEngine extends Engine {
     private final Device device;
     /** Parameters, gradients, then each state array; empty when the size is 0. */
     private final cl_mem[] buffers;
     private final cl_kernel kernel;
     private final long localSize;
-    /** When set, launches record their profiling events in it (bench only). */
-    cl_event[] launchEvents;
     /** The scalars the kernel holds now: most stay the same from step to step. */
     private float[] scalarsSet;
 
-    ClOptimizer(Device device, OptimizerConfig config, int size) {
-        this(device, config, size, 0);
-    }
-
-    /** With {@code requestedLocalSize} 0 the work-group size follows the device's rule. */
-    ClOptimizer(Device device, OptimizerConfig config, int size, long requestedLocalSize) {
-        super(config, size);
+    ClEngine(Device device, OptimizerConfig layout, int size) {
+        super(layout, size);
         this.device = device;
         device.ensureOpen();
-        int arrays = 2 + config.stateNames().size();
+        int arrays = 2 + stateNames.size();
         long bytes = 4L * size;
         if (arrays * bytes > device.info().globalMemoryBytes()) {
-            throw new DeviceMemoryException(config.algorithm() + " on " + size + " elements needs "
+            throw new DeviceMemoryException(algorithm + " on " + size + " elements needs "
                     + Device.mib(arrays * bytes) + " (" + arrays + " arrays) but "
                     + device.info().qualifiedName() + " has " + Device.mib(device.info().globalMemoryBytes())
                     + " of global memory", CL_MEM_OBJECT_ALLOCATION_FAILURE, null);
@@ -47,11 +40,10 @@ final class ClOptimizer extends AbstractOptimizer {
         cl_kernel k = null;
         try {
             for (int a = 0; a < buffers.length; a++) {
-                buffers[a] = device.allocate(bytes, a == PARAMETERS ? "parameters"
-                        : a == GRADIENTS ? "gradients" : config.stateNames().get(a - 2));
-                fill(a, 0, size, a < 2 ? 0f : config.initialState(a - 2));
+                buffers[a] = device.allocate(bytes, arrayName(a));
+                fill(a, 0, size, a < 2 ? 0f : layout.initialState(a - 2));
             }
-            k = device.createKernel(config.algorithm(), config.buildOptions());
+            k = device.createKernel(algorithm, layout.buildOptions());
             cl_kernel kk = k;
             Cl.run("clSetKernelArg", () -> {
                 for (int a = 0; a < buffers.length; a++) {
@@ -60,17 +52,12 @@ final class ClOptimizer extends AbstractOptimizer {
             });
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
             device.finish();
+            localSize = LaunchShape.localSizeFor(device.info(), k);
         } catch (RuntimeException e) {
             releaseAll(k, buffers);
             throw e;
         }
         kernel = k;
-        localSize = requestedLocalSize > 0 ? requestedLocalSize : LaunchShape.localSizeFor(device.info(), k);
-    }
-
-    /** The launches of a whole step. */
-    LaunchShape shape() {
-        return LaunchShape.of(0, size, localSize);
     }
 
     /** The buffer behind transfer index {@code array}, for views on the device; null if empty. */
@@ -84,7 +71,7 @@ final class ClOptimizer extends AbstractOptimizer {
             return;
         }
         device.ensureOpen();
-        Cl.run("enqueue " + config.algorithm() + "_step", () -> {
+        Cl.run("enqueue " + algorithm + "_step", () -> {
             int first = buffers.length;
             for (int k = 0; k < scalars.length; k++) {
                 // Compare bits, not values: NaN and -0 must be set too.
@@ -94,7 +81,7 @@ final class ClOptimizer extends AbstractOptimizer {
                 }
             }
             scalarsSet = scalars;
-            LaunchShape.of(from, to, localSize).enqueue(device.queue(), kernel, launchEvents);
+            LaunchShape.of(from, to, localSize).enqueue(device.queue(), kernel, null);
         });
     }
 
@@ -105,8 +92,9 @@ final class ClOptimizer extends AbstractOptimizer {
             return;
         }
         device.ensureOpen();
-        Cl.run("writing " + name(array), () -> clEnqueueWriteBuffer(device.queue(), buffers[array],
-                CL_TRUE, 4L * from, 4L * count, Pointer.toBuffer(src), 0, null, null));
+        Pointer host = host(src);
+        Cl.run("writing " + arrayName(array), () -> clEnqueueWriteBuffer(device.queue(), buffers[array],
+                CL_TRUE, 4L * from, 4L * count, host, 0, null, null));
     }
 
     @Override
@@ -116,8 +104,33 @@ final class ClOptimizer extends AbstractOptimizer {
             return;
         }
         device.ensureOpen();
-        Cl.run("reading " + name(array), () -> clEnqueueReadBuffer(device.queue(), buffers[array],
-                CL_TRUE, 4L * from, 4L * count, Pointer.toBuffer(dst), 0, null, null));
+        if (usableInPlace(dst)) {
+            Cl.run("reading " + arrayName(array), () -> clEnqueueReadBuffer(device.queue(), buffers[array],
+                    CL_TRUE, 4L * from, 4L * count, Pointer.toBuffer(dst), 0, null, null));
+            return;
+        }
+        float[] copy = new float[count];
+        Cl.run("reading " + arrayName(array), () -> clEnqueueReadBuffer(device.queue(), buffers[array],
+                CL_TRUE, 4L * from, 4L * count, Pointer.to(copy), 0, null, null));
+        dst.duplicate().put(copy);
+    }
+
+    /**
+     * A host pointer to {@code src}'s remaining floats. Direct buffers in the device's byte order
+     * and array-backed ones are used in place; any other (a big-endian direct buffer, a view of
+     * a heap ByteBuffer) is copied, so that every FloatBuffer gives the same floats.
+     */
+    private static Pointer host(FloatBuffer src) {
+        if (usableInPlace(src)) {
+            return Pointer.toBuffer(src);
+        }
+        float[] copy = new float[src.remaining()];
+        src.duplicate().get(copy);
+        return Pointer.to(copy);
+    }
+
+    private static boolean usableInPlace(FloatBuffer b) {
+        return b.hasArray() || (b.isDirect() && b.order() == ByteOrder.nativeOrder());
     }
 
     @Override
@@ -125,17 +138,12 @@ final class ClOptimizer extends AbstractOptimizer {
         if (count == 0) {
             return;
         }
-        Cl.run("filling " + name(array), () -> clEnqueueFillBuffer(device.queue(), buffers[array],
+        Cl.run("filling " + arrayName(array), () -> clEnqueueFillBuffer(device.queue(), buffers[array],
                 Pointer.to(new float[] {value}), Sizeof.cl_float, 4L * from, 4L * count, 0, null, null));
     }
 
-    private String name(int array) {
-        return array == PARAMETERS ? "parameters" : array == GRADIENTS ? "gradients"
-                : config.stateNames().get(array - 2);
-    }
-
     @Override
-    void release() {
+    public void close() {
         releaseAll(kernel, buffers);
     }
 

@@ -1,0 +1,59 @@
+package org.clopt;
+
+import java.nio.FloatBuffer;
+import java.util.List;
+
+/**
+ * The arrays of one parameter group and the launches of its step: parameters, gradients and
+ * each state array of {@link #size} floats, on a device ({@link ClEngine}) or in Java arrays
+ * ({@link ReferenceEngine}). An engine holds no step counts and no hyperparameters: the
+ * {@link ParameterSet} that owns it passes the group's configuration and scalars to each
+ * {@link #run}. The configuration it was made with fixes only the layout and the kernel
+ * variant, which every later configuration shares ({@link OptimizerConfig#sameVariant}).
+ */
+abstract class Engine implements AutoCloseable {
+    /** Array indices of the transfers: parameters, gradients, then state k at 2 + k. */
+    static final int PARAMETERS = 0;
+    static final int GRADIENTS = 1;
+
+    final int size;
+    final String algorithm;
+    final List<String> stateNames;
+
+    Engine(OptimizerConfig layout, int size) {
+        this.size = size;
+        this.algorithm = layout.algorithm();
+        this.stateNames = layout.stateNames();
+    }
+
+    /** Applies one step with these scalars to elements [from, to). */
+    abstract void run(OptimizerConfig config, float[] scalars, int from, int to);
+
+    /** Copies {@code src.remaining()} floats into array {@code array} from element {@code from}. */
+    abstract void write(int array, int from, FloatBuffer src);
+
+    /** Copies {@code dst.remaining()} floats of array {@code array} from element {@code from}. */
+    abstract void read(int array, int from, FloatBuffer dst);
+
+    /** Sets elements [from, from + count) of array {@code array} to {@code value}. */
+    abstract void fill(int array, int from, int count, float value);
+
+    /** The transfer index of state array {@code name}. */
+    final int stateArray(String name) {
+        int index = stateNames.indexOf(name);
+        if (index < 0) {
+            throw new IllegalArgumentException("unknown state '" + name + "' for " + algorithm
+                    + " (has: " + String.join(", ", stateNames) + ")");
+        }
+        return 2 + index;
+    }
+
+    /** The name of transfer index {@code array}, for messages. */
+    final String arrayName(int array) {
+        return array == PARAMETERS ? "parameters" : array == GRADIENTS ? "gradients" : stateNames.get(array - 2);
+    }
+
+    /** Releases what the engine holds. Called once, by its owner. */
+    @Override
+    public abstract void close();
+}

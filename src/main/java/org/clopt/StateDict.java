@@ -1,0 +1,213 @@
+package org.clopt;
+
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The complete optimizer state of a {@link ParameterSet} as an immutable host snapshot, as
+ * PyTorch's {@code optimizer.state_dict()}: each group's hyperparameters
+ * ({@code param_groups}), and for each tensor in the set's order its name, shape and group, its
+ * step count, its state arrays and scalar state under PyTorch's keys ({@code state}) and,
+ * optionally, its parameters.
+ *
+ * <p>{@link ParameterSet#stateDict()} takes one, {@link ParameterSet#loadStateDict} restores
+ * one, {@link ParameterSet.Builder#build(Device)} of {@link ParameterSet#builder(StateDict)}
+ * rebuilds a set from one, and {@link Checkpoint} encodes one to a file or a stream. The
+ * constructor checks that the snapshot is consistent in itself; whether it fits a particular
+ * set is checked when it is loaded.
+ */
+public final class StateDict {
+    /** The largest step count a snapshot may hold: 2^53, below which a double counts exactly. */
+    public static final long MAX_STEP = 1L << 53;
+
+    /** One tensor's entry. Arrays are copied in and handed out as read-only views. */
+    public static final class Param {
+        private final String name;
+        private final int[] shape;
+        private final int group;
+        private final long step;
+        private final Map<String, float[]> state;
+        private final Map<String, Float> scalarState;
+        private final float[] parameters;
+
+        /**
+         * @param state the state arrays by PyTorch key, each of the tensor's size
+         * @param scalarState scalar state by PyTorch key, such as NAdam's {@code mu_product}
+         * @param parameters the parameters, or null for a snapshot of optimizer state only
+         */
+        public Param(String name, int[] shape, int group, long step, Map<String, float[]> state,
+                     Map<String, Float> scalarState, float[] parameters) {
+            this.name = Objects.requireNonNull(name, "name");
+            this.shape = shape.clone();
+            this.group = group;
+            this.step = step;
+            Map<String, float[]> copy = new LinkedHashMap<>();
+            state.forEach((k, v) -> copy.put(k, v.clone()));
+            this.state = Collections.unmodifiableMap(copy);
+            this.scalarState = Collections.unmodifiableMap(new LinkedHashMap<>(scalarState));
+            this.parameters = parameters == null ? null : parameters.clone();
+            long size = StateDict.size(shape, name);
+            if (step < 0 || step > MAX_STEP) {
+                throw new IllegalArgumentException(name + ": invalid step count " + step
+                        + " (must be in [0, 2^53]: per-step scalars are computed in double from it)");
+            }
+            for (Map.Entry<String, float[]> e : this.state.entrySet()) {
+                if (e.getValue().length != size) {
+                    throw new IllegalArgumentException(name + ": state " + e.getKey() + " has "
+                            + e.getValue().length + " floats, the tensor " + size);
+                }
+            }
+            if (this.parameters != null && this.parameters.length != size) {
+                throw new IllegalArgumentException(name + ": parameters have " + this.parameters.length
+                        + " floats, the tensor " + size);
+            }
+        }
+
+        public String name() {
+            return name;
+        }
+
+        /** A copy of the shape. */
+        public int[] shape() {
+            return shape.clone();
+        }
+
+        public int group() {
+            return group;
+        }
+
+        /** PyTorch's {@code state[p]["step"]}. */
+        public long step() {
+            return step;
+        }
+
+        /** The state array keys, in kernel order. */
+        public List<String> stateKeys() {
+            return List.copyOf(state.keySet());
+        }
+
+        /**
+         * State array {@code key} as a read-only view.
+         *
+         * @throws IllegalArgumentException if there is none under that key
+         */
+        public FloatBuffer state(String key) {
+            float[] values = state.get(key);
+            if (values == null) {
+                throw new IllegalArgumentException(name + ": no state '" + key + "' (has: "
+                        + String.join(", ", state.keySet()) + ")");
+            }
+            return FloatBuffer.wrap(values).asReadOnlyBuffer();
+        }
+
+        /** Scalar state by PyTorch key (NAdam's {@code mu_product}); empty for most algorithms. */
+        public Map<String, Float> scalarState() {
+            return scalarState;
+        }
+
+        /** The parameters as a read-only view, or null when the snapshot has none. */
+        public FloatBuffer parameters() {
+            return parameters == null ? null : FloatBuffer.wrap(parameters).asReadOnlyBuffer();
+        }
+
+        float[] stateArray(String key) {
+            return state.get(key);
+        }
+
+        float[] parameterArray() {
+            return parameters;
+        }
+
+        int size() {
+            return (int) StateDict.size(shape, name);
+        }
+    }
+
+    private final List<OptimizerConfig> groups;
+    private final List<Param> params;
+
+    /**
+     * A snapshot of these groups and tensors.
+     *
+     * @throws IllegalArgumentException if a tensor names a group that does not exist, two
+     *     tensors share a name, a tensor's state keys are not its group's, or some tensors have
+     *     parameters and others do not
+     */
+    public StateDict(List<OptimizerConfig> groups, List<Param> params) {
+        this.groups = List.copyOf(groups);
+        this.params = List.copyOf(params);
+        if (this.groups.isEmpty()) {
+            throw new IllegalArgumentException("a state dict needs at least one group");
+        }
+        Set<String> names = new HashSet<>();
+        for (Param p : this.params) {
+            if (!names.add(p.name())) {
+                throw new IllegalArgumentException("duplicate tensor name '" + p.name() + "'");
+            }
+            if (p.group() < 0 || p.group() >= this.groups.size()) {
+                throw new IllegalArgumentException(p.name() + ": group " + p.group() + " does not exist (there are "
+                        + this.groups.size() + ")");
+            }
+            OptimizerConfig config = this.groups.get(p.group());
+            if (!p.stateKeys().equals(config.stateNames())) {
+                throw new IllegalArgumentException(p.name() + ": state " + p.stateKeys() + " but "
+                        + config.algorithm() + " keeps " + config.stateNames());
+            }
+            if (!p.scalarState().keySet().equals(Set.copyOf(config.scalarStateNames()))) {
+                throw new IllegalArgumentException(p.name() + ": scalar state " + p.scalarState().keySet()
+                        + " but " + config.algorithm() + " keeps " + config.scalarStateNames());
+            }
+            if ((p.parameterArray() == null) != (this.params.get(0).parameterArray() == null)) {
+                throw new IllegalArgumentException("some tensors have parameters and some do not");
+            }
+        }
+    }
+
+    /** Each group's hyperparameters ({@code param_groups}). */
+    public List<OptimizerConfig> groups() {
+        return groups;
+    }
+
+    /** Every tensor, in the set's order (PyTorch's param indices). */
+    public List<Param> params() {
+        return params;
+    }
+
+    /** Whether the snapshot holds the parameters too. */
+    public boolean hasParameters() {
+        return !params.isEmpty() && params.get(0).parameterArray() != null;
+    }
+
+    /** The layout: tensor names, shapes and groups, for messages. */
+    String layout() {
+        List<String> parts = new ArrayList<>();
+        for (Param p : params) {
+            parts.add(p.name() + Arrays.toString(p.shape) + "@" + p.group());
+        }
+        return String.join(", ", parts);
+    }
+
+    private static long size(int[] shape, String name) {
+        long n = 1;
+        for (int d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException(name + ": invalid shape " + Arrays.toString(shape)
+                        + " (dimensions must be >= 0)");
+            }
+            n *= d;
+            if (n > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException(name + ": shape " + Arrays.toString(shape)
+                        + " has more than " + Integer.MAX_VALUE + " elements");
+            }
+        }
+        return n;
+    }
+}
