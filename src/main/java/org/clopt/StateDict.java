@@ -157,7 +157,7 @@ public final class StateDict {
                         + this.groups.size() + ")");
             }
             OptimizerConfig config = this.groups.get(p.group());
-            if (!p.stateKeys().equals(config.stateNames())) {
+            if (!Set.copyOf(p.stateKeys()).equals(Set.copyOf(config.stateNames()))) {
                 throw new IllegalArgumentException(p.name() + ": state " + p.stateKeys() + " but "
                         + config.algorithm() + " keeps " + config.stateNames());
             }
