@@ -1,6 +1,6 @@
 package org.clopt;
 
-import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +18,10 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.CommandLineOptions;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 /**
  * One complete optimizer step per invocation (enqueue, then clFinish) for every algorithm and
@@ -34,8 +38,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(1)
 public class StepBenchmark {
-    @Param({"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam"})
+    /** A registry name; {@code all}, expanded by {@link #main}, stands for every one. */
+    @Param({ALL})
     public String algorithm;
+
+    private static final String ALL = "all";
 
     @Param({"1048576", "16777216"})
     public int size;
@@ -58,11 +65,11 @@ public class StepBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        Map<String, String> settings = new HashMap<>();
-        if (algorithm.equals("sgd") || algorithm.equals("momentum") || algorithm.equals("nesterov")) {
-            settings.put("lr", "0.01");
+        if (algorithm.equals(ALL)) {
+            throw new IllegalStateException("run org.clopt.StepBenchmark's main, which expands "
+                    + "algorithm=all to the registry's names");
         }
-        OptimizerConfig config = OptimizerConfig.of(algorithm, settings);
+        OptimizerConfig config = org.clopt.tools.Benchmark.config(algorithm, Map.of());
         device = Device.open();
         optimizer = Optimizer.create(device, config, size);
         SplittableRandom random = new SplittableRandom(1);
@@ -73,6 +80,19 @@ public class StepBenchmark {
         optimizer.writeParameters(values);
         optimizer.writeGradients(values);
         bytesPerStep = (long) config.bytesPerElement() * size;
+    }
+
+    /**
+     * Runs JMH with the given command-line options; the algorithms default to every row of the
+     * registry, so a new algorithm is measured without touching this file.
+     */
+    public static void main(String[] args) throws Exception {
+        CommandLineOptions options = new CommandLineOptions(args);
+        ChainedOptionsBuilder builder = new OptionsBuilder().parent(options);
+        if (options.getParameter("algorithm").orElse(List.of(ALL)).contains(ALL)) {
+            builder.param("algorithm", Algorithms.NAMES.toArray(String[]::new));
+        }
+        new Runner(builder.build()).run();
     }
 
     @TearDown(Level.Trial)

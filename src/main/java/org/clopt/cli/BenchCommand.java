@@ -35,7 +35,8 @@ final class BenchCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--optimizer", paramLabel = "NAME|all", defaultValue = "all",
-            description = "One optimizer, or all nine (default).")
+            completionCandidates = AlgorithmNames.class,
+            description = "One of: ${COMPLETION-CANDIDATES}; or all (default).")
     String optimizer;
 
     @Option(names = "--size", paramLabel = "N", defaultValue = "16777216",
@@ -125,12 +126,8 @@ final class BenchCommand implements Callable<Integer> {
         List<String> names = optimizer.equals("all") ? Algorithms.NAMES : List.of(optimizer);
         List<OptimizerConfig> configs = new ArrayList<>();
         for (String name : names) {
-            Map<String, String> s = new LinkedHashMap<>(settings);
-            if (name.equals("sgd") || name.equals("momentum") || name.equals("nesterov")) {
-                s.putIfAbsent("lr", "0.01");
-            }
             try {
-                configs.add(OptimizerConfig.of(name, s));
+                configs.add(Benchmark.config(name, settings));
             } catch (IllegalArgumentException e) {
                 String flag = Algorithms.NAMES.contains(name) ? "--set" : "--optimizer";
                 throw new BadInputException(flag + ": " + e.getMessage(), e);

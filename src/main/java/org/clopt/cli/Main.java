@@ -2,6 +2,11 @@ package org.clopt.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import org.clopt.Algorithm;
+import org.clopt.Algorithms;
+import org.clopt.Hyperparameter;
 import org.clopt.CloptException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,7 +46,33 @@ public final class Main implements Runnable {
         cli.setErr(err);
         cli.setParameterExceptionHandler(Main::badArguments);
         cli.setExecutionExceptionHandler(Main::failed);
+        listHyperparameters(cli);
         return cli.execute(args);
+    }
+
+    /** Adds every algorithm's hyperparameters and defaults, from the registry, to the help of the commands that take --set. */
+    private static void listHyperparameters(CommandLine cli) {
+        List<String> lines = new ArrayList<>(List.of("", "Optimizers, their hyperparameters (PyTorch names) and defaults:"));
+        for (Algorithm a : Algorithms.ALL) {
+            // One row per algorithm, wrapped under its name.
+            StringBuilder line = new StringBuilder(String.format("  %-10s", a.name()));
+            int start = 0;
+            for (Hyperparameter h : a.hyperparameters()) {
+                String part = h + " ";
+                if (line.length() - start + part.length() > 78) {
+                    lines.add(line.toString().stripTrailing());
+                    line = new StringBuilder(" ".repeat(12));
+                }
+                line.append(part);
+            }
+            lines.add(line.toString().stripTrailing());
+        }
+        for (String command : List.of("replay", "bench")) {
+            CommandLine.Model.UsageMessageSpec usage = cli.getSubcommands().get(command).getCommandSpec().usageMessage();
+            List<String> footer = new ArrayList<>(List.of(usage.footer()));
+            footer.addAll(lines);
+            usage.footer(footer.toArray(String[]::new));
+        }
     }
 
     @Override

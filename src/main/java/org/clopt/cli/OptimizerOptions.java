@@ -9,14 +9,14 @@ import picocli.CommandLine.Option;
 /** The options that choose an optimizer and its hyperparameters. */
 final class OptimizerOptions {
     @Option(names = "--optimizer", required = true, paramLabel = "NAME",
-            description = "sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw or nadam.")
+            completionCandidates = AlgorithmNames.class,
+            description = "One of: ${COMPLETION-CANDIDATES} (hyperparameters and defaults below).")
     String optimizer;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", mapFallbackValue = "",
             description = {"A hyperparameter under its PyTorch name; repeatable. Tuples are "
                 + "comma-separated (betas=0.9,0.999), booleans true/false.",
-                "sgd needs lr; momentum and nesterov are sgd with momentum=0.9 "
-                    + "(and nesterov=true)."})
+                "A hyperparameter shown as (required) has no default."})
     Map<String, String> settings = new LinkedHashMap<>();
 
     OptimizerConfig config() {

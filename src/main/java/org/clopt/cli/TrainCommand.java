@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
             + "back, every few steps. Same seed, same data order and same initial parameters for "
             + "every optimizer.",
             "Workloads: digits (a 64-128-10 MLP on the 8x8 handwritten digits, mini-batches of "
-                + "128, 20% held out for accuracy; 600 steps) and rosenbrock (the extended "
+                + "128, 20%% held out for accuracy; 600 steps) and rosenbrock (the extended "
                 + "Rosenbrock function over 10,000,384 parameters; 200 steps).",
             "Writes loss.csv (workload,optimizer,step,loss) and loss.png (loss curves, one panel "
                 + "per workload) to --out, and prints a summary table."})
@@ -44,8 +44,9 @@ final class TrainCommand implements Callable<Integer> {
     String workload;
 
     @Option(names = "--optimizer", paramLabel = "NAME|all", defaultValue = "all",
-            description = "One optimizer or all nine (default), each with the workload's defaults "
-                + "(see the README).")
+            completionCandidates = AlgorithmNames.class,
+            description = "One of: ${COMPLETION-CANDIDATES}; or all (default). Each gets the "
+                + "workload's learning rate (see the README) and PyTorch's defaults otherwise.")
     String optimizer;
 
     @Option(names = "--steps", paramLabel = "S",

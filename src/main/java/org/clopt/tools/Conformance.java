@@ -5,6 +5,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.clopt.Algorithm;
+import org.clopt.Algorithms;
 import org.clopt.Device;
 import org.clopt.Optimizer;
 import org.clopt.OptimizerConfig;
@@ -104,21 +106,9 @@ public final class Conformance {
         sets.add(new OptionSet(optimizer, java.util.Collections.unmodifiableMap(map)));
     }
 
-    /**
-     * The allowance in ulp per algorithm: about 2 for the SGD family (multiply-add only), 8 for
-     * the algorithms with a square root and a division, 12 for Adadelta's two of each.
-     */
+    /** The allowance in ulp for an algorithm: its registry row's ({@link Algorithm#conformanceUlps()}). */
     public static double allowedUlps(String algorithm) {
-        switch (algorithm) {
-            case "sgd":
-            case "momentum":
-            case "nesterov":
-                return 2;
-            case "adadelta":
-                return 12;
-            default:
-                return 8;
-        }
+        return Algorithms.named(algorithm).conformanceUlps();
     }
 
     /** Runs {@code steps} steps on the device and on the reference and compares every array. */

@@ -1,5 +1,6 @@
 package org.clopt.train;
 
+import org.clopt.Algorithms;
 import org.clopt.io.AtomicFile;
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -55,17 +56,18 @@ public final class LossReport {
     }
 
     /**
-     * The optimizers' line colors (RGB), index-matched with {@link #KNOWN_OPTIMIZERS}: the
-     * first nine of matplotlib's "tab10" palette, so a given optimizer has the same color in
-     * every panel and in every report. Kept as integers so loading this class touches no AWT.
+     * The line colors (RGB), by the optimizer's place in the registry ({@link Algorithms#NAMES}):
+     * matplotlib's "tab10" palette, then "tab20"'s lighter shades, so a given optimizer has the
+     * same color in every panel and in every report. Kept as integers so loading this class
+     * touches no AWT.
      */
-    private static final List<String> KNOWN_OPTIMIZERS = List.of(
-            "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam");
     private static final int[] KNOWN_COLORS = {
         0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22,
+        0x17becf, 0xaec7e8, 0xffbb78, 0x98df8a, 0xff9896, 0xc5b0d5, 0xc49c94, 0xf7b6d2, 0xc7c7c7,
+        0xdbdb8d, 0x9edae5,
     };
-    /** Colors for names not in {@link #KNOWN_OPTIMIZERS}, in order of first appearance, cycling. */
-    private static final int[] OTHER_COLORS = {0x17becf, 0x000000, 0x393b79, 0x637939, 0x843c39};
+    /** Colors for names not in the registry, in order of first appearance, cycling. */
+    private static final int[] OTHER_COLORS = {0x000000, 0x393b79, 0x637939, 0x843c39};
 
     private LossReport() {
     }
@@ -242,8 +244,9 @@ public final class LossReport {
         for (Point p : points) {
             String name = p.optimizer();
             if (!colors.containsKey(name)) {
-                int known = KNOWN_OPTIMIZERS.indexOf(name);
-                int rgb = known >= 0 ? KNOWN_COLORS[known] : OTHER_COLORS[others++ % OTHER_COLORS.length];
+                int known = Algorithms.NAMES.indexOf(name);
+                int rgb = known >= 0 && known < KNOWN_COLORS.length ? KNOWN_COLORS[known]
+                        : OTHER_COLORS[others++ % OTHER_COLORS.length];
                 colors.put(name, new Color(rgb));
             }
         }

@@ -26,8 +26,17 @@ public abstract class Workload implements AutoCloseable {
     /** Steps between loss readings (each one waits for the device). */
     abstract int logEvery();
 
-    /** The hyperparameters each optimizer gets on this workload, under PyTorch's names. */
-    abstract Map<String, String> settings(String optimizer);
+    /**
+     * The learning rate each algorithm gets on this workload, by registry name; an algorithm
+     * without a row trains with its default learning rate.
+     */
+    abstract Map<String, String> learningRates();
+
+    /** The hyperparameters an algorithm gets on this workload: its learning rate, PyTorch's defaults otherwise. */
+    final Map<String, String> settings(String optimizer) {
+        String lr = learningRates().get(optimizer);
+        return lr == null ? Map.of() : Map.of("lr", lr);
+    }
 
     /** The tensors, added to a builder that already has the group. */
     abstract void addTensors(ParameterSet.Builder builder);
