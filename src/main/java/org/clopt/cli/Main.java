@@ -4,9 +4,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import org.clopt.Algorithm;
-import org.clopt.Algorithms;
-import org.clopt.Hyperparameter;
 import org.clopt.CloptException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -18,6 +15,7 @@ import picocli.CommandLine.Command;
 @Command(name = "clopt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Neural-network optimizers as OpenCL kernels.",
         subcommands = {TrainCommand.class, ReplayCommand.class, BenchCommand.class, VerifyCommand.class, DevicesCommand.class,
+            OptimizersCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Environment:",
             "  CLOPT_DEVICE   the OpenCL device to use: P:D (platform and device index) or",
@@ -53,20 +51,7 @@ public final class Main implements Runnable {
     /** Adds every algorithm's hyperparameters and defaults, from the registry, to the help of the commands that take --set. */
     private static void listHyperparameters(CommandLine cli) {
         List<String> lines = new ArrayList<>(List.of("", "Optimizers, their hyperparameters (PyTorch names) and defaults:"));
-        for (Algorithm a : Algorithms.ALL) {
-            // One row per algorithm, wrapped under its name.
-            StringBuilder line = new StringBuilder(String.format("  %-10s", a.name()));
-            int start = 0;
-            for (Hyperparameter h : a.hyperparameters()) {
-                String part = h + " ";
-                if (line.length() - start + part.length() > 78) {
-                    lines.add(line.toString().stripTrailing());
-                    line = new StringBuilder(" ".repeat(12));
-                }
-                line.append(part);
-            }
-            lines.add(line.toString().stripTrailing());
-        }
+        OptimizersCommand.table().forEach(line -> lines.add("  " + line));
         for (String command : List.of("replay", "bench")) {
             CommandLine.Model.UsageMessageSpec usage = cli.getSubcommands().get(command).getCommandSpec().usageMessage();
             List<String> footer = new ArrayList<>(List.of(usage.footer()));
