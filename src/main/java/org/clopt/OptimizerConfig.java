@@ -15,10 +15,11 @@ import java.util.Objects;
  * schedule's tool: {@code config.with("lr", 5e-4)} changes the learning rate and nothing else)
  * and {@link #toBuilder()}.
  */
-public abstract sealed class OptimizerConfig permits Sgd, Adagrad, RmsProp, Adadelta, AdamBase, NAdam {
+public abstract class OptimizerConfig {
     private final Algorithm row;
     private final Map<String, Object> values;
 
+    /** Package-private: every algorithm lives in this package, as a row of {@link Algorithms}. */
     OptimizerConfig(Algorithm row, Map<String, Object> values) {
         this.row = row;
         this.values = values;
