@@ -41,6 +41,8 @@ class ValidationTest {
         "nadam    | momentum_decay            | -4e-3    | invalid momentum_decay: -0.004",
         "nadam    | betas                     | '0.9,1'  | invalid betas[1]: 1.0 (must be in [0, 1))",
         "nadam    | decoupled_weight_decay    | on       | invalid decoupled_weight_decay: 'on'",
+        "adamax   | betas                     | '0.9,1'  | invalid betas[1]: 1.0 (must be in [0, 1))",
+        "adamax   | eps                       | -1e-8    | invalid eps: -1.0E-8",
     })
     void rejectsInvalidValue(String optimizer, String key, String value, String message) {
         Map<String, String> settings = optimizer.startsWith("sgd") || optimizer.equals("momentum")
@@ -63,8 +65,8 @@ class ValidationTest {
     @Test
     void rejectsUnknownOptimizerAndKey() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> OptimizerConfig.of("adamax", Map.of()));
-        assertTrue(e.getMessage().startsWith("unknown optimizer: 'adamax' (known: sgd, momentum"),
+                () -> OptimizerConfig.of("adamx", Map.of()));
+        assertTrue(e.getMessage().startsWith("unknown optimizer: 'adamx' (known: sgd, momentum"),
                 e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> OptimizerConfig.of("adam", Map.of("momentum", "0.9")));

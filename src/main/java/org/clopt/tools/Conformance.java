@@ -94,6 +94,8 @@ public final class Conformance {
         add(sets, "nadam", "weight_decay=0.1");
         add(sets, "nadam", "lr=0.01", "weight_decay=0.1", "decoupled_weight_decay=true",
                 "momentum_decay=0.01", "maximize=true");
+        add(sets, "adamax");
+        add(sets, "adamax", "lr=0.01", "betas=0.8,0.99", "eps=1e-6", "weight_decay=0.1", "maximize=true");
         return sets;
     }
 

@@ -17,9 +17,9 @@ public final class RosenbrockWorkload extends Workload {
     /** Steps a run takes unless told otherwise. */
     static final int DEFAULT_STEPS = 200;
     /** The learning rate of each algorithm on this workload (the README's table). */
-    private static final Map<String, String> LEARNING_RATES = Map.of(
+    private static final Map<String, String> LEARNING_RATES = table(
             "sgd", "0.0005", "momentum", "0.0001", "nesterov", "0.0001", "adagrad", "0.1", "rmsprop", "0.005",
-            "adadelta", "1.0", "adam", "0.01", "adamw", "0.01", "nadam", "0.01");
+            "adadelta", "1.0", "adam", "0.01", "adamw", "0.01", "nadam", "0.01", "adamax", "0.01");
 
     static final int WGS = 256;
     static final int GROUPS = (5_000_000 + WGS - 1) / WGS;

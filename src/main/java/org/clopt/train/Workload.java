@@ -32,6 +32,15 @@ public abstract class Workload implements AutoCloseable {
      */
     abstract Map<String, String> learningRates();
 
+    /** A table from alternating keys and values: {@code table("sgd", "0.2", "adam", "0.002")}. */
+    static Map<String, String> table(String... keysAndValues) {
+        Map<String, String> map = new java.util.LinkedHashMap<>();
+        for (int i = 0; i + 1 < keysAndValues.length; i += 2) {
+            map.put(keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return java.util.Collections.unmodifiableMap(map);
+    }
+
     /** The hyperparameters an algorithm gets on this workload: its learning rate, PyTorch's defaults otherwise. */
     final Map<String, String> settings(String optimizer) {
         String lr = learningRates().get(optimizer);

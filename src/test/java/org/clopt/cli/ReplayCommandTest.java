@@ -135,8 +135,8 @@ class ReplayCommandTest {
 
     @Test
     void rejectsBadOptimizerSettings() throws IOException {
-        rejected(run("replay", "--optimizer", "adamax", "--params", p0.toString(), "--grads",
-                grads.toString(), "--out", out.toString()), "--optimizer", "adamax");
+        rejected(run("replay", "--optimizer", "adamx", "--params", p0.toString(), "--grads",
+                grads.toString(), "--out", out.toString()), "--optimizer", "adamx");
         rejected(run(replay("--set", "lr=fast")), "--set", "lr", "'fast'");
         rejected(run(replay("--set", "betas=0.9,1.5")), "--set", "betas[1]", "1.5", "[0, 1)");
         rejected(run(replay("--set", "momentum=0.9")), "--set", "unknown hyperparameter", "momentum");
