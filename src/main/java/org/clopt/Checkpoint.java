@@ -4,8 +4,6 @@ import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -17,6 +15,7 @@ import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -50,7 +49,12 @@ import org.clopt.io.SafeTensors;
  */
 public final class Checkpoint {
     static final String FORMAT = "clopt-optimizer-state";
-    static final String FORMAT_VERSION = "1";
+    /** Version 2 checks the whole file; version 1 files (a checksum of the data only) still load. */
+    static final String FORMAT_VERSION = "2";
+    private static final String CHECKSUM = "file_crc32";
+    private static final String OLD_CHECKSUM = "data_crc32";
+    /** The checksum's value while it is computed: 8 hex digits, replaced by the real ones. */
+    private static final String PLACEHOLDER = "00000000";
 
     private Checkpoint() {
     }
@@ -85,7 +89,7 @@ public final class Checkpoint {
     public static void write(StateDict state, Path file) {
         Encoded encoded = encode(state);
         try {
-            AtomicFile.write(file, out -> SafeTensors.write(out, encoded.tensors, encoded.metadata));
+            AtomicFile.write(file, out -> SafeTensors.write(out, encoded.header, encoded.tensors));
         } catch (IOException e) {
             throw new CheckpointException(file + ": cannot write the checkpoint: " + e.getMessage(), e);
         }
@@ -94,7 +98,7 @@ public final class Checkpoint {
     /** Writes {@code state} to {@code out}, which is flushed but not closed. */
     public static void write(StateDict state, OutputStream out) throws IOException {
         Encoded encoded = encode(state);
-        SafeTensors.write(Channels.newChannel(out), encoded.tensors, encoded.metadata);
+        SafeTensors.write(Channels.newChannel(out), encoded.header, encoded.tensors);
         out.flush();
     }
 
@@ -125,7 +129,7 @@ public final class Checkpoint {
         return decode(in, -1);
     }
 
-    private record Encoded(List<SafeTensors.Output> tensors, Map<String, String> metadata) {
+    private record Encoded(byte[] header, List<SafeTensors.Output> tensors) {
     }
 
     private static Encoded encode(StateDict state) {
@@ -165,11 +169,15 @@ public final class Checkpoint {
         metadata.put("format_version", FORMAT_VERSION);
         metadata.put("params", params.toString());
         metadata.put("param_groups", groups.toString());
-        // A checksum of the data: a flipped bit there would otherwise load as a valid state.
-        CRC32 crc = new CRC32();
-        tensors.forEach(t -> crc.update(t.data().duplicate()));
-        metadata.put("data_crc32", Long.toString(crc.getValue()));
-        return new Encoded(tensors, metadata);
+        // A checksum of the whole file, header included: a flipped bit anywhere, in a
+        // hyperparameter as in the data, would otherwise load as a valid state.
+        metadata.put(CHECKSUM, PLACEHOLDER);
+        byte[] header = SafeTensors.header(tensors, metadata);
+        int at = checksumPosition(header);
+        long crc = fileCrc(header, tensors.stream().map(SafeTensors.Output::data).toList());
+        byte[] digits = String.format("%08x", crc).getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(digits, 0, header, at, digits.length);
+        return new Encoded(header, tensors);
     }
 
     private static StateDict decode(InputStream in, long size) throws IOException {
@@ -180,15 +188,36 @@ public final class Checkpoint {
             throw new CheckpointException(e.getMessage(), e);
         }
         Map<String, String> meta = contents.header().metadata();
-        if (!FORMAT.equals(meta.get("format")) || !FORMAT_VERSION.equals(meta.get("format_version"))) {
+        String version = meta.get("format_version");
+        if (!FORMAT.equals(meta.get("format")) || !(FORMAT_VERSION.equals(version) || "1".equals(version))) {
             throw new CheckpointException("not a clopt optimizer state (format '" + meta.get("format")
-                    + "', version '" + meta.get("format_version") + "')");
+                    + "', version '" + version + "'; expected '" + FORMAT + "', version 1 or " + FORMAT_VERSION + ")");
         }
-        CRC32 crc = new CRC32();
-        contents.data().values().forEach(b -> crc.update(b.duplicate()));
-        if (!Long.toString(crc.getValue()).equals(meta.get("data_crc32"))) {
-            throw new CheckpointException("the data does not match its checksum (data_crc32): "
-                    + "the file is corrupt");
+        String checksum = version.equals("1") ? OLD_CHECKSUM : CHECKSUM;
+        for (String key : meta.keySet()) {
+            if (!List.of("format", "format_version", "params", "param_groups", checksum).contains(key)) {
+                throw new CheckpointException("unexpected metadata key '" + key + "'");
+            }
+        }
+        // A file written by another tool may have no checksum; one that has one must match it.
+        if (meta.containsKey(checksum)) {
+            boolean matches;
+            if (version.equals("1")) {
+                CRC32 crc = new CRC32();
+                contents.data().values().forEach(b -> crc.update(b.duplicate()));
+                matches = Long.toString(crc.getValue()).equals(meta.get(checksum));
+            } else {
+                byte[] header = contents.headerBytes().clone();
+                int at = checksumPosition(header);
+                String digits = new String(header, at, PLACEHOLDER.length(), StandardCharsets.US_ASCII);
+                System.arraycopy(PLACEHOLDER.getBytes(StandardCharsets.US_ASCII), 0, header, at, PLACEHOLDER.length());
+                matches = digits.equals(meta.get(checksum)) && digits.matches("[0-9a-f]{8}")
+                        && String.format("%08x", fileCrc(header, contents.data().values())).equals(digits);
+            }
+            if (!matches) {
+                throw new CheckpointException("the file does not match its checksum (" + checksum
+                        + "): the file is corrupt");
+            }
         }
         try {
             return stateDict(contents);
@@ -196,24 +225,41 @@ public final class Checkpoint {
             throw e;
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(e.getMessage(), e);
-        } catch (RuntimeException e) {
-            // Gson reports a malformed value in the metadata's JSON as one of several runtime
-            // exceptions; all mean the same here.
-            throw new CheckpointException("invalid metadata: " + e, e);
         }
+    }
+
+    /** Where the checksum's hex digits start in the header's bytes; there must be exactly one. */
+    private static int checksumPosition(byte[] header) {
+        byte[] key = ("\"" + CHECKSUM + "\":\"").getBytes(StandardCharsets.US_ASCII);
+        int found = -1;
+        for (int i = 0; i + key.length <= header.length; i++) {
+            if (Arrays.equals(header, i, i + key.length, key, 0, key.length)) {
+                if (found >= 0) {
+                    throw new CheckpointException("the header holds " + CHECKSUM + " more than once");
+                }
+                found = i + key.length;
+            }
+        }
+        if (found < 0 || found + PLACEHOLDER.length() > header.length) {
+            throw new CheckpointException("the header's " + CHECKSUM + " is not where the format puts it");
+        }
+        return found;
+    }
+
+    /** CRC-32 of the file: its header length, header and data, with the checksum digits zeroed. */
+    private static long fileCrc(byte[] header, java.util.Collection<ByteBuffer> data) {
+        CRC32 crc = new CRC32();
+        crc.update(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length));
+        crc.update(header);
+        data.forEach(b -> crc.update(b.duplicate()));
+        return crc.getValue();
     }
 
     /** The snapshot the checked contents describe, with every tensor the metadata calls for. */
     private static StateDict stateDict(SafeTensors.Contents contents) {
         Map<String, String> meta = contents.header().metadata();
-        JsonArray params;
-        JsonArray groups;
-        try {
-            params = JsonParser.parseString(String.valueOf(meta.get("params"))).getAsJsonArray();
-            groups = JsonParser.parseString(String.valueOf(meta.get("param_groups"))).getAsJsonArray();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new CheckpointException("metadata params or param_groups is not a JSON array", e);
-        }
+        List<JsonElement> params = array(Json.parse("params", meta.get("params")), "params");
+        List<JsonElement> groups = array(Json.parse("param_groups", meta.get("param_groups")), "param_groups");
         List<OptimizerConfig> configs = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
             configs.add(groupConfig(g, groups.get(g)));
@@ -222,12 +268,17 @@ public final class Checkpoint {
         boolean hasParameters = data.containsKey("param.0");
         List<StateDict.Param> list = new ArrayList<>();
         for (int i = 0; i < params.size(); i++) {
-            JsonObject p = params.get(i).getAsJsonObject();
-            String name = p.get("name").getAsString();
-            int group = p.get("group").getAsInt();
-            int[] shape = new Gson().fromJson(p.get("shape"), int[].class);
+            String where = "params[" + i + "]";
+            Map<String, JsonElement> p = object(params.get(i), where, "name", "shape", "group");
+            String name = string(p.get("name"), where + ".name");
+            int group = integer(p.get("group"), where + ".group");
+            List<JsonElement> dims = array(p.get("shape"), where + ".shape");
+            int[] shape = new int[dims.size()];
+            for (int d = 0; d < shape.length; d++) {
+                shape[d] = integer(dims.get(d), where + ".shape[" + d + "]");
+            }
             if (group < 0 || group >= configs.size()) {
-                throw new CheckpointException("params[" + i + "] names group " + group + " of " + configs.size());
+                throw new CheckpointException(where + " names group " + group + " of " + configs.size());
             }
             OptimizerConfig config = configs.get(group);
             long[] longShape = Arrays.stream(shape).asLongStream().toArray();
@@ -249,6 +300,49 @@ public final class Checkpoint {
         return new StateDict(configs, list);
     }
 
+    private static List<JsonElement> array(JsonElement e, String where) {
+        if (e == null || !e.isJsonArray()) {
+            throw new CheckpointException(where + " must be a JSON array, not " + e);
+        }
+        List<JsonElement> list = new ArrayList<>();
+        e.getAsJsonArray().forEach(list::add);
+        return list;
+    }
+
+    /** The object's members, which must be exactly {@code keys}. */
+    private static Map<String, JsonElement> object(JsonElement e, String where, String... keys) {
+        if (e == null || !e.isJsonObject()) {
+            throw new CheckpointException(where + " must be a JSON object, not " + e);
+        }
+        Map<String, JsonElement> members = new LinkedHashMap<>();
+        e.getAsJsonObject().entrySet().forEach(m -> members.put(m.getKey(), m.getValue()));
+        if (!members.keySet().equals(new java.util.HashSet<>(List.of(keys)))) {
+            throw new CheckpointException(where + " must have exactly the keys " + String.join(", ", keys)
+                    + ", not " + String.join(", ", members.keySet()));
+        }
+        return members;
+    }
+
+    private static String string(JsonElement e, String where) {
+        if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+            throw new CheckpointException(where + " must be a string, not " + e);
+        }
+        return e.getAsString();
+    }
+
+    /** A JSON number that is an int exactly (64 is, 64.5 and 1e10 are not). */
+    private static int integer(JsonElement e, String where) {
+        if (e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()) {
+            java.math.BigDecimal v = e.getAsBigDecimal();
+            try {
+                return v.intValueExact();
+            } catch (ArithmeticException notAnInt) {
+                // reported below
+            }
+        }
+        throw new CheckpointException(where + " must be an integer, not " + e);
+    }
+
     /** Removes and returns tensor {@code name}, which must have this dtype and shape. */
     private static ByteBuffer take(Map<String, ByteBuffer> data, String name, String dtype, long[] shape) {
         ByteBuffer bytes = data.remove(name);
@@ -268,21 +362,27 @@ public final class Checkpoint {
 
     /** A group's saved hyperparameters: every one the algorithm has, each of its kind. */
     private static OptimizerConfig groupConfig(int g, JsonElement json) {
+        String where = "param_groups[" + g + "]";
+        Map<String, JsonElement> group = object(json, where, "algorithm", "hyperparameters");
         try {
-            JsonObject group = json.getAsJsonObject();
-            Algorithm algorithm = Algorithms.named(group.get("algorithm").getAsString());
-            Map<String, Object> values = new LinkedHashMap<>();
-            for (Map.Entry<String, JsonElement> h : group.getAsJsonObject("hyperparameters").entrySet()) {
-                values.put(h.getKey(), value(h.getKey(), h.getValue()));
+            Algorithm algorithm = Algorithms.named(string(group.get("algorithm"), where + ".algorithm"));
+            JsonElement h = group.get("hyperparameters");
+            if (!h.isJsonObject()) {
+                throw new CheckpointException(where + ".hyperparameters must be a JSON object, not " + h);
             }
-            for (Hyperparameter h : algorithm.hyperparameters()) {
-                if (!values.containsKey(h.key())) {
-                    throw new IllegalArgumentException("missing " + h.key());
+            Map<String, Object> values = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonElement> e : h.getAsJsonObject().entrySet()) {
+                values.put(e.getKey(), value(e.getKey(), e.getValue()));
+            }
+            for (Hyperparameter spec : algorithm.hyperparameters()) {
+                if (!values.containsKey(spec.key())) {
+                    throw new IllegalArgumentException("missing " + spec.key() + " (a file must give every "
+                            + "hyperparameter: a default could differ from what was used)");
                 }
             }
             return algorithm.create(values);
         } catch (IllegalArgumentException e) {
-            throw new CheckpointException("param_groups[" + g + "] is invalid: " + e.getMessage(), e);
+            throw new CheckpointException(where + " is invalid: " + e.getMessage(), e);
         }
     }
 
@@ -302,7 +402,9 @@ public final class Checkpoint {
                 return p.getAsDouble();
             }
         }
-        throw new IllegalArgumentException("invalid " + key + ": " + v + " (must be a number, a boolean or a pair)");
+        throw new IllegalArgumentException("invalid " + key + ": " + v
+                + (v.isJsonNull() ? " (null: clopt has no such setting; every value must be a number, a boolean or a pair)"
+                : " (must be a number, a boolean or a pair)"));
     }
 
     private static ByteBuffer le(int bytes) {

@@ -74,8 +74,11 @@ public final class SafeTensors {
     public record Header(Map<String, Entry> entries, Map<String, String> metadata, long dataStart) {
     }
 
-    /** A whole file: its checked header and each tensor's little-endian bytes by name, in file order. */
-    public record Contents(Header header, Map<String, ByteBuffer> data) {
+    /**
+     * A whole file: its checked header, the header's bytes as they were in the file (for a
+     * checksum over the whole file), and each tensor's little-endian bytes by name, in file order.
+     */
+    public record Contents(Header header, byte[] headerBytes, Map<String, ByteBuffer> data) {
     }
 
     /**
@@ -126,7 +129,7 @@ public final class SafeTensors {
         if (in.read() != -1) {
             throw new FormatException("trailing bytes after the data");
         }
-        return new Contents(header, data);
+        return new Contents(header, headerBytes, data);
     }
 
     private static Header parse(String json, long dataStart) throws FormatException {
@@ -289,7 +292,11 @@ public final class SafeTensors {
     /** Writes a whole file's bytes: header length, header, then each tensor's data in order. */
     public static void write(WritableByteChannel out, List<Output> tensors, Map<String, String> metadata)
             throws IOException {
-        byte[] header = header(tensors, metadata);
+        write(out, header(tensors, metadata), tensors);
+    }
+
+    /** Writes a file from a header made by {@link #header} (perhaps patched since) and its tensors. */
+    public static void write(WritableByteChannel out, byte[] header, List<Output> tensors) throws IOException {
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
         writeFully(out, length);
         writeFully(out, ByteBuffer.wrap(header));
