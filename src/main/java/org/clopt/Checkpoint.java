@@ -82,6 +82,9 @@ public final class Checkpoint {
             set.loadStateDict(state);
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(file + ": " + e.getMessage(), e);
+        } catch (OpenClException e) {
+            throw new CheckpointException(file + ": loading into the device failed, and the set was "
+                    + "put back as it was: " + e.getMessage(), e);
         }
     }
 

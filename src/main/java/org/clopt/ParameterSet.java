@@ -374,7 +374,9 @@ public final class ParameterSet implements AutoCloseable {
      * Restores a snapshot, as {@code load_state_dict}: every state array, step count and scalar
      * state, each group's hyperparameters, and the parameters if the snapshot has them. It must
      * fit the set: the same tensors (names, shapes, groups) in the same order, and groups of the
-     * same algorithms and structural options. Everything is checked before anything changes.
+     * same algorithms and structural options. Everything is checked before anything changes,
+     * and if a transfer fails part way (an OpenCL error) the previous state is written back
+     * before the error is thrown.
      *
      * @throws IllegalArgumentException saying what does not fit; the set is then unchanged
      */
@@ -401,6 +403,24 @@ public final class ParameterSet implements AutoCloseable {
                         + " in the set");
             }
         }
+        // A transfer can still fail (the device): then the set is put back as it was.
+        StateDict previous = stateDict(state.hasParameters());
+        try {
+            apply(state);
+        } catch (RuntimeException e) {
+            try {
+                apply(previous);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+                throw new IllegalStateException("loading a state failed (" + e.getMessage()
+                        + ") and so did restoring the previous one: the set is in an unknown state", e);
+            }
+            throw e;
+        }
+    }
+
+    /** Writes every array of a checked snapshot, then the counters and hyperparameters. */
+    private void apply(StateDict state) {
         for (int i = 0; i < tensors.size(); i++) {
             Tensor t = tensors.get(i);
             StateDict.Param p = state.params().get(i);

@@ -11,7 +11,12 @@ final class ReferenceEngine extends Engine {
     ReferenceEngine(OptimizerConfig layout, int size) {
         super(layout, size);
         int states = stateNames.size();
-        arrays = new float[2 + states][size];
+        try {
+            arrays = new float[2 + states][size];
+        } catch (OutOfMemoryError e) {
+            throw HostMemoryException.of("the CPU reference of " + layout.algorithm() + " on " + size
+                    + " elements (" + (2 + states) + " arrays)", 4L * size * (2 + states), e);
+        }
         for (int k = 0; k < states; k++) {
             Arrays.fill(arrays[2 + k], layout.initialState(k));
         }

@@ -128,4 +128,12 @@ class ValidationTest {
         closed.close();
         assertThrows(IllegalStateException.class, closed::step);
     }
+
+    @Test
+    void aReferenceTheHeapCannotHoldSaysSo() {
+        // 2^31 - 9 floats is 8 GiB an array, more than any default heap here: it fails at once.
+        HostMemoryException e = assertThrows(HostMemoryException.class,
+                () -> Optimizer.reference(Adam.builder().build(), Integer.MAX_VALUE - 8));
+        assertTrue(e.getMessage().contains("of Java heap") && e.getMessage().contains("-Xmx"), e.getMessage());
+    }
 }
