@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicReference;
 import org.clopt.tools.Conformance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -348,46 +347,6 @@ class StateDictTest extends OnDevice {
                     }
                 }
             }
-        }
-    }
-
-    /** Two threads stepping one set, and a close racing them: no crash, no lost count. */
-    @Test
-    void callsFromSeveralThreadsAreSerialised() throws InterruptedException {
-        try (ParameterSet set = layout(Adam.builder().build()).build(device)) {
-            Thread[] threads = new Thread[2];
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            for (int k = 0; k < threads.length; k++) {
-                threads[k] = new Thread(() -> {
-                    try {
-                        for (int i = 0; i < 500; i++) {
-                            set.step();
-                        }
-                    } catch (Throwable t) {
-                        failure.set(t);
-                    }
-                });
-                threads[k].start();
-            }
-            for (Thread t : threads) {
-                t.join();
-            }
-            assertEquals(null, failure.get());
-            assertEquals(1000, set.stepCount("w"));
-            Thread stepper = new Thread(() -> {
-                try {
-                    while (true) {
-                        set.step();
-                    }
-                } catch (IllegalStateException closed) {
-                    failure.set(closed);
-                }
-            });
-            stepper.start();
-            Thread.sleep(20);
-            set.close();
-            stepper.join();
-            assertEquals("this parameter set is closed", failure.get().getMessage());
         }
     }
 }
