@@ -4,10 +4,12 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import org.jocl.cl_mem;
 
 /**
@@ -173,10 +175,11 @@ public final class ParameterSet implements AutoCloseable {
         ensureOpen();
         Objects.requireNonNull(config, "config");
         List<Tensor> added = new ArrayList<>();
+        Set<String> addedNames = new HashSet<>();
         long offset = 0;
         int group = configs.size();
         for (TensorSpec spec : tensorSpecs) {
-            if (byName.containsKey(spec.name()) || added.stream().anyMatch(t -> t.name.equals(spec.name()))) {
+            if (byName.containsKey(spec.name()) || !addedNames.add(spec.name())) {
                 throw new IllegalArgumentException("duplicate tensor name '" + spec.name() + "'");
             }
             int size = checkedSize(spec.name(), spec.shape());
@@ -530,6 +533,8 @@ public final class ParameterSet implements AutoCloseable {
         private final StateDict initial;
         private final List<OptimizerConfig> configs = new ArrayList<>();
         private final List<List<TensorSpec>> tensors = new ArrayList<>();
+        private final List<Integer> sizes = new ArrayList<>();
+        private final Set<String> names = new HashSet<>();
 
         private Builder(StateDict initial) {
             this.initial = initial;
@@ -539,6 +544,7 @@ public final class ParameterSet implements AutoCloseable {
         public Builder group(OptimizerConfig config) {
             configs.add(Objects.requireNonNull(config, "config"));
             tensors.add(new ArrayList<>());
+            sizes.add(0);
             return this;
         }
 
@@ -548,21 +554,18 @@ public final class ParameterSet implements AutoCloseable {
             if (configs.isEmpty()) {
                 throw new IllegalStateException("tensor '" + name + "' added before any group");
             }
-            for (List<TensorSpec> group : tensors) {
-                for (TensorSpec t : group) {
-                    if (t.name().equals(name)) {
-                        throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
-                    }
-                }
+            if (names.contains(name)) {
+                throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
             }
-            checkedSize(name, shape);
-            List<TensorSpec> group = tensors.get(tensors.size() - 1);
-            long total = group.stream().mapToLong(t -> checkedSize(t.name(), t.shape())).sum();
-            if (total + checkedSize(name, shape) > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("tensor '" + name + "': group " + (tensors.size() - 1)
+            int size = checkedSize(name, shape);
+            int group = tensors.size() - 1;
+            if ((long) sizes.get(group) + size > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("tensor '" + name + "': group " + group
                         + " would exceed " + Integer.MAX_VALUE + " elements");
             }
-            group.add(new TensorSpec(name, shape));
+            tensors.get(group).add(new TensorSpec(name, shape));
+            sizes.set(group, sizes.get(group) + size);
+            names.add(name);
             return this;
         }
 
