@@ -137,6 +137,11 @@ public final class Kernel implements AutoCloseable {
         return set(index, bytes, null, null);
     }
 
+    @Override
+    public String toString() {
+        return "kernel " + name;
+    }
+
     /** The number of arguments the kernel declares. */
     public int argumentCount() {
         return argumentCount;
