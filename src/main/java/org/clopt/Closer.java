@@ -54,10 +54,13 @@ public final class Closer implements AutoCloseable {
 
     /** Closes everything, attaching any failure to {@code cause} instead of throwing it. */
     public void closeQuietlyAfter(Throwable cause) {
+        java.util.Objects.requireNonNull(cause, "cause");
         try {
             close();
         } catch (RuntimeException e) {
-            cause.addSuppressed(e);
+            if (e != cause) { // a resource may rethrow the very failure being handled
+                cause.addSuppressed(e);
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ public final class DeviceBuffer implements AutoCloseable {
 
     private DeviceBuffer(Device device, long bytes, String what) {
         this.device = Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(what, "what");
         if (bytes <= 0) {
             throw new IllegalArgumentException(what + ": invalid size " + bytes + " bytes (must be > 0)");
         }
@@ -40,16 +41,24 @@ public final class DeviceBuffer implements AutoCloseable {
 
     /** A buffer holding a copy of {@code values}. */
     public static DeviceBuffer of(Device device, float[] values, String what) {
-        DeviceBuffer b = allocate(device, 4L * Math.max(1, values.length), what);
-        b.transfer(true, 0, 4L * values.length, Pointer.to(values));
-        return b;
+        return filled(device, values.length, Pointer.to(values), what);
     }
 
     /** A buffer holding a copy of {@code values}. */
     public static DeviceBuffer of(Device device, int[] values, String what) {
-        DeviceBuffer b = allocate(device, 4L * Math.max(1, values.length), what);
-        b.transfer(true, 0, 4L * values.length, Pointer.to(values));
-        return b;
+        return filled(device, values.length, Pointer.to(values), what);
+    }
+
+    private static DeviceBuffer filled(Device device, int count, Pointer values, String what) {
+        // An empty array still gets a buffer: OpenCL has no buffers of 0 bytes.
+        DeviceBuffer b = allocate(device, 4L * Math.max(1, count), what);
+        try {
+            b.transfer(true, 0, 4L * count, values);
+            return b;
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
     }
 
     /** The OpenCL handle, for {@link Kernel#arg(int, cl_mem)} or your own calls; owned by this buffer. */
@@ -62,6 +71,24 @@ public final class DeviceBuffer implements AutoCloseable {
         return bytes;
     }
 
+    Device device() {
+        return device;
+    }
+
+    /** The name given at creation, for messages. */
+    String what() {
+        return what;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public String toString() {
+        return what + " (" + bytes + " bytes" + (closed ? ", closed)" : ")");
+    }
+
     /** Copies {@code values} into the buffer from its start. */
     public void write(float[] values) {
         transfer(true, 0, 4L * values.length, Pointer.to(values));
@@ -72,11 +99,18 @@ public final class DeviceBuffer implements AutoCloseable {
         transfer(false, 0, 4L * out.length, Pointer.to(out));
     }
 
-    /** Sets every float of the buffer to {@code value}. */
+    /**
+     * Sets every whole float of the buffer to {@code value} (bytes past the last whole float, if
+     * any, are left), ordered with the queue like the transfers.
+     */
     public void fill(float value) {
         ensureOpen();
+        long whole = bytes / 4 * 4;
+        if (whole == 0) {
+            return; // OpenCL rejects a fill of 0 bytes
+        }
         Cl.run("filling " + what, () -> clEnqueueFillBuffer(device.queue(), mem,
-                Pointer.to(new float[] {value}), Sizeof.cl_float, 0, bytes / 4 * 4, 0, null, null));
+                Pointer.to(new float[] {value}), Sizeof.cl_float, 0, whole, 0, null, null));
     }
 
     private void transfer(boolean write, long offset, long count, Pointer host) {

@@ -3,6 +3,7 @@ package org.clopt;
 import static org.jocl.CL.*;
 
 import java.util.Objects;
+import org.jocl.CLException;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_kernel;
@@ -32,21 +33,32 @@ public final class Kernel implements AutoCloseable {
     private final cl_program ownProgram;
     private final cl_kernel kernel;
     private final long localSize;
+    private final int argumentCount;
+    /**
+     * The {@link DeviceBuffer} set at each index, or null: a launch checks they are still open,
+     * since OpenCL does not keep a buffer alive for a kernel and using a released one can crash
+     * the runtime.
+     */
+    private final DeviceBuffer[] buffers;
     private boolean closed;
 
+    /** Takes ownership of {@code kernel} and {@code ownProgram}: releases them if it fails. */
     private Kernel(Device device, String name, cl_program ownProgram, cl_kernel kernel) {
         this.device = device;
         this.name = name;
         this.ownProgram = ownProgram;
         this.kernel = kernel;
-        long size;
         try {
-            size = LaunchShape.localSizeFor(device.info(), kernel);
+            this.localSize = LaunchShape.localSizeFor(device.info(), kernel);
+            int[] count = new int[1];
+            Cl.run("clGetKernelInfo CL_KERNEL_NUM_ARGS of " + name, () -> clGetKernelInfo(kernel,
+                    CL_KERNEL_NUM_ARGS, Sizeof.cl_uint, Pointer.to(count), null));
+            this.argumentCount = count[0];
+            this.buffers = new DeviceBuffer[count[0]];
         } catch (RuntimeException e) {
             release();
             throw e;
         }
-        this.localSize = size;
     }
 
     /**
@@ -58,6 +70,9 @@ public final class Kernel implements AutoCloseable {
      */
     public static Kernel fromClasspath(Device device, String file, String name, String options) {
         Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(options, "options");
         cl_kernel k = device.createKernel(file, name, options);
         return new Kernel(device, name, null, k);
     }
@@ -70,44 +85,83 @@ public final class Kernel implements AutoCloseable {
     public static Kernel fromSource(Device device, String source, String name, String options) {
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(options, "options");
         cl_program program = device.build("the source of " + name, source, options);
+        cl_kernel k;
         try {
-            cl_kernel k = Cl.call("clCreateKernel " + name, () -> clCreateKernel(program, name, null));
-            return new Kernel(device, name, program, k);
+            k = Cl.call("clCreateKernel " + name, () -> clCreateKernel(program, name, null));
         } catch (RuntimeException e) {
             clReleaseProgram(program);
             throw e;
         }
+        // From here the constructor owns both and releases them if it fails.
+        return new Kernel(device, name, program, k);
     }
 
     /** Sets argument {@code index} to a buffer of clopt's or your own (a {@link DeviceBuffer}'s handle, a slice's buffer). */
     public Kernel arg(int index, cl_mem buffer) {
         Objects.requireNonNull(buffer, "buffer");
-        return set(index, Sizeof.cl_mem, Pointer.to(buffer));
+        return set(index, Sizeof.cl_mem, Pointer.to(buffer), null);
     }
 
+    /**
+     * Sets argument {@code index} to {@code buffer}, which must be open and on this kernel's
+     * device until the launches that use it.
+     */
     public Kernel arg(int index, DeviceBuffer buffer) {
-        return arg(index, buffer.handle());
+        Objects.requireNonNull(buffer, "buffer");
+        if (buffer.device() != device) {
+            throw new IllegalArgumentException("kernel " + name + ": argument " + index + ", "
+                    + buffer.what() + ", belongs to another Device (" + buffer.device()
+                    + ") than the kernel (" + device + ")");
+        }
+        return set(index, Sizeof.cl_mem, Pointer.to(buffer.handle()), buffer);
     }
 
     public Kernel arg(int index, float value) {
-        return set(index, Sizeof.cl_float, Pointer.to(new float[] {value}));
+        return set(index, Sizeof.cl_float, Pointer.to(new float[] {value}), null);
     }
 
     /** An {@code int} or {@code uint} argument. */
     public Kernel arg(int index, int value) {
-        return set(index, Sizeof.cl_int, Pointer.to(new int[] {value}));
+        return set(index, Sizeof.cl_int, Pointer.to(new int[] {value}), null);
     }
 
     /** A {@code local} memory argument of {@code bytes}. */
     public Kernel localArg(int index, long bytes) {
-        return set(index, bytes, null);
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("kernel " + name + ": local argument " + index
+                    + " of " + bytes + " bytes (must be > 0)");
+        }
+        return set(index, bytes, null, null);
     }
 
-    private Kernel set(int index, long size, Pointer value) {
+    @Override
+    public String toString() {
+        return "kernel " + name;
+    }
+
+    /** The number of arguments the kernel declares. */
+    public int argumentCount() {
+        return argumentCount;
+    }
+
+    /**
+     * An index outside the kernel's arguments is left to OpenCL, which reports it as
+     * {@code CL_INVALID_ARG_INDEX}: the same {@link OpenClException} as a wrong size or type.
+     */
+    private Kernel set(int index, long size, Pointer value, DeviceBuffer buffer) {
         ensureOpen();
-        Cl.run("setting argument " + index + " of kernel " + name,
-                () -> clSetKernelArg(kernel, index, size, value));
+        try {
+            clSetKernelArg(kernel, index, size, value);
+        } catch (CLException e) {
+            throw Cl.wrap("setting argument " + index + " of kernel " + name + " (it has "
+                    + argumentCount + " arguments)", e);
+        }
+        if (index >= 0 && index < buffers.length) { // OpenCL checked it; this guards a lenient runtime
+            buffers[index] = buffer;
+        }
         return this;
     }
 
@@ -128,7 +182,7 @@ public final class Kernel implements AutoCloseable {
         if (from < 0 || to < from) {
             throw new IllegalArgumentException("invalid range [" + from + ", " + to + ") for kernel " + name);
         }
-        ensureOpen();
+        ensureLaunchable();
         LaunchShape shape = LaunchShape.of(from, to, localSize);
         Cl.run("enqueue " + name, () -> shape.enqueue(device.queue(), kernel, null));
     }
@@ -138,9 +192,16 @@ public final class Kernel implements AutoCloseable {
         Objects.requireNonNull(global, "global");
         if (global.length < 1 || global.length > 3 || (local != null && local.length != global.length)) {
             throw new IllegalArgumentException("kernel " + name + ": global needs 1 to 3 dimensions "
-                    + "and local, if given, as many");
+                    + "and local, if given, as many (global has " + global.length + ", local "
+                    + (local == null ? "none" : local.length) + ")");
         }
-        ensureOpen();
+        for (int d = 0; d < global.length; d++) {
+            if (global[d] < 1 || (local != null && local[d] < 1)) {
+                throw new IllegalArgumentException("kernel " + name + ": dimension " + d + " has global size "
+                        + global[d] + (local == null ? "" : " and local size " + local[d]) + " (must be >= 1)");
+            }
+        }
+        ensureLaunchable();
         Cl.run("enqueue " + name, () -> clEnqueueNDRangeKernel(device.queue(), kernel, global.length,
                 null, global, local, 0, null, null));
     }
@@ -152,11 +213,22 @@ public final class Kernel implements AutoCloseable {
         device.ensureOpen();
     }
 
+    private void ensureLaunchable() {
+        ensureOpen();
+        for (int i = 0; i < buffers.length; i++) {
+            if (buffers[i] != null && buffers[i].isClosed()) {
+                throw new IllegalStateException("kernel " + name + ": argument " + i + ", "
+                        + buffers[i].what() + ", was closed after it was set");
+            }
+        }
+    }
+
     /** Releases the kernel, and its program if it was built from source. Idempotent. */
     @Override
     public void close() {
         if (!closed) {
             closed = true;
+            java.util.Arrays.fill(buffers, null);
             release();
         }
     }

@@ -157,10 +157,6 @@ final class ReplayCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new BadInputException(flag + " " + file + ": " + e.getMessage(), e);
         }
-        if (!array.descr().equals("<f4")) {
-            throw new BadInputException(flag + " " + file + ": dtype " + array.descr()
-                    + " is not supported (must be little-endian float32, <f4)");
-        }
         if (array.shape().length != dimensions) {
             throw new BadInputException(flag + " " + file + ": shape " + Npy.shapeText(array.shape())
                     + " has " + array.shape().length + " dimensions (must have " + dimensions + ")");

@@ -27,12 +27,11 @@ import picocli.CommandLine.Spec;
                 + "2 on bad input."},
         sortOptions = false)
 final class VerifyCommand implements Callable<Integer> {
-    /** The special values need no million-element run to be exercised; ConformanceTest agrees. */
-    static final int SPECIAL_BELOW = 1 << 20;
-
     @Spec
     CommandSpec spec;
 
+    // The defaults are Conformance.DEFAULT_SIZES and DEFAULT_STEPS, written out because
+    // annotations need constants; DevicesAndVerifyCommandTest holds them equal.
     @Option(names = "--sizes", split = ",", paramLabel = "N", defaultValue = "1,3,1023,4097,1048576",
             description = "Comma-separated numbers of parameters to check each option set on "
                 + "(default: ${DEFAULT-VALUE}). Special-valued gradients run only on sizes below "
@@ -58,21 +57,20 @@ final class VerifyCommand implements Callable<Integer> {
             throw new BadInputException("--steps " + steps + ": must be at least 1");
         }
         PrintWriter out = spec.commandLine().getOut();
-        List<Conformance.OptionSet> sets = Conformance.optionSets();
-        int total = 0;
-        for (int n : checkedSizes) {
-            total += sets.size() * (n < SPECIAL_BELOW ? 3 : 2);
-        }
+        List<Conformance.Case> cases = Conformance.cases(checkedSizes);
+        // One line per option set; the matrix is ordered by option set.
+        Map<Conformance.OptionSet, List<Conformance.Case>> bySet = cases.stream().collect(
+                Collectors.groupingBy(Conformance.Case::options, LinkedHashMap::new, Collectors.toList()));
         // A rewritten counter is noise in a log file or a pipe, so only on a terminal.
         Progress progress = new Progress(System.console() != null ? spec.commandLine().getErr() : null,
-                total);
+                cases.size());
         int passed = 0;
         long start = System.nanoTime();
         String device;
         try (Device d = deviceOption.open()) {
             device = d.toString();
-            for (Conformance.OptionSet options : sets) {
-                if (verify(d, options, checkedSizes, progress, out)) {
+            for (Map.Entry<Conformance.OptionSet, List<Conformance.Case>> set : bySet.entrySet()) {
+                if (verify(d, set.getKey(), set.getValue(), progress, out)) {
                     passed++;
                 }
             }
@@ -80,33 +78,28 @@ final class VerifyCommand implements Callable<Integer> {
             // An error message must not land at the end of a half-drawn counter.
             progress.clear();
         }
-        int failed = sets.size() - passed;
+        int failed = bySet.size() - passed;
         out.println(passed + " passed, " + failed + " failed");
-        out.printf(Locale.ROOT, "on %s: %d checks (sizes %s, %d steps) in %.1f s%n", device, total,
+        out.printf(Locale.ROOT, "on %s: %d checks (sizes %s, %d steps) in %.1f s%n", device, cases.size(),
                 checkedSizes.stream().map(String::valueOf).collect(Collectors.joining(",")), steps,
                 (System.nanoTime() - start) / 1e9);
         out.flush();
         return failed == 0 ? 0 : 1;
     }
 
-    /** Checks one option set on every size and gradient kind, prints its line, says if it passed. */
-    private boolean verify(Device device, Conformance.OptionSet options, List<Integer> checkedSizes,
+    /** Runs one option set's cases, prints its line, says if it passed. */
+    private boolean verify(Device device, Conformance.OptionSet options, List<Conformance.Case> cases,
                            Progress progress, PrintWriter out) {
         Map<String, Double> worst = new LinkedHashMap<>();
         double allowed = Conformance.allowedUlps(options.config().algorithm());
         String failure = null;
-        for (int n : checkedSizes) {
-            for (Conformance.Gradients kind : Conformance.Gradients.values()) {
-                if (kind == Conformance.Gradients.SPECIAL && n >= SPECIAL_BELOW) {
-                    continue;
-                }
-                progress.next(options + ", n=" + n + ", " + kind);
-                // The seed ConformanceTest uses, so a failure here reproduces there.
-                Conformance.Result r = Conformance.check(device, options, n, kind, steps, 42L + n);
-                r.maxUlps().forEach((array, ulps) -> worst.merge(array, ulps, Math::max));
-                if (failure == null && !r.passed()) {
-                    failure = "n=" + n + ", " + kind + ": " + r.firstFailure();
-                }
+        for (Conformance.Case c : cases) {
+            progress.next(c.toString());
+            // The case's own seed, so a failure here reproduces as ConformanceTest's case of this name.
+            Conformance.Result r = Conformance.check(device, c, steps);
+            r.maxUlps().forEach((array, ulps) -> worst.merge(array, ulps, Math::max));
+            if (failure == null && !r.passed()) {
+                failure = "n=" + c.size() + ", " + c.gradients() + ": " + r.firstFailure();
             }
         }
         progress.clear();

@@ -20,7 +20,8 @@ import java.util.Set;
 
 /**
  * A strict reader and writer for NumPy {@code .npy} files (format versions 1.0, 2.0 and 3.0)
- * holding little-endian float32 ({@code <f4}) or float64 ({@code <f8}) arrays in C order.
+ * holding little-endian float32 ({@code <f4}) arrays in C order, the one dtype clopt computes
+ * in; any other dtype, float64 included, is refused rather than converted.
  *
  * <p>Reading validates everything the header claims against the file before allocating, so a
  * hostile or damaged file costs at most the header limit in memory and ends in a one-line
@@ -39,6 +40,8 @@ public final class Npy {
     /** Bytes moved per read or write call: large enough for bulk transfers, small in memory. */
     private static final int CHUNK_BYTES = 1 << 20;
     private static final Set<String> KEYS = Set.of("descr", "fortran_order", "shape");
+    /** How the one readable dtype is named in messages. */
+    private static final String EXPECTED_DTYPE = "little-endian float32, <f4";
 
     private Npy() {
     }
@@ -53,23 +56,21 @@ public final class Npy {
     }
 
     /**
-     * An array read from a {@code .npy} file: its dtype ({@code <f4} or {@code <f8}), its shape
-     * and its values in C order. Callers check {@link #descr()} and {@link #shape()} themselves.
+     * A float32 array read from a {@code .npy} file: its shape and its values in C order.
+     * Callers check {@link #shape()} themselves.
      */
     public static final class Array {
         private final String descr;
         private final long[] shape;
         private final float[] float32;
-        private final double[] float64;
 
-        private Array(String descr, long[] shape, float[] float32, double[] float64) {
+        private Array(String descr, long[] shape, float[] float32) {
             this.descr = descr;
             this.shape = shape;
             this.float32 = float32;
-            this.float64 = float64;
         }
 
-        /** The dtype string from the header: {@code <f4} or {@code <f8}. */
+        /** The dtype string from the header: always {@code <f4}, the only one read. */
         public String descr() {
             return descr;
         }
@@ -81,35 +82,15 @@ public final class Npy {
 
         /** The number of elements: the product of the shape, 1 for a scalar. */
         public long elementCount() {
-            return float32 != null ? float32.length : float64.length;
+            return float32.length;
         }
 
         /**
-         * The float32 values in C order. This is the array's own storage, not a copy, since
-         * arrays may be large.
-         *
-         * @throws IllegalStateException if the dtype is not {@code <f4}
+         * The values in C order. This is the array's own storage, not a copy, since arrays may
+         * be large.
          */
         public float[] floats() {
-            if (float32 == null) {
-                throw new IllegalStateException("dtype " + descr + " is not float32 (<f4); use doubles()");
-            }
             return float32;
-        }
-
-        /**
-         * The values as doubles in C order: the array's own storage for {@code <f8}, a new array
-         * widened exactly from float32 for {@code <f4}.
-         */
-        public double[] doubles() {
-            if (float64 != null) {
-                return float64;
-            }
-            double[] widened = new double[float32.length];
-            for (int i = 0; i < widened.length; i++) {
-                widened[i] = float32[i];
-            }
-            return widened;
         }
 
         @Override
@@ -119,10 +100,11 @@ public final class Npy {
     }
 
     /**
-     * Reads a {@code .npy} file holding a {@code <f4} or {@code <f8} array.
+     * Reads a {@code .npy} file holding a {@code <f4} array.
      *
-     * @throws NpyFormatException if the file is not a well-formed {@code .npy} file of a supported
-     *     dtype, or its data does not match its header exactly
+     * @throws NpyFormatException if the file is not a well-formed {@code .npy} file of dtype
+     *     {@code <f4} (float64 included: it is refused, not narrowed), or its data does not match
+     *     its header exactly
      * @throws IOException if the file cannot be read (for example {@link
      *     java.nio.file.NoSuchFileException})
      */
@@ -169,8 +151,7 @@ public final class Npy {
             Header header = Header.parse(decode(headerBytes, major));
 
             long count = elementCount(header.shape);
-            int itemSize = header.descr.equals("<f4") ? Float.BYTES : Double.BYTES;
-            long needed = count * itemSize; // cannot overflow: count <= Integer.MAX_VALUE
+            long needed = count * Float.BYTES; // cannot overflow: count <= Integer.MAX_VALUE
             long available = size - headerStart - headerLength;
             String what = "shape " + shapeText(header.shape) + " of " + header.descr + " needs " + needed;
             if (available < needed) {
@@ -180,9 +161,7 @@ public final class Npy {
                 throw new NpyFormatException("trailing bytes after data (" + available
                         + " bytes but " + what + ")");
             }
-            return header.descr.equals("<f4")
-                    ? new Array(header.descr, header.shape, readFloats(channel, (int) count), null)
-                    : new Array(header.descr, header.shape, null, readDoubles(channel, (int) count));
+            return new Array(header.descr, header.shape, readFloats(channel, (int) count));
         }
     }
 
@@ -252,12 +231,13 @@ public final class Npy {
                 throw new NpyFormatException("malformed header: shape must be a tuple of integers");
             }
             String descr = (String) dict.get("descr");
-            if (descr.equals(">f4") || descr.equals(">f8")) {
+            if (descr.startsWith(">")) {
                 throw new NpyFormatException("big-endian dtype '" + descr
-                        + "' is not supported (expected <f4 or <f8)");
+                        + "' is not supported (expected " + EXPECTED_DTYPE + ")");
             }
-            if (!descr.equals("<f4") && !descr.equals("<f8")) {
-                throw new NpyFormatException("unsupported dtype '" + descr + "' (expected <f4 or <f8)");
+            if (!descr.equals("<f4")) {
+                throw new NpyFormatException("unsupported dtype '" + descr + "' (expected "
+                        + EXPECTED_DTYPE + ")");
             }
             // NumPy writes True only when the layouts really differ, so it cannot be read as C order.
             if ((Boolean) dict.get("fortran_order")) {
@@ -339,7 +319,7 @@ public final class Npy {
             }
             if (c == '[' && key.equals("descr")) {
                 throw new NpyFormatException("unsupported dtype: a structured dtype "
-                        + "(expected <f4 or <f8)");
+                        + "(expected " + EXPECTED_DTYPE + ")");
             }
             throw error("unexpected value for '" + key + "'");
         }
@@ -527,21 +507,6 @@ public final class Npy {
             readFully(channel, chunk, "data");
             chunk.flip();
             chunk.asFloatBuffer().get(values, done, n);
-            done += n;
-        }
-        return values;
-    }
-
-    private static double[] readDoubles(FileChannel channel, int count) throws IOException {
-        double[] values = new double[count];
-        ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(CHUNK_BYTES, (long) count * Double.BYTES))
-                .order(ByteOrder.LITTLE_ENDIAN);
-        for (int done = 0; done < count; ) {
-            int n = Math.min(count - done, chunk.capacity() / Double.BYTES);
-            chunk.clear().limit(n * Double.BYTES);
-            readFully(channel, chunk, "data");
-            chunk.flip();
-            chunk.asDoubleBuffer().get(values, done, n);
             done += n;
         }
         return values;

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.clopt.Algorithm;
 import org.clopt.Algorithms;
+import org.clopt.Closer;
 import org.clopt.Device;
 import org.clopt.DeviceBuffer;
 import org.clopt.Kernel;
@@ -142,28 +143,22 @@ public final class Benchmark {
     /** The roofline kernel ({@code kernels/tools/axpy.cl}) with its two buffers. */
     private static final class Roofline implements Runnable, AutoCloseable {
         private final int n;
-        private final DeviceBuffer y;
-        private final DeviceBuffer x;
+        private final Closer resources = new Closer();
         private final Kernel kernel;
 
         Roofline(Device device, int n) {
             this.n = n;
-            y = DeviceBuffer.allocate(device, 4L * Math.max(1, n), "roofline y");
-            DeviceBuffer xs = null;
             try {
-                xs = DeviceBuffer.allocate(device, 4L * Math.max(1, n), "roofline x");
+                DeviceBuffer y = resources.add(DeviceBuffer.allocate(device, 4L * Math.max(1, n), "roofline y"));
+                DeviceBuffer x = resources.add(DeviceBuffer.allocate(device, 4L * Math.max(1, n), "roofline x"));
                 y.fill(1f);
-                xs.fill(0.5f);
-                kernel = Kernel.fromClasspath(device, "tools/axpy", "axpy_step", "");
-                kernel.arg(0, y).arg(1, xs).arg(2, 1e-7f);
+                x.fill(0.5f);
+                kernel = resources.add(Kernel.fromClasspath(device, "tools/axpy", "axpy_step", ""));
+                kernel.arg(0, y).arg(1, x).arg(2, 1e-7f);
             } catch (RuntimeException e) {
-                if (xs != null) {
-                    xs.close();
-                }
-                y.close();
+                resources.closeQuietlyAfter(e);
                 throw e;
             }
-            x = xs;
         }
 
         @Override
@@ -173,9 +168,7 @@ public final class Benchmark {
 
         @Override
         public void close() {
-            kernel.close();
-            x.close();
-            y.close();
+            resources.close();
         }
     }
 
@@ -212,18 +205,28 @@ public final class Benchmark {
     private static double deviceMs(Device device, Runnable step) {
         cl_event before = new cl_event();
         cl_event after = new cl_event();
+        // Only an event that a marker filled in is released: the failure that stopped the
+        // timing must not be replaced by one from releasing an empty event.
+        boolean haveBefore = false;
+        boolean haveAfter = false;
         try {
             clEnqueueMarkerWithWaitList(device.queue(), 0, null, before);
+            haveBefore = true;
             step.run();
             clEnqueueMarkerWithWaitList(device.queue(), 0, null, after);
+            haveAfter = true;
             clWaitForEvents(1, new cl_event[] {after});
             return (profile(after) - profile(before)) / 1e6;
         } catch (CLException e) {
             throw new OpenClException("timing a step failed: " + stringFor_errorCode(e.getStatus()),
                     e.getStatus(), e);
         } finally {
-            clReleaseEvent(before);
-            clReleaseEvent(after);
+            if (haveAfter) {
+                clReleaseEvent(after);
+            }
+            if (haveBefore) {
+                clReleaseEvent(before);
+            }
         }
     }
 

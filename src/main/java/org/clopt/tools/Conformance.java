@@ -16,11 +16,25 @@ import org.clopt.OptimizerConfig;
  * every parameter and state element compared after each step in units in the last place (ulp).
  * The test suite and the {@code verify} command both run it.
  *
+ * <p>{@link #cases(List)} is the one matrix both run: every option set x every size x every
+ * kind of gradients, each with its own seed, so a failure seen by {@code verify} reproduces as
+ * the test case of the same name.
+ *
  * <p>The error of an element is |kernel - reference| / ulp(max(|previous value|, |reference|)),
  * so a cancellation in {@code p - update} is judged against the size of the operands. NaN and
  * infinities must match exactly.
  */
 public final class Conformance {
+    /**
+     * The sizes checked unless told otherwise: none a multiple of a vector width or work-group
+     * size except the large one, which exercises whole work-groups and no tail.
+     */
+    public static final List<Integer> DEFAULT_SIZES = List.of(1, 3, 1023, 4097, 1 << 20);
+    /** Steps per check unless told otherwise, each compared. */
+    public static final int DEFAULT_STEPS = 7;
+    /** Special-valued gradients run only on sizes below this: they need no million-element run. */
+    public static final int SPECIAL_BELOW = 1 << 20;
+
     private Conformance() {
     }
 
@@ -46,6 +60,46 @@ public final class Conformance {
         SPARSE,
         /** Dense, with NaN, infinities, subnormals and huge values sprinkled in. */
         SPECIAL
+    }
+
+    /** One check of the matrix: an option set on one size with one kind of gradients. */
+    public record Case(OptionSet options, int size, Gradients gradients) {
+        public Case {
+            if (size < 1) {
+                throw new IllegalArgumentException("invalid size " + size + " (must be at least 1)");
+            }
+        }
+
+        /** The seed of this case's inputs, the same wherever the case runs. */
+        public long seed() {
+            return 42L + size;
+        }
+
+        @Override
+        public String toString() {
+            return options + ", n=" + size + ", " + gradients;
+        }
+    }
+
+    /**
+     * The matrix for these sizes: every {@link #optionSets() option set} x every size x every kind of gradients,
+     * except special values on sizes of {@link #SPECIAL_BELOW} or more; ordered by option set,
+     * then size, then kind.
+     *
+     * @throws IllegalArgumentException if a size is below 1
+     */
+    public static List<Case> cases(List<Integer> sizes) {
+        List<Case> cases = new ArrayList<>();
+        for (OptionSet options : optionSets()) {
+            for (int size : sizes) {
+                for (Gradients kind : Gradients.values()) {
+                    if (kind != Gradients.SPECIAL || size < SPECIAL_BELOW) {
+                        cases.add(new Case(options, size, kind));
+                    }
+                }
+            }
+        }
+        return cases;
     }
 
     /**
@@ -111,6 +165,11 @@ public final class Conformance {
     /** The allowance in ulp for an algorithm: its registry row's ({@link Algorithm#conformanceUlps()}). */
     public static double allowedUlps(String algorithm) {
         return Algorithms.named(algorithm).conformanceUlps();
+    }
+
+    /** Runs one case of the matrix for {@code steps} steps, with the case's seed. */
+    public static Result check(Device device, Case c, int steps) {
+        return check(device, c.options(), c.size(), c.gradients(), steps, c.seed());
     }
 
     /** Runs {@code steps} steps on the device and on the reference and compares every array. */

@@ -2,6 +2,7 @@ package org.clopt.train;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -110,8 +111,12 @@ public final class DigitsWorkload extends Workload {
     }
 
     private static void read(List<float[]> rows, List<Integer> labels) {
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(new GZIPInputStream(
-                DigitsWorkload.class.getResourceAsStream("/org/clopt/datasets/digits.csv.gz")),
+        String name = "/org/clopt/datasets/digits.csv.gz";
+        InputStream data = DigitsWorkload.class.getResourceAsStream(name);
+        if (data == null) {
+            throw new IllegalStateException("the bundled digits data is missing from the classpath: " + name);
+        }
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(new GZIPInputStream(data),
                 StandardCharsets.US_ASCII))) {
             for (String line = in.readLine(); line != null; line = in.readLine()) {
                 String[] cells = line.split(",");

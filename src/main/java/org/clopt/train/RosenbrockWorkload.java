@@ -86,6 +86,9 @@ public final class RosenbrockWorkload extends Workload {
 
     @Override
     double loss() {
+        if (lastSet == null) {
+            throw new IllegalStateException("rosenbrock: loss() before the first gradients()");
+        }
         args(loss, lastSet.parameterSlice("x").buffer(), partial);
         loss.launch(new long[] {PAIRS}, new long[] {WGS});
         double sum = 0;

@@ -102,8 +102,13 @@ public abstract class Workload implements AutoCloseable {
                 kernel.arg(i, m);
             } else if (v instanceof Integer n) {
                 kernel.arg(i, n);
+            } else if (v instanceof Float f) {
+                kernel.arg(i, f);
             } else {
-                kernel.arg(i, (Float) v);
+                // A double or long would otherwise reach the kernel with the wrong size.
+                throw new IllegalArgumentException("argument " + i + " of " + kernel + ": a "
+                        + (v == null ? "null" : v.getClass().getSimpleName())
+                        + " (must be DeviceBuffer, cl_mem, Integer or Float)");
             }
         }
         return kernel;

@@ -92,6 +92,12 @@ class DevicesAndVerifyCommandTest {
         for (String s : new String[] {"--sizes", "--steps", "--device-name", "1,3,1023,4097,1048576"}) {
             assertTrue(v.out().contains(s), s + " missing from: " + v.out());
         }
+        // verify's defaults are the test suite's (help wraps lines, so compare words).
+        String help = v.out().replaceAll("\\s+", " ");
+        String sizes = Conformance.DEFAULT_SIZES.stream().map(String::valueOf)
+                .collect(java.util.stream.Collectors.joining(","));
+        assertTrue(help.contains("(default: " + sizes + ")"), v.out());
+        assertTrue(help.contains("(default: " + Conformance.DEFAULT_STEPS + ")"), v.out());
         Cli.Result d = run("devices", "--help");
         assertEquals(0, d.code());
         assertTrue(d.out().contains("--json"), d.out());

@@ -1,5 +1,6 @@
 package org.clopt.cli;
 
+import org.clopt.io.GoldenNpy;
 import org.clopt.io.Npy;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -106,8 +107,8 @@ class GoldenTest extends OnDevice {
         Path dir = root.resolve(c.name);
         float[] p0 = Npy.read(dir.resolve("params0.npy")).floats();
         Npy.Array grads = Npy.read(dir.resolve("grads.npy"));
-        double[] f64 = Npy.read(dir.resolve("params_f64.npy")).doubles();
-        double[] f32 = Npy.read(dir.resolve("params_f32.npy")).doubles();
+        double[] f64 = GoldenNpy.read(dir.resolve("params_f64.npy"));
+        double[] f32 = GoldenNpy.read(dir.resolve("params_f32.npy"));
         int steps = (int) grads.shape()[0];
         int n = p0.length;
         float[] g = grads.floats();
@@ -131,8 +132,8 @@ class GoldenTest extends OnDevice {
             float[] s = new float[n];
             opt.readState(name, s);
             compare(c + " " + name, toDouble(s),
-                    Npy.read(dir.resolve("state_" + name + "_f64.npy")).doubles(),
-                    Npy.read(dir.resolve("state_" + name + "_f32.npy")).doubles(), 0, n, new double[n]);
+                    GoldenNpy.read(dir.resolve("state_" + name + "_f64.npy")),
+                    GoldenNpy.read(dir.resolve("state_" + name + "_f32.npy")), 0, n, new double[n]);
         }
         return worst;
     }
@@ -189,8 +190,8 @@ class GoldenTest extends OnDevice {
             results[d] = a.floats();
         }
         // Both devices must agree with PyTorch's last step as the library does.
-        double[] f64 = Npy.read(dir.resolve("params_f64.npy")).doubles();
-        double[] f32 = Npy.read(dir.resolve("params_f32.npy")).doubles();
+        double[] f64 = GoldenNpy.read(dir.resolve("params_f64.npy"));
+        double[] f32 = GoldenNpy.read(dir.resolve("params_f32.npy"));
         int last = f64.length - 67;
         double[] previous = java.util.Arrays.copyOfRange(f64, last - 67, last);
         for (float[] r : results) {
