@@ -6,18 +6,22 @@
  * <ul>
  *   <li>{@link org.clopt.Device} and {@link org.clopt.DeviceSelector} choose and own an OpenCL
  *       device with its context and queue; {@link org.clopt.DeviceInfo} describes one.
- *   <li>The hyperparameter classes ({@link org.clopt.Sgd}, {@link org.clopt.Adam} ...), all
- *       {@link org.clopt.OptimizerConfig}s, describe an algorithm, validated when built.
+ *   <li>{@link org.clopt.Algorithms} is the registry: one {@link org.clopt.Algorithm} row per
+ *       algorithm, with its {@link org.clopt.Hyperparameter} specs (PyTorch key, default,
+ *       range). The configuration classes ({@link org.clopt.Sgd}, {@link org.clopt.Adam} ...),
+ *       all {@link org.clopt.OptimizerConfig}s, hold an algorithm's hyperparameters, validated
+ *       when built, and its update rule.
  *   <li>{@link org.clopt.Optimizer} holds one flat tensor's parameters, gradients and state and
  *       runs the step, on the device or on the CPU reference; {@link org.clopt.ParameterSet}
- *       holds named tensors in parameter groups, as a {@code torch.optim} optimizer does, and
- *       {@link org.clopt.Checkpoint} saves and loads its state under PyTorch's state names.
+ *       holds named tensors in parameter groups, as a {@code torch.optim} optimizer does;
+ *       {@link org.clopt.StateDict} is a snapshot of its state, and {@link org.clopt.Checkpoint}
+ *       encodes one to files and streams under PyTorch's state names.
  *   <li>{@link org.clopt.Kernel} and {@link org.clopt.DeviceBuffer} run kernels of your own
  *       (a model's forward and backward passes) on the same queue as the steps, and
  *       {@link org.clopt.Closer} owns many such resources and closes them in reverse order.
  *   <li>Failures: {@link org.clopt.CloptException} and its subclasses, one per kind (no
- *       OpenCL, out of device memory, kernel build failure with its log, any other OpenCL
- *       status, bad checkpoint); argument errors are {@link IllegalArgumentException}s.
+ *       OpenCL, out of device or host memory, kernel build failure with its log, any other
+ *       OpenCL status, bad checkpoint); argument errors are {@link IllegalArgumentException}s.
  * </ul>
  *
  * <p>Every native resource has one {@link AutoCloseable} owner. Beside this package:
