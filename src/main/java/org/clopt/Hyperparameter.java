@@ -23,13 +23,13 @@ public final class Hyperparameter {
 
     /** The values a number (or each number of a pair) may take. */
     public enum Range {
-        /** 0 <= value; lr, weight decay, eps and most others. */
+        /** 0 &lt;= value; lr, weight decay, eps and most others. */
         AT_LEAST_ZERO("a finite number >= 0"),
         /** Any finite value; SGD's dampening, as PyTorch. */
         FINITE("a finite number"),
-        /** 0 <= value < 1: Adam's betas. */
+        /** 0 &lt;= value &lt; 1: Adam's betas. */
         UNIT_OPEN("in [0, 1)"),
-        /** 0 <= value <= 1: Adadelta's rho. */
+        /** 0 &lt;= value &lt;= 1: Adadelta's rho. */
         UNIT_CLOSED("in [0, 1]");
 
         private final String text;

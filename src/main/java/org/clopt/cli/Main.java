@@ -1,16 +1,27 @@
 package org.clopt.cli;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import org.clopt.CloptException;
+import org.clopt.OpenClUnavailableException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code clopt} command line. Bad input of any kind ends with one line on stderr and exit
- * code 2; nothing is written.
+ * The {@code clopt} command line. Every failure ends with one line on stderr (a stack trace only
+ * with {@code CLOPT_DEBUG} set) and an exit code that says whose it is:
+ *
+ * <ul>
+ *   <li>2, bad input: an argument, a value or an input file at fault, or an OpenCL setup that
+ *       offers no device to run on (no runtime, no platform, a selection that matches nothing);
+ *       nothing is written;
+ *   <li>1, a runtime failure: a kernel that does not build, an OpenCL error, device or host
+ *       memory exhausted, an output that cannot be written, or anything unexpected.
+ * </ul>
  */
 @Command(name = "clopt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Neural-network optimizers as OpenCL kernels.",
@@ -22,14 +33,24 @@ import picocli.CommandLine.Command;
             "                 a part of \"platform: device name\"; default: the first GPU,",
             "                 else the first device. --device-name overrides it."})
 public final class Main implements Runnable {
-    /** Exit code for bad input: arguments, files, or a missing OpenCL runtime. */
+    /** Exit code for bad input: arguments, files, or no OpenCL device to run on. */
     static final int BAD_INPUT = 2;
+    /** Exit code for a failure while running: kernel build, OpenCL, memory, writing outputs. */
+    static final int RUNTIME_FAILURE = 1;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code;
+        try {
+            code = run(args);
+        } catch (OutOfMemoryError e) {
+            // An Error passes picocli's handler; it still gets one line and its exit code.
+            System.err.println("clopt: out of Java heap (" + e.getMessage() + "); raise it with -Xmx");
+            code = RUNTIME_FAILURE;
+        }
+        System.exit(code);
     }
 
     /** Runs the command line and returns the exit code. */
@@ -75,26 +96,37 @@ public final class Main implements Runnable {
 
     private static int failed(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
         PrintWriter err = cli.getErr();
-        if (e instanceof BadInputException || e instanceof IllegalArgumentException
-                || e instanceof CloptException || e instanceof IOException) {
-            err.println(cli.getCommandName() + ": " + e.getMessage());
-            err.flush();
-            return BAD_INPUT;
-        }
-        err.println(cli.getCommandName() + ": internal error: " + e);
+        int code = exitCode(e);
+        boolean known = code == BAD_INPUT || e instanceof CloptException || e instanceof IOException;
+        err.println(cli.getCommandName() + ": " + (known ? e.getMessage() : "internal error: " + e));
         if (System.getenv("CLOPT_DEBUG") != null) {
             e.printStackTrace(err);
         }
         err.flush();
-        return 1;
+        return code;
     }
 
-    /** Reports the version from the jar's manifest. */
+    /** The exit code for a failure: see the class comment. */
+    static int exitCode(Exception e) {
+        if (e instanceof BadInputException || e instanceof IllegalArgumentException
+                || e instanceof OpenClUnavailableException) {
+            return BAD_INPUT;
+        }
+        return RUNTIME_FAILURE;
+    }
+
+    /** Reports the project's version, which the build writes into {@code version.properties}. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"clopt " + (v == null ? "(development build)" : v)};
+        public String[] getVersion() throws IOException {
+            Properties p = new Properties();
+            try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+                if (in == null) {
+                    throw new IOException("version.properties is missing from the build");
+                }
+                p.load(in);
+            }
+            return new String[] {"clopt " + p.getProperty("version")};
         }
     }
 }
