@@ -94,7 +94,7 @@ public final class Checkpoint {
         try {
             AtomicFile.write(file, out -> SafeTensors.write(out, encoded.header, encoded.tensors));
         } catch (IOException e) {
-            throw new CheckpointException(file + ": cannot write the checkpoint: " + e.getMessage(), e);
+            throw new CheckpointException("cannot write the checkpoint " + e.getMessage(), e);
         }
     }
 

@@ -55,7 +55,14 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns the exit code. */
     static int run(String... args) {
-        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+        int code = run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+        // PrintStream keeps write errors to itself: a full disk or closed pipe behind stdout
+        // would otherwise pass as success.
+        if (System.out.checkError() && code == 0) {
+            System.err.println("clopt: cannot write to standard output");
+            return RUNTIME_FAILURE;
+        }
+        return code;
     }
 
     /** Runs the command line with these streams for output and messages. */

@@ -2,15 +2,19 @@ package org.clopt.cli;
 
 import org.clopt.io.Npy;
 import java.io.IOException;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.clopt.Checkpoint;
 import org.clopt.CheckpointException;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
 import org.clopt.ParameterSet;
+import org.clopt.StateDict;
+import org.clopt.io.AtomicFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -75,6 +79,15 @@ final class ReplayCommand implements Callable<Integer> {
         checkOutput("--out", out);
         if (saveState != null) {
             checkOutput("--save-state", saveState);
+            if (samePath(out, saveState)) {
+                throw new BadInputException("--out and --save-state are both " + out
+                        + ": each output needs a file of its own");
+            }
+        }
+        checkInput("--params", params);
+        checkInput("--grads", grads);
+        if (loadState != null) {
+            checkInput("--load-state", loadState);
         }
         float[] p0 = readArray("--params", params, 1).floats();
         Npy.Array gradients = readArray("--grads", grads, 2);
@@ -83,6 +96,9 @@ final class ReplayCommand implements Callable<Integer> {
             throw new BadInputException("--grads " + grads + ": has " + shape[1]
                     + " columns but --params has N = " + p0.length);
         }
+        if (p0.length == 0) {
+            throw new BadInputException("--params " + params + ": has no parameters (N = 0): nothing to replay");
+        }
         float[] g = gradients.floats();
         int steps = (int) shape[0];
         int n = p0.length;
@@ -90,21 +106,34 @@ final class ReplayCommand implements Callable<Integer> {
         String where = "the CPU reference";
         long start = System.nanoTime();
         ParameterSet.Builder layout = ParameterSet.builder().group(config).tensor(TENSOR, n);
+        StateDict state;
         if (device.equals("reference")) {
             try (ParameterSet set = layout.buildReference()) {
-                replay(set, p0, g, steps, result);
+                state = replay(set, p0, g, steps, result);
+                config = set.config(0);
             }
         } else {
             try (Device d = deviceOption.open(); ParameterSet set = layout.build(d)) {
                 where = d.toString();
-                replay(set, p0, g, steps, result);
+                state = replay(set, p0, g, steps, result);
+                config = set.config(0);
             }
         }
         double ms = (System.nanoTime() - start) / 1e6;
-        Npy.write(out, result, n);
+        // The outputs are written as a set: both in full first, then both made visible, so a
+        // failure while writing either leaves both files as they were.
+        try (AtomicFile outFile = AtomicFile.prepare(out, Npy.contents(result, n));
+             AtomicFile stateFile = saveState == null ? null : AtomicFile.prepare(saveState,
+                     channel -> Checkpoint.write(state, Channels.newOutputStream(channel)))) {
+            if (stateFile != null) {
+                stateFile.commit();
+            }
+            outFile.commit();
+        }
         if (!quiet) {
             spec.commandLine().getErr().printf(Locale.ROOT, "replay: %s, %d steps on %d "
-                    + "parameters, %s, %.1f ms; wrote %s%n", config, steps, n, where, ms, out);
+                    + "parameters, %s, %.1f ms; wrote %s%s%n", config, steps, n, where, ms, out,
+                    saveState == null ? "" : " and " + saveState);
         }
         return 0;
     }
@@ -112,8 +141,12 @@ final class ReplayCommand implements Callable<Integer> {
     /** The one tensor replay optimizes, as named in saved states. */
     static final String TENSOR = "params";
 
-    /** Runs the steps; saves the state (atomically, before OUT.npy is written) if asked. */
-    private void replay(ParameterSet set, float[] p0, float[] g, int steps, float[] result) {
+    /**
+     * Runs the steps and returns the state to save, if asked. A loaded state's hyperparameters
+     * give way to those set with --set, as changing param_groups after load_state_dict does in
+     * PyTorch.
+     */
+    private StateDict replay(ParameterSet set, float[] p0, float[] g, int steps, float[] result) {
         int n = p0.length;
         if (loadState != null) {
             try {
@@ -121,6 +154,11 @@ final class ReplayCommand implements Callable<Integer> {
             } catch (CheckpointException e) {
                 throw new BadInputException("--load-state " + e.getMessage(), e);
             }
+            OptimizerConfig loaded = set.config(0);
+            for (Map.Entry<String, String> e : optimizerOptions.settings.entrySet()) {
+                loaded = loaded.with(e.getKey(), e.getValue());
+            }
+            set.setConfig(0, loaded);
         }
         set.writeParameters(TENSOR, p0);
         float[] row = new float[n];
@@ -130,15 +168,49 @@ final class ReplayCommand implements Callable<Integer> {
             set.step();
         }
         set.readParameters(TENSOR, result);
-        if (saveState != null) {
-            Checkpoint.save(set, saveState);
+        return saveState == null ? null : set.stateDict();
+    }
+
+    /** An input must be a regular file: a pipe or device would block or read as something else. */
+    private static void checkInput(String flag, Path file) {
+        if (!Files.exists(file)) {
+            throw new BadInputException(flag + " " + file + ": no such file");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException(flag + " " + file + ": not a regular file (a directory, "
+                    + "device or pipe); give a file");
         }
     }
 
-    private static void checkOutput(String flag, Path out) {
+    private static boolean samePath(Path a, Path b) {
+        try {
+            if (Files.exists(a) && Files.exists(b)) {
+                return Files.isSameFile(a, b);
+            }
+        } catch (IOException e) {
+            // Compared by name below.
+        }
+        return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+    }
+
+    /** An output must be a regular file or not exist yet, in a directory that does. */
+    private void checkOutput(String flag, Path out) {
         Path parent = out.toAbsolutePath().getParent();
+        // The text as typed: a Path has already dropped a trailing slash.
+        var matched = spec.commandLine().getParseResult().matchedOption(flag);
+        String given = matched == null || matched.stringValues().isEmpty() ? "" : matched.stringValues().get(0);
+        if (given.endsWith("/") || given.endsWith(java.io.File.separator)) {
+            throw new BadInputException(flag + " " + given + ": names a directory; give a file name");
+        }
         if (Files.isDirectory(out)) {
             throw new BadInputException(flag + " " + out + ": is a directory");
+        }
+        if (Files.exists(out) && !Files.isRegularFile(out)) {
+            throw new BadInputException(flag + " " + out + ": not a regular file (a device or pipe); "
+                    + "outputs replace regular files only");
+        }
+        if (Files.isSymbolicLink(out) && !Files.exists(out)) {
+            throw new BadInputException(flag + " " + out + ": a symbolic link to nothing");
         }
         if (parent == null || !Files.isDirectory(parent)) {
             throw new BadInputException(flag + " " + out + ": directory " + parent + " does not exist");

@@ -100,14 +100,19 @@ final class TrainCommand implements Callable<Integer> {
                             Trainer.Run run = Trainer.train(device, work, name, stepsFor(w), seed, listener);
                             runs.add(run);
                             points.addAll(run.points());
+                            // Kept up to date as runs finish, so a later failure loses little.
+                            LossReport.writeCsv(dir.resolve("loss.csv"), points);
                         }
                     }
                 }
             }
         }
-        LossReport.writeCsv(dir.resolve("loss.csv"), points);
+        // The table first: it survives a failure to write the plot.
+        PrintWriter out = spec.commandLine().getOut();
+        summary(out, deviceName, runs);
         LossReport.writePlot(dir.resolve("loss.png"), points);
-        summary(spec.commandLine().getOut(), deviceName, runs, dir);
+        out.printf(Locale.ROOT, "wrote %s and %s%n", dir.resolve("loss.csv"), dir.resolve("loss.png"));
+        out.flush();
         return 0;
     }
 
@@ -126,7 +131,7 @@ final class TrainCommand implements Callable<Integer> {
         return List.of(value);
     }
 
-    private static void summary(PrintWriter out, String device, List<Trainer.Run> runs, Path dir) {
+    private static void summary(PrintWriter out, String device, List<Trainer.Run> runs) {
         out.printf(Locale.ROOT, "device: %s%n%n", device);
         out.printf(Locale.ROOT, "%-11s %-9s %12s %12s %9s %9s %10s%n", "workload", "optimizer",
                 "first loss", "final loss", "accuracy", "ms/step", "optimizer");
@@ -137,7 +142,7 @@ final class TrainCommand implements Callable<Integer> {
                     r.msPerStep(), 100 * r.optimizerShare());
         }
         out.printf(Locale.ROOT, "%n(optimizer: its share of the step's time, sampled at logging "
-                + "steps)%nwrote %s and %s%n", dir.resolve("loss.csv"), dir.resolve("loss.png"));
+                + "steps)%n");
         out.flush();
     }
 }

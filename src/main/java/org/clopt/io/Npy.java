@@ -176,6 +176,19 @@ public final class Npy {
      *     left behind
      */
     public static void write(Path file, float[] data, long... shape) throws IOException {
+        AtomicFile.write(file, contents(data, shape));
+    }
+
+    /**
+     * The whole {@code .npy} file for {@code data} of this shape, for {@link AtomicFile#prepare}
+     * when it is one of several outputs written together.
+     *
+     * @param data the values in C order
+     * @param shape the array's shape
+     * @return the file's contents as an {@link AtomicFile.Body}
+     * @throws IllegalArgumentException if the shape is negative or does not match the data
+     */
+    public static AtomicFile.Body contents(float[] data, long... shape) {
         Objects.requireNonNull(data, "data");
         Objects.requireNonNull(shape, "shape");
         long count;
@@ -189,10 +202,10 @@ public final class Npy {
                     + " elements but data has " + data.length);
         }
         byte[] header = header(shape);
-        AtomicFile.write(file, out -> {
+        return out -> {
             writeFully(out, ByteBuffer.wrap(header));
             writeFloats(out, data);
-        });
+        };
     }
 
     /** The dtype, order and shape of a parsed header, already checked for support. */
