@@ -4,6 +4,7 @@ import static org.jocl.CL.*;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.clopt.Algorithm;
@@ -11,6 +12,7 @@ import org.clopt.Algorithms;
 import org.clopt.Closer;
 import org.clopt.Device;
 import org.clopt.DeviceBuffer;
+import org.clopt.HostMemoryException;
 import org.clopt.Kernel;
 import org.clopt.OpenClException;
 import org.clopt.Optimizer;
@@ -238,7 +240,15 @@ public final class Benchmark {
 
     private static float[] randomValues(int n, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
-        float[] v = new float[n];
+        float[] v;
+        try {
+            v = new float[n];
+        } catch (OutOfMemoryError e) {
+            throw new HostMemoryException("the benchmark's input of " + n + " floats needs "
+                    + String.format(Locale.ROOT, "%.1f MiB", n / 262144.0) + " of Java heap, more than is free of the "
+                    + String.format(Locale.ROOT, "%.1f MiB", Runtime.getRuntime().maxMemory() / 1048576.0)
+                    + " it may use (raise it with -Xmx)", e);
+        }
         for (int i = 0; i < n; i++) {
             v[i] = (float) (random.nextDouble() - 0.5);
         }

@@ -135,4 +135,44 @@ class ReplayOutputsTest {
         assertEquals(1, p.waitFor(), err);
         assertEquals("clopt: cannot write to standard output", err.strip());
     }
+
+    @Test
+    void hugeDeclaredShapesFailAtOnceWithoutAllocating() throws Exception {
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            Path empty = dir.resolve("empty.npy");
+            Npy.write(empty, new float[0], 0);
+            for (long rows : new long[] {Long.MAX_VALUE, 1L << 32, 1_000_000_000L}) {
+                Path g = dir.resolve("g" + rows + ".npy");
+                Npy.write(g, new float[0], rows, 0);
+                Cli.rejected(Cli.run("replay", "--optimizer", "adam", "--params", empty.toString(),
+                        "--grads", g.toString(), "--out", out.toString()), "--params", "nothing to replay");
+            }
+            // A header promising 1.6e9 floats over 12 bytes of data.
+            Path liar = dir.resolve("liar.npy");
+            byte[] header = ("{'descr': '<f4', 'fortran_order': False, 'shape': (1600000000,), }"
+                    + " ".repeat(54) + "\n").getBytes(StandardCharsets.ISO_8859_1);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(10 + header.length + 12)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0)
+                    .putShort((short) header.length).put(header);
+            Files.write(liar, b.array());
+            Cli.rejected(Cli.run("replay", "--optimizer", "adam", "--params", liar.toString(),
+                    "--grads", grads.toString(), "--out", out.toString()), "--params", "data is 12 bytes");
+        });
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void aHeapTooSmallIsOneLineAndExitCodeOne() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-Xmx48m", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "bench", "--optimizer", "sgd", "--size", "33554432",
+                "--repetitions", "3").start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.getInputStream().readAllBytes();
+        assertEquals(1, p.waitFor(), err);
+        String last = err.strip().lines().reduce((a, b) -> b).orElse("");
+        assertTrue(last.contains("heap") && last.contains("-Xmx"), err);
+        assertFalse(err.contains("\tat "), err);
+    }
 }
