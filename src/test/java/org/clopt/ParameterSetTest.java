@@ -1,6 +1,5 @@
 package org.clopt;
 
-import org.clopt.tools.Conformance;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -15,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.clopt.tools.Conformance;
 import org.jocl.CL;
 import org.jocl.Pointer;
 import org.junit.jupiter.api.Test;

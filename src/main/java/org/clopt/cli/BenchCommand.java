@@ -1,6 +1,5 @@
 package org.clopt.cli;
 
-import org.clopt.tools.Benchmark;
 import com.google.gson.Gson;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -13,6 +12,7 @@ import me.tongfei.progressbar.ProgressBar;
 import org.clopt.Algorithms;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
+import org.clopt.tools.Benchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

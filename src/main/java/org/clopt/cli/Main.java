@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.Properties;
 import org.clopt.CloptException;
 import org.clopt.OpenClUnavailableException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The {@code clopt} command line. Every failure ends with one line on stderr (a stack trace only

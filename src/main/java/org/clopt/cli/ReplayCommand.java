@@ -1,6 +1,5 @@
 package org.clopt.cli;
 
-import org.clopt.io.Npy;
 import java.io.IOException;
 import java.nio.channels.Channels;
 import java.nio.file.Files;
@@ -15,6 +14,7 @@ import org.clopt.OptimizerConfig;
 import org.clopt.ParameterSet;
 import org.clopt.StateDict;
 import org.clopt.io.AtomicFile;
+import org.clopt.io.Npy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -1,8 +1,5 @@
 package org.clopt.cli;
 
-import org.clopt.train.Trainer;
-import org.clopt.train.Workload;
-import org.clopt.train.LossReport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -17,6 +14,9 @@ import me.tongfei.progressbar.ProgressBar;
 import org.clopt.Algorithms;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
+import org.clopt.train.LossReport;
+import org.clopt.train.Trainer;
+import org.clopt.train.Workload;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

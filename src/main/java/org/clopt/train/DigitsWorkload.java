@@ -12,9 +12,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.zip.GZIPInputStream;
 import org.clopt.Device;
-import org.clopt.ParameterSet;
 import org.clopt.DeviceBuffer;
 import org.clopt.Kernel;
+import org.clopt.ParameterSet;
 
 /**
  * The 8x8 handwritten digits (1,797 samples, shipped in the jar) classified by a 64-128-10

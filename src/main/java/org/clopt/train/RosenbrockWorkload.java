@@ -3,9 +3,9 @@ package org.clopt.train;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.clopt.Device;
-import org.clopt.ParameterSet;
 import org.clopt.DeviceBuffer;
 import org.clopt.Kernel;
+import org.clopt.ParameterSet;
 
 /**
  * The extended Rosenbrock function over 10,000,384 parameters (5,000,192 independent banana

@@ -1,8 +1,8 @@
 package org.clopt.train;
 
 import java.util.Map;
-import org.clopt.Device;
 import org.clopt.Closer;
+import org.clopt.Device;
 import org.clopt.DeviceBuffer;
 import org.clopt.Kernel;
 import org.clopt.ParameterSet;

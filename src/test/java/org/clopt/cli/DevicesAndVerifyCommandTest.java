@@ -1,6 +1,5 @@
 package org.clopt.cli;
 
-import org.clopt.tools.Conformance;
 import static org.clopt.cli.Cli.rejected;
 import static org.clopt.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.clopt.tools.Conformance;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -1,7 +1,5 @@
 package org.clopt.cli;
 
-import org.clopt.io.GoldenNpy;
-import org.clopt.io.Npy;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,6 +15,8 @@ import java.util.Map;
 import org.clopt.OnDevice;
 import org.clopt.Optimizer;
 import org.clopt.OptimizerConfig;
+import org.clopt.io.GoldenNpy;
+import org.clopt.io.Npy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
