@@ -31,6 +31,11 @@ public final class Adadelta extends OptimizerConfig {
         super(row, values);
     }
 
+    /**
+     * A builder starting from PyTorch's defaults.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder(ALGORITHM);
     }
@@ -94,10 +99,22 @@ public final class Adadelta extends OptimizerConfig {
             super(from);
         }
 
+        /**
+         * Sets {@code rho}, the decay rate of both running averages, in [0, 1].
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public Builder rho(double value) {
             return set("rho", value);
         }
 
+        /**
+         * Sets {@code eps}, added inside both square roots, &gt;= 0.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public Builder eps(double value) {
             return set("eps", value);
         }

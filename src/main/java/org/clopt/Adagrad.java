@@ -32,6 +32,11 @@ public final class Adagrad extends OptimizerConfig {
         super(row, values);
     }
 
+    /**
+     * A builder starting from PyTorch's defaults.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder(ALGORITHM);
     }
@@ -93,14 +98,32 @@ public final class Adagrad extends OptimizerConfig {
             super(from);
         }
 
+        /**
+         * Sets {@code lr_decay}: step t uses {@code lr / (1 + (t - 1) * lr_decay)}.
+         *
+         * @param value the new value, &gt;= 0
+         * @return this builder
+         */
         public Builder lrDecay(double value) {
             return set("lr_decay", value);
         }
 
+        /**
+         * Sets {@code initial_accumulator_value}, where the sum of squared gradients starts.
+         *
+         * @param value the new value, &gt;= 0
+         * @return this builder
+         */
         public Builder initialAccumulatorValue(double value) {
             return set("initial_accumulator_value", value);
         }
 
+        /**
+         * Sets {@code eps}, added to the denominator outside the square root, &gt;= 0.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public Builder eps(double value) {
             return set("eps", value);
         }

@@ -25,6 +25,11 @@ public final class AdamW extends AdamBase {
         super(row, values);
     }
 
+    /**
+     * A builder starting from PyTorch's defaults.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder(ALGORITHM);
     }

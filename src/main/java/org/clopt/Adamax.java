@@ -32,6 +32,11 @@ public final class Adamax extends OptimizerConfig {
         super(row, values);
     }
 
+    /**
+     * A builder starting from PyTorch's defaults.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder(ALGORITHM);
     }
@@ -97,10 +102,23 @@ public final class Adamax extends OptimizerConfig {
             super(from);
         }
 
+        /**
+         * Sets {@code betas}, the decay rates of the first moment and of the infinity norm.
+         *
+         * @param first the first moment's decay rate, in [0, 1)
+         * @param second the infinity norm's decay rate, in [0, 1)
+         * @return this builder
+         */
         public Builder betas(double first, double second) {
             return set("betas", List.of(first, second));
         }
 
+        /**
+         * Sets {@code eps}, which keeps the denominator away from zero, &gt;= 0.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public Builder eps(double value) {
             return set("eps", value);
         }

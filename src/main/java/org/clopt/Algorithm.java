@@ -50,12 +50,20 @@ public final class Algorithm {
         return new Algorithm(presetName, conformanceUlps, factory, specs);
     }
 
-    /** The name: kernel file, registry key, checkpoint and command-line name. */
+    /**
+     * The name: kernel file, registry key, checkpoint and command-line name.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
 
-    /** The hyperparameters in PyTorch's order, with this row's defaults. */
+    /**
+     * The hyperparameters in PyTorch's order, with this row's defaults.
+     *
+     * @return the hyperparameters (immutable)
+     */
     public List<Hyperparameter> hyperparameters() {
         return hyperparameters;
     }
@@ -63,6 +71,8 @@ public final class Algorithm {
     /**
      * The hyperparameter under PyTorch keyword {@code key}.
      *
+     * @param key the PyTorch keyword
+     * @return the hyperparameter
      * @throws IllegalArgumentException naming the known keys when there is none
      */
     public Hyperparameter hyperparameter(String key) {
@@ -78,6 +88,8 @@ public final class Algorithm {
      * The largest difference, in ulp of the operands, that the conformance check allows between
      * this algorithm's kernel and its CPU reference: about 2 for multiply-add only, 8 with a
      * square root and a division, more with several of each.
+     *
+     * @return the allowed difference, in ulp
      */
     public double conformanceUlps() {
         return conformanceUlps;
@@ -87,6 +99,8 @@ public final class Algorithm {
      * A configuration from these values, any key this row lacks taking its default.
      * Values may be given as Java values or as text (see {@link Hyperparameter}).
      *
+     * @param values the values by PyTorch keyword
+     * @return the validated configuration
      * @throws IllegalArgumentException naming the first unknown key, missing value or invalid value
      */
     public OptimizerConfig create(Map<String, ?> values) {

@@ -34,6 +34,8 @@ public final class Algorithms {
     /**
      * The row named {@code name}.
      *
+     * @param name a name of {@link #NAMES}
+     * @return the row
      * @throws IllegalArgumentException listing the known names when there is none
      */
     public static Algorithm named(String name) {

@@ -36,11 +36,12 @@ import org.clopt.io.SafeTensors;
  * set: {@code state.i.step} (I64 scalar), {@code state.i.<key>} for each state array
  * ({@code exp_avg}, {@code sum} ... F32, the tensor's shape), {@code state.i.mu_product} (F32
  * scalar, NAdam), and, when asked for, {@code param.i} (the parameters). {@code __metadata__}
- * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("1"), {@code params}
+ * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("2"), {@code params}
  * (JSON: each tensor's name, shape and group), {@code param_groups} (JSON: each group's
- * algorithm and every hyperparameter under PyTorch's names) and {@code data_crc32} (the CRC-32
- * of the data section, in decimal). The file alone is enough to rebuild the set:
- * {@code ParameterSet.builder(Checkpoint.read(path)).build(device)}.
+ * algorithm and every hyperparameter under PyTorch's names) and {@code file_crc32} (the CRC-32
+ * of the whole file in 8 hex digits, computed with those digits as {@code 00000000}); version 1
+ * files, whose {@code data_crc32} covers the data section only, still load. The file alone is
+ * enough to rebuild the set: {@code ParameterSet.builder(Checkpoint.read(path)).build(device)}.
  *
  * <p>Saving is crash-safe ({@link AtomicFile}): a checkpoint on disk is always whole. Reading
  * checks the whole file before anything is returned, and loading checks that it fits the set
@@ -59,12 +60,25 @@ public final class Checkpoint {
     private Checkpoint() {
     }
 
-    /** Saves the optimizer state of {@code set}, without the parameters. */
+    /**
+     * Saves the optimizer state of {@code set}, without the parameters.
+     *
+     * @param set the set to save
+     * @param file the file to write, replaced atomically
+     * @throws CheckpointException if the file cannot be written
+     */
     public static void save(ParameterSet set, Path file) {
         save(set, file, false);
     }
 
-    /** Saves the optimizer state and, with {@code includeParameters}, the parameters too. */
+    /**
+     * Saves the optimizer state and, with {@code includeParameters}, the parameters too.
+     *
+     * @param set the set to save
+     * @param file the file to write, replaced atomically
+     * @param includeParameters whether to save the parameters too
+     * @throws CheckpointException if the file cannot be written
+     */
     public static void save(ParameterSet set, Path file, boolean includeParameters) {
         write(set.stateDict(includeParameters), file);
     }
@@ -73,6 +87,8 @@ public final class Checkpoint {
      * Loads a checkpoint into {@code set}: every state array, step count and mu_product, each
      * group's hyperparameters, and the parameters if the file has them.
      *
+     * @param set the set to load into
+     * @param file the checkpoint file
      * @throws CheckpointException if the file is unreadable, corrupt, or does not fit the set;
      *     the set is then unchanged
      */
@@ -88,7 +104,13 @@ public final class Checkpoint {
         }
     }
 
-    /** Writes {@code state} to {@code file} atomically: the old file or the new one, never a mix. */
+    /**
+     * Writes {@code state} to {@code file} atomically: the old file or the new one, never a mix.
+     *
+     * @param state the snapshot to write
+     * @param file the file to write
+     * @throws CheckpointException if the file cannot be written
+     */
     public static void write(StateDict state, Path file) {
         Encoded encoded = encode(state);
         try {
@@ -98,7 +120,13 @@ public final class Checkpoint {
         }
     }
 
-    /** Writes {@code state} to {@code out}, which is flushed but not closed. */
+    /**
+     * Writes {@code state} to {@code out}, which is flushed but not closed.
+     *
+     * @param state the snapshot to write
+     * @param out the stream to write to
+     * @throws IOException if writing the stream fails
+     */
     public static void write(StateDict state, OutputStream out) throws IOException {
         Encoded encoded = encode(state);
         SafeTensors.write(Channels.newChannel(out), encoded.header, encoded.tensors);
@@ -108,6 +136,8 @@ public final class Checkpoint {
     /**
      * Reads and checks a checkpoint file.
      *
+     * @param file the checkpoint file
+     * @return the snapshot
      * @throws CheckpointException naming the file and what is wrong with it
      */
     public static StateDict read(Path file) {
@@ -125,6 +155,8 @@ public final class Checkpoint {
     /**
      * Reads and checks a checkpoint from {@code in}, which must end where the checkpoint ends.
      *
+     * @param in the stream to read from
+     * @return the snapshot
      * @throws CheckpointException saying what is wrong
      * @throws IOException if reading the stream fails
      */

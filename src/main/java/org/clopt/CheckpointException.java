@@ -7,10 +7,21 @@ package org.clopt;
 public class CheckpointException extends CloptException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * An exception with this message.
+     *
+     * @param message the file and what is wrong
+     */
     public CheckpointException(String message) {
         super(message);
     }
 
+    /**
+     * An exception with this message and cause.
+     *
+     * @param message the file and what is wrong
+     * @param cause the underlying failure
+     */
     public CheckpointException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -22,7 +22,13 @@ import java.util.Deque;
 public final class Closer implements AutoCloseable {
     private final Deque<AutoCloseable> resources = new ArrayDeque<>();
 
-    /** Registers {@code resource} (null is ignored) and returns it. */
+    /**
+     * Registers {@code resource} (null is ignored) and returns it.
+     *
+     * @param <T> the resource's type
+     * @param resource the resource to close later, or null
+     * @return {@code resource}
+     */
     public synchronized <T extends AutoCloseable> T add(T resource) {
         if (resource != null) {
             resources.push(resource);
@@ -52,7 +58,11 @@ public final class Closer implements AutoCloseable {
         }
     }
 
-    /** Closes everything, attaching any failure to {@code cause} instead of throwing it. */
+    /**
+     * Closes everything, attaching any failure to {@code cause} instead of throwing it.
+     *
+     * @param cause the failure being handled, which gets any failure to close as suppressed
+     */
     public void closeQuietlyAfter(Throwable cause) {
         java.util.Objects.requireNonNull(cause, "cause");
         try {

@@ -72,12 +72,23 @@ public final class Device implements AutoCloseable {
         return clCreateCommandQueue(context, id, CL_QUEUE_PROFILING_ENABLE, null);
     }
 
-    /** Opens the device named by {@code CLOPT_DEVICE}, else the first GPU, else any device. */
+    /**
+     * Opens the device named by {@code CLOPT_DEVICE}, else the first GPU, else any device.
+     *
+     * @return the device, to close when done
+     * @throws OpenClUnavailableException when there is no OpenCL or no device matches
+     */
     public static Device open() {
         return open(DeviceSelector.fromEnvironment());
     }
 
-    /** Opens the device {@code selector} picks. */
+    /**
+     * Opens the device {@code selector} picks.
+     *
+     * @param selector how to pick the device
+     * @return the device, to close when done
+     * @throws OpenClUnavailableException when there is no OpenCL or no device matches
+     */
     public static Device open(DeviceSelector selector) {
         DeviceInfo chosen = selector.choose(list());
         return new Device(chosen, deviceIds(platforms()[chosen.platformIndex()])[chosen.deviceIndex()]);
@@ -86,6 +97,7 @@ public final class Device implements AutoCloseable {
     /**
      * Every OpenCL device of every platform.
      *
+     * @return the devices, platform by platform
      * @throws OpenClUnavailableException when the runtime or every platform is missing
      */
     public static List<DeviceInfo> list() {
@@ -101,6 +113,11 @@ public final class Device implements AutoCloseable {
         return result;
     }
 
+    /**
+     * What the device is and what it can do.
+     *
+     * @return the device's description
+     */
     public DeviceInfo info() {
         return info;
     }
@@ -180,6 +197,8 @@ public final class Device implements AutoCloseable {
     /**
      * The OpenCL context, for kernels of your own that work on clopt's buffers (see
      * {@link ParameterSet#gradientSlice}). Owned by this device: do not release it.
+     *
+     * @return the context
      */
     public cl_context context() {
         return context;
@@ -188,6 +207,8 @@ public final class Device implements AutoCloseable {
     /**
      * The in-order command queue clopt enqueues on; enqueue your kernels here so that they are
      * ordered with the steps. Owned by this device: do not release it.
+     *
+     * @return the queue
      */
     public cl_command_queue queue() {
         return queue;

@@ -33,18 +33,41 @@ public final class DeviceBuffer implements AutoCloseable {
     /**
      * An uninitialised buffer of {@code bytes}; {@code what} names it in error messages.
      *
+     * @param device the device to allocate on
+     * @param bytes the size in bytes, &gt; 0
+     * @param what a name for messages
+     * @return the buffer, to close when done
      * @throws DeviceMemoryException when the device cannot hold it
+     * @throws IllegalArgumentException when {@code bytes} is not positive
      */
     public static DeviceBuffer allocate(Device device, long bytes, String what) {
         return new DeviceBuffer(device, bytes, what);
     }
 
-    /** A buffer holding a copy of {@code values}. */
+    /**
+     * A buffer holding a copy of {@code values}; an empty array gets a buffer of one float, since
+     * OpenCL has no empty buffers.
+     *
+     * @param device the device to allocate on
+     * @param values the values to copy
+     * @param what a name for messages
+     * @return the buffer, to close when done
+     * @throws DeviceMemoryException when the device cannot hold it
+     */
     public static DeviceBuffer of(Device device, float[] values, String what) {
         return filled(device, values.length, Pointer.to(values), what);
     }
 
-    /** A buffer holding a copy of {@code values}. */
+    /**
+     * A buffer holding a copy of {@code values}; an empty array gets a buffer of one int, since
+     * OpenCL has no empty buffers.
+     *
+     * @param device the device to allocate on
+     * @param values the values to copy
+     * @param what a name for messages
+     * @return the buffer, to close when done
+     * @throws DeviceMemoryException when the device cannot hold it
+     */
     public static DeviceBuffer of(Device device, int[] values, String what) {
         return filled(device, values.length, Pointer.to(values), what);
     }
@@ -61,12 +84,23 @@ public final class DeviceBuffer implements AutoCloseable {
         }
     }
 
-    /** The OpenCL handle, for {@link Kernel#arg(int, cl_mem)} or your own calls; owned by this buffer. */
+    /**
+     * The OpenCL handle, for {@link Kernel#arg(int, cl_mem)} or your own calls; owned by this
+     * buffer.
+     *
+     * @return the handle
+     * @throws IllegalStateException if the buffer or its device is closed
+     */
     public cl_mem handle() {
         ensureOpen();
         return mem;
     }
 
+    /**
+     * The buffer's size in bytes.
+     *
+     * @return the size in bytes
+     */
     public long bytes() {
         return bytes;
     }
@@ -89,12 +123,23 @@ public final class DeviceBuffer implements AutoCloseable {
         return what + " (" + bytes + " bytes" + (closed ? ", closed)" : ")");
     }
 
-    /** Copies {@code values} into the buffer from its start. */
+    /**
+     * Copies {@code values} into the buffer from its start.
+     *
+     * @param values the floats to write
+     * @throws IllegalArgumentException if they do not fit in the buffer
+     */
     public void write(float[] values) {
         transfer(true, 0, 4L * values.length, Pointer.to(values));
     }
 
-    /** Copies the buffer's first {@code out.length} floats into {@code out}, after what is enqueued before. */
+    /**
+     * Copies the buffer's first {@code out.length} floats into {@code out}, after what is enqueued
+     * before.
+     *
+     * @param out where the floats go
+     * @throws IllegalArgumentException if it is longer than the buffer
+     */
     public void read(float[] out) {
         transfer(false, 0, 4L * out.length, Pointer.to(out));
     }
@@ -102,6 +147,8 @@ public final class DeviceBuffer implements AutoCloseable {
     /**
      * Sets every whole float of the buffer to {@code value} (bytes past the last whole float, if
      * any, are left), ordered with the queue like the transfers.
+     *
+     * @param value the value for every float
      */
     public void fill(float value) {
         ensureOpen();

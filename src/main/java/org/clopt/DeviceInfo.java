@@ -21,7 +21,11 @@ public record DeviceInfo(int platformIndex, int deviceIndex, String platformName
                          long maxAllocationBytes, boolean fp64, boolean fp16,
                          boolean correctlyRoundedDivideSqrt) {
 
-    /** "platform:device name", the form device selection by name matches against. */
+    /**
+     * "platform:device name", the form device selection by name matches against.
+     *
+     * @return the qualified name
+     */
     public String qualifiedName() {
         return platformName + ": " + name;
     }

@@ -25,12 +25,23 @@ public final class DeviceSelector {
         this.nameContains = nameContains;
     }
 
-    /** The first GPU of any platform, else the first device of any type. */
+    /**
+     * The first GPU of any platform, else the first device of any type.
+     *
+     * @return the selector
+     */
     public static DeviceSelector firstGpuElseAny() {
         return new DeviceSelector(-1, -1, null);
     }
 
-    /** Device {@code device} of platform {@code platform}, both counted from 0. */
+    /**
+     * Device {@code device} of platform {@code platform}, both counted from 0.
+     *
+     * @param platform the platform's index
+     * @param device the device's index in the platform
+     * @return the selector
+     * @throws IllegalArgumentException for a negative index
+     */
     public static DeviceSelector index(int platform, int device) {
         if (platform < 0 || device < 0) {
             throw new IllegalArgumentException("invalid device index " + platform + ":" + device
@@ -39,7 +50,13 @@ public final class DeviceSelector {
         return new DeviceSelector(platform, device, null);
     }
 
-    /** The first device whose "platform: name" contains {@code text}, ignoring case. */
+    /**
+     * The first device whose "platform: name" contains {@code text}, ignoring case.
+     *
+     * @param text the text to look for; surrounding blanks are ignored
+     * @return the selector
+     * @throws IllegalArgumentException for null or blank text
+     */
     public static DeviceSelector nameContains(String text) {
         if (text == null || text.isBlank()) {
             throw new IllegalArgumentException("invalid device name: must not be empty");
@@ -47,7 +64,12 @@ public final class DeviceSelector {
         return new DeviceSelector(-1, -1, text.trim());
     }
 
-    /** {@code P:D} selects by index; any other text by name; empty text is the default. */
+    /**
+     * {@code P:D} selects by index; any other text by name; empty text is the default.
+     *
+     * @param spec {@code P:D}, a name's part, or null or blank text
+     * @return the selector
+     */
     public static DeviceSelector parse(String spec) {
         if (spec == null || spec.isBlank()) {
             return firstGpuElseAny();
@@ -59,7 +81,11 @@ public final class DeviceSelector {
         return nameContains(spec);
     }
 
-    /** {@link #parse} of {@value #ENVIRONMENT_VARIABLE}, or the default when it is unset. */
+    /**
+     * {@link #parse} of {@value #ENVIRONMENT_VARIABLE}, or the default when it is unset.
+     *
+     * @return the selector
+     */
     public static DeviceSelector fromEnvironment() {
         return parse(System.getenv(ENVIRONMENT_VARIABLE));
     }

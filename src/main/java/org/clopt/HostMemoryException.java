@@ -7,6 +7,12 @@ package org.clopt;
 public class HostMemoryException extends CloptException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * An exception with this message and cause.
+     *
+     * @param message how much was needed and what the heap allows
+     * @param cause the {@link OutOfMemoryError}
+     */
     public HostMemoryException(String message, Throwable cause) {
         super(message, cause);
     }

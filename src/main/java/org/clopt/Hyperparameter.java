@@ -18,7 +18,12 @@ import java.util.Objects;
 public final class Hyperparameter {
     /** What kind of value it takes. */
     public enum Kind {
-        NUMBER, PAIR, FLAG
+        /** A number, held as a {@link Double}. */
+        NUMBER,
+        /** Two numbers, held as an immutable {@code List<Double>}. */
+        PAIR,
+        /** A flag, held as a {@link Boolean}. */
+        FLAG
     }
 
     /** The values a number (or each number of a pair) may take. */
@@ -109,26 +114,48 @@ public final class Hyperparameter {
         return new Hyperparameter(key, kind, range, coerce(value), structural);
     }
 
-    /** PyTorch's keyword name, such as {@code lr} or {@code betas}. */
+    /**
+     * PyTorch's keyword name, such as {@code lr} or {@code betas}.
+     *
+     * @return the keyword
+     */
     public String key() {
         return key;
     }
 
+    /**
+     * The kind of value it takes.
+     *
+     * @return the kind
+     */
     public Kind kind() {
         return kind;
     }
 
-    /** The allowed values of a number or of each number of a pair; null for a flag. */
+    /**
+     * The allowed values of a number or of each number of a pair; null for a flag.
+     *
+     * @return the range, or null
+     */
     public Range range() {
         return range;
     }
 
-    /** The default value, or null when the hyperparameter must be given. */
+    /**
+     * The default value, or null when the hyperparameter must be given.
+     *
+     * @return the default, or null
+     */
     public Object defaultValue() {
         return defaultValue;
     }
 
-    /** Whether the value is fixed once a parameter group exists (it can change the kernel or the state). */
+    /**
+     * Whether the value is fixed once a parameter group exists (it can change the kernel or the
+     * state).
+     *
+     * @return true if structural
+     */
     public boolean isStructural() {
         return structural;
     }

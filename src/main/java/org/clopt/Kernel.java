@@ -66,6 +66,11 @@ public final class Kernel implements AutoCloseable {
      * after clopt's {@code common.cl} with these build options ({@code -D} flags); the program
      * is built once per device, file and options.
      *
+     * @param device the device to build for
+     * @param file the file's name under {@code org/clopt/kernels/}, without {@code .cl}
+     * @param name the kernel's name in the file
+     * @param options OpenCL build options, possibly empty
+     * @return the kernel, to close when done
      * @throws KernelBuildException with the compiler's log if the build fails
      */
     public static Kernel fromClasspath(Device device, String file, String name, String options) {
@@ -80,6 +85,11 @@ public final class Kernel implements AutoCloseable {
     /**
      * Kernel {@code name} of OpenCL C {@code source}, built for this device with these options.
      *
+     * @param device the device to build for
+     * @param source the OpenCL C program
+     * @param name the kernel's name in the program
+     * @param options OpenCL build options, possibly empty
+     * @return the kernel, to close when done
      * @throws KernelBuildException with the compiler's log if the build fails
      */
     public static Kernel fromSource(Device device, String source, String name, String options) {
@@ -99,7 +109,14 @@ public final class Kernel implements AutoCloseable {
         return new Kernel(device, name, program, k);
     }
 
-    /** Sets argument {@code index} to a buffer of clopt's or your own (a {@link DeviceBuffer}'s handle, a slice's buffer). */
+    /**
+     * Sets argument {@code index} to a buffer of clopt's or your own (a {@link DeviceBuffer}'s
+     * handle, a slice's buffer).
+     *
+     * @param index the argument's index, from 0
+     * @param buffer the buffer
+     * @return this kernel
+     */
     public Kernel arg(int index, cl_mem buffer) {
         Objects.requireNonNull(buffer, "buffer");
         return set(index, Sizeof.cl_mem, Pointer.to(buffer), null);
@@ -108,6 +125,11 @@ public final class Kernel implements AutoCloseable {
     /**
      * Sets argument {@code index} to {@code buffer}, which must be open and on this kernel's
      * device until the launches that use it.
+     *
+     * @param index the argument's index, from 0
+     * @param buffer the buffer
+     * @return this kernel
+     * @throws IllegalArgumentException if the buffer belongs to another device
      */
     public Kernel arg(int index, DeviceBuffer buffer) {
         Objects.requireNonNull(buffer, "buffer");
@@ -119,16 +141,36 @@ public final class Kernel implements AutoCloseable {
         return set(index, Sizeof.cl_mem, Pointer.to(buffer.handle()), buffer);
     }
 
+    /**
+     * A {@code float} argument.
+     *
+     * @param index the argument's index, from 0
+     * @param value the value
+     * @return this kernel
+     */
     public Kernel arg(int index, float value) {
         return set(index, Sizeof.cl_float, Pointer.to(new float[] {value}), null);
     }
 
-    /** An {@code int} or {@code uint} argument. */
+    /**
+     * An {@code int} or {@code uint} argument.
+     *
+     * @param index the argument's index, from 0
+     * @param value the value
+     * @return this kernel
+     */
     public Kernel arg(int index, int value) {
         return set(index, Sizeof.cl_int, Pointer.to(new int[] {value}), null);
     }
 
-    /** A {@code local} memory argument of {@code bytes}. */
+    /**
+     * A {@code local} memory argument of {@code bytes}.
+     *
+     * @param index the argument's index, from 0
+     * @param bytes the size of the local buffer, &gt; 0
+     * @return this kernel
+     * @throws IllegalArgumentException if {@code bytes} is not positive
+     */
     public Kernel localArg(int index, long bytes) {
         if (bytes <= 0) {
             throw new IllegalArgumentException("kernel " + name + ": local argument " + index
@@ -142,7 +184,11 @@ public final class Kernel implements AutoCloseable {
         return "kernel " + name;
     }
 
-    /** The number of arguments the kernel declares. */
+    /**
+     * The number of arguments the kernel declares.
+     *
+     * @return the argument count
+     */
     public int argumentCount() {
         return argumentCount;
     }
@@ -168,6 +214,8 @@ public final class Kernel implements AutoCloseable {
     /**
      * The work-group size of {@link #launch(long, long)}: clopt's rule for this kernel and
      * device (see the README's Performance section).
+     *
+     * @return the work-group size, in work-items
      */
     public long localSize() {
         return localSize;
@@ -177,6 +225,11 @@ public final class Kernel implements AutoCloseable {
      * Runs one work-item per element of [from, to), indexed by {@code get_global_id(0)}, without
      * the kernel needing a bounds check: whole work-groups, then the remainder as one exact
      * work-group at a global offset.
+     *
+     * @param from the first element, &gt;= 0
+     * @param to one past the last element, &gt;= {@code from}
+     * @throws IllegalArgumentException for a negative or reversed range
+     * @throws IllegalStateException if the kernel, its device or a buffer argument is closed
      */
     public void launch(long from, long to) {
         if (from < 0 || to < from) {
@@ -187,7 +240,14 @@ public final class Kernel implements AutoCloseable {
         Cl.run("enqueue " + name, () -> shape.enqueue(device.queue(), kernel, null));
     }
 
-    /** Runs an N-dimensional range; {@code local} may be null to let the runtime choose. */
+    /**
+     * Runs an N-dimensional range; {@code local} may be null to let the runtime choose.
+     *
+     * @param global the global size in each of 1 to 3 dimensions, each &gt;= 1
+     * @param local the work-group size in each dimension, each &gt;= 1, or null
+     * @throws IllegalArgumentException for a wrong number of dimensions or a size below 1
+     * @throws IllegalStateException if the kernel, its device or a buffer argument is closed
+     */
     public void launch(long[] global, long[] local) {
         Objects.requireNonNull(global, "global");
         if (global.length < 1 || global.length > 3 || (local != null && local.length != global.length)) {

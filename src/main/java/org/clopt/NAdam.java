@@ -45,6 +45,11 @@ public final class NAdam extends OptimizerConfig {
         super(row, values);
     }
 
+    /**
+     * A builder starting from PyTorch's defaults.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder(ALGORITHM);
     }
@@ -140,18 +145,44 @@ public final class NAdam extends OptimizerConfig {
             super(from);
         }
 
+        /**
+         * Sets {@code betas}, the decay rates of the first and second moment estimates.
+         *
+         * @param first the first moment's decay rate, in [0, 1)
+         * @param second the second moment's decay rate, in [0, 1)
+         * @return this builder
+         */
         public Builder betas(double first, double second) {
             return set("betas", List.of(first, second));
         }
 
+        /**
+         * Sets {@code eps}, which keeps the denominator away from zero, &gt;= 0.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public Builder eps(double value) {
             return set("eps", value);
         }
 
+        /**
+         * Sets {@code momentum_decay}, how fast the momentum schedule {@code mu_t} rises.
+         *
+         * @param value the new value, &gt;= 0
+         * @return this builder
+         */
         public Builder momentumDecay(double value) {
             return set("momentum_decay", value);
         }
 
+        /**
+         * Sets {@code decoupled_weight_decay}: weight decay on the parameters, as AdamW, instead of
+         * L2 decay added to the gradient.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public Builder decoupledWeightDecay(boolean value) {
             return set("decoupled_weight_decay", value);
         }

@@ -12,10 +12,21 @@ public class OpenClUnavailableException extends CloptException {
             "install an OpenCL runtime, e.g. on Debian/Ubuntu: "
                     + "apt-get install pocl-opencl-icd ocl-icd-opencl-dev clinfo";
 
+    /**
+     * An exception with this message.
+     *
+     * @param message what is missing, what to install or what was available
+     */
     public OpenClUnavailableException(String message) {
         super(message);
     }
 
+    /**
+     * An exception with this message and cause.
+     *
+     * @param message what is missing, what to install or what was available
+     * @param cause the underlying failure
+     */
     public OpenClUnavailableException(String message, Throwable cause) {
         super(message, cause);
     }

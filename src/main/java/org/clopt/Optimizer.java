@@ -33,6 +33,10 @@ public final class Optimizer implements AutoCloseable {
      * An optimizer whose parameters, gradients and state live on {@code device}; parameters and
      * gradients start at zero, state at its initial value.
      *
+     * @param device the device to run on
+     * @param config the hyperparameters
+     * @param size the number of parameters, &gt;= 0
+     * @return the optimizer, to close when done
      * @throws IllegalArgumentException when {@code size} is negative
      * @throws DeviceMemoryException when the device cannot hold the buffers
      * @throws KernelBuildException when the device's compiler rejects the kernel
@@ -42,7 +46,14 @@ public final class Optimizer implements AutoCloseable {
         return new Optimizer(layout(config, size).build(device), size);
     }
 
-    /** The CPU reference: the same step in plain Java, single-threaded. */
+    /**
+     * The CPU reference: the same step in plain Java, single-threaded.
+     *
+     * @param config the hyperparameters
+     * @param size the number of parameters, &gt;= 0
+     * @return the optimizer
+     * @throws IllegalArgumentException when {@code size} is negative
+     */
     public static Optimizer reference(OptimizerConfig config, int size) {
         return new Optimizer(layout(config, size).buildReference(), size);
     }
@@ -54,7 +65,11 @@ public final class Optimizer implements AutoCloseable {
         return ParameterSet.builder().group(Objects.requireNonNull(config, "config")).tensor(TENSOR, size);
     }
 
-    /** The hyperparameters now. */
+    /**
+     * The hyperparameters now.
+     *
+     * @return the configuration
+     */
     public OptimizerConfig config() {
         return set.config(0);
     }
@@ -62,22 +77,37 @@ public final class Optimizer implements AutoCloseable {
     /**
      * Replaces the hyperparameters from the next step on, as a schedule does, for example
      * {@code setConfig(config().with("lr", 5e-4))}; see {@link ParameterSet#setConfig}.
+     *
+     * @param config the new configuration, of the same algorithm and structural options
+     * @throws IllegalArgumentException naming what may not change
      */
     public void setConfig(OptimizerConfig config) {
         set.setConfig(0, config);
     }
 
-    /** Number of elements in the parameter vector. */
+    /**
+     * Number of elements in the parameter vector.
+     *
+     * @return the element count
+     */
     public int size() {
         return size;
     }
 
-    /** Steps taken so far (PyTorch's {@code state['step']}); 0 before the first. */
+    /**
+     * Steps taken so far (PyTorch's {@code state['step']}); 0 before the first.
+     *
+     * @return the step count
+     */
     public long stepCount() {
         return set.stepCount(TENSOR);
     }
 
-    /** The state arrays this optimizer keeps, by PyTorch state key ({@code exp_avg} ...). */
+    /**
+     * The state arrays this optimizer keeps, by PyTorch state key ({@code exp_avg} ...).
+     *
+     * @return the state keys, possibly empty
+     */
     public List<String> stateNames() {
         return config().stateNames();
     }
@@ -92,37 +122,73 @@ public final class Optimizer implements AutoCloseable {
         set.zeroGrad();
     }
 
-    /** Replaces the parameters; {@code values.length} must equal {@link #size()}. */
+    /**
+     * Replaces the parameters; {@code values.length} must equal {@link #size()}.
+     *
+     * @param values the new parameters
+     * @throws IllegalArgumentException for a wrong length
+     */
     public void writeParameters(float[] values) {
         set.writeParameters(TENSOR, checked("parameters", values));
     }
 
-    /** Copies the parameters into {@code out}, whose length must equal {@link #size()}. */
+    /**
+     * Copies the parameters into {@code out}, whose length must equal {@link #size()}.
+     *
+     * @param out where the parameters go
+     * @throws IllegalArgumentException for a wrong length
+     */
     public void readParameters(float[] out) {
         set.readParameters(TENSOR, checked("parameters", out));
     }
 
-    /** Replaces the gradients the next step uses. */
+    /**
+     * Replaces the gradients the next step uses.
+     *
+     * @param values the gradients, {@link #size()} of them
+     * @throws IllegalArgumentException for a wrong length
+     */
     public void writeGradients(float[] values) {
         set.writeGradients(TENSOR, checked("gradients", values));
     }
 
-    /** Copies state array {@code name} (one of {@link #stateNames()}) into {@code out}. */
+    /**
+     * Copies state array {@code name} (one of {@link #stateNames()}) into {@code out}.
+     *
+     * @param name the state key
+     * @param out where the state goes, {@link #size()} long
+     * @throws IllegalArgumentException for an unknown key or a wrong length
+     */
     public void readState(String name, float[] out) {
         set.readState(TENSOR, name, checked(name, out));
     }
 
-    /** Replaces state array {@code name}. */
+    /**
+     * Replaces state array {@code name}.
+     *
+     * @param name the state key, one of {@link #stateNames()}
+     * @param values the new state, {@link #size()} long
+     * @throws IllegalArgumentException for an unknown key or a wrong length
+     */
     public void writeState(String name, float[] values) {
         set.writeState(TENSOR, name, checked(name, values));
     }
 
-    /** A snapshot of the optimizer state; see {@link ParameterSet#stateDict()}. */
+    /**
+     * A snapshot of the optimizer state; see {@link ParameterSet#stateDict()}.
+     *
+     * @return the snapshot, without the parameters
+     */
     public StateDict stateDict() {
         return set.stateDict();
     }
 
-    /** Restores a snapshot; see {@link ParameterSet#loadStateDict}. */
+    /**
+     * Restores a snapshot; see {@link ParameterSet#loadStateDict}.
+     *
+     * @param state the snapshot to restore
+     * @throws IllegalArgumentException saying what does not fit; the optimizer is then unchanged
+     */
     public void loadStateDict(StateDict state) {
         set.loadStateDict(state);
     }
@@ -131,6 +197,8 @@ public final class Optimizer implements AutoCloseable {
      * The one-tensor parameter set behind this optimizer, for everything else a set offers:
      * {@link Checkpoint#save(ParameterSet, java.nio.file.Path)}, device slices of the parameters
      * and gradients, freezing. Closing the optimizer closes it.
+     *
+     * @return the parameter set, owned by this optimizer
      */
     public ParameterSet parameterSet() {
         return set;

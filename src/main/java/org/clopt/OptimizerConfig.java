@@ -30,6 +30,8 @@ public abstract class OptimizerConfig {
      * {@code true}/{@code false}, and comma-separated pairs ({@code betas=0.9,0.999}).
      *
      * @param optimizer a name of {@link Algorithms#NAMES}
+     * @param hyperparameters values as text by PyTorch keyword; a missing key takes its default
+     * @return the validated configuration
      * @throws IllegalArgumentException naming the optimizer, key or value that is not valid
      */
     public static OptimizerConfig of(String optimizer, Map<String, String> hyperparameters) {
@@ -40,8 +42,10 @@ public abstract class OptimizerConfig {
      * A copy with hyperparameter {@code key} (a PyTorch keyword) set to {@code value} and every
      * other one as it is here, validated as a build is.
      *
+     * @param key the hyperparameter's PyTorch keyword
      * @param value a number, a pair ({@code List} of two numbers or {@code double[2]}), a
      *     boolean, or any of these as text
+     * @return the new configuration
      * @throws IllegalArgumentException naming the key or value that is not valid
      */
     public final OptimizerConfig with(String key, Object value) {
@@ -53,50 +57,96 @@ public abstract class OptimizerConfig {
         return row.create(changed);
     }
 
-    /** A builder holding every hyperparameter of this configuration, to change several at once. */
+    /**
+     * A builder holding every hyperparameter of this configuration, to change several at once.
+     *
+     * @return a new builder
+     */
     public abstract Builder<?, ?> toBuilder();
 
     /**
      * The algorithm this configuration runs: the kernel file {@code kernels/<algorithm>.cl} and
      * its kernel {@code <algorithm>_step}, a name of {@link Algorithms#NAMES}. SGD reports
      * {@code sgd}, {@code momentum} or {@code nesterov} according to its options.
+     *
+     * @return the algorithm's name
      */
     public abstract String algorithm();
 
-    /** The per-element state arrays under their PyTorch state keys, in kernel argument order. */
+    /**
+     * The per-element state arrays under their PyTorch state keys, in kernel argument order.
+     *
+     * @return the state keys, possibly empty
+     */
     public abstract List<String> stateNames();
 
-    /** Scalar state kept per tensor besides the step count, by PyTorch key (NAdam's {@code mu_product}). */
+    /**
+     * Scalar state kept per tensor besides the step count, by PyTorch key (NAdam's
+     * {@code mu_product}).
+     *
+     * @return the keys, usually empty
+     */
     public List<String> scalarStateNames() {
         return List.of();
     }
 
-    /** Every hyperparameter under its PyTorch keyword name, in PyTorch's order (immutable). */
+    /**
+     * Every hyperparameter under its PyTorch keyword name, in PyTorch's order (immutable).
+     *
+     * @return the hyperparameters by keyword
+     */
     public final Map<String, Object> hyperparameters() {
         return values;
     }
 
-    /** The registry row whose hyperparameter specs this configuration follows. */
+    /**
+     * The registry row whose hyperparameter specs this configuration follows.
+     *
+     * @return the algorithm's registry row
+     */
     public final Algorithm spec() {
         return row;
     }
 
-    /** The learning rate, which every algorithm has. */
+    /**
+     * The learning rate, which every algorithm has.
+     *
+     * @return the learning rate
+     */
     public final double lr() {
         return number("lr");
     }
 
-    /** A number-valued hyperparameter, such as {@code eps}. */
+    /**
+     * A number-valued hyperparameter, such as {@code eps}.
+     *
+     * @param key the hyperparameter's PyTorch keyword
+     * @return its value
+     * @throws IllegalArgumentException for an unknown key or one that is not a number
+     */
     public final double number(String key) {
         return (Double) value(key, Hyperparameter.Kind.NUMBER);
     }
 
-    /** A flag, such as {@code amsgrad}. */
+    /**
+     * A flag, such as {@code amsgrad}.
+     *
+     * @param key the hyperparameter's PyTorch keyword
+     * @return its value
+     * @throws IllegalArgumentException for an unknown key or one that is not a flag
+     */
     public final boolean flag(String key) {
         return (Boolean) value(key, Hyperparameter.Kind.FLAG);
     }
 
-    /** Element {@code index} (0 or 1) of a pair, such as {@code betas}. */
+    /**
+     * Element {@code index} (0 or 1) of a pair, such as {@code betas}.
+     *
+     * @param key the hyperparameter's PyTorch keyword
+     * @param index 0 for the first element, 1 for the second
+     * @return the element
+     * @throws IllegalArgumentException for an unknown key or one that is not a pair
+     */
     public final double pair(String key, int index) {
         return (Double) ((List<?>) value(key, Hyperparameter.Kind.PAIR)).get(index);
     }
@@ -110,7 +160,11 @@ public abstract class OptimizerConfig {
         return values.get(key);
     }
 
-    /** Bytes the step reads and writes per element in fp32: the roofline's numerator. */
+    /**
+     * Bytes the step reads and writes per element in fp32: the roofline's numerator.
+     *
+     * @return bytes moved per element per step
+     */
     public final int bytesPerElement() {
         // p and grad read, p written; each state array read and written.
         return 12 + 8 * stateNames().size();
@@ -212,6 +266,9 @@ public abstract class OptimizerConfig {
          * Sets hyperparameter {@code key} (a PyTorch keyword) to {@code value}, given as for
          * {@link OptimizerConfig#with}.
          *
+         * @param key the hyperparameter's PyTorch keyword
+         * @param value the new value
+         * @return this builder
          * @throws IllegalArgumentException for a key this algorithm does not have
          */
         public B set(String key, Object value) {
@@ -220,19 +277,42 @@ public abstract class OptimizerConfig {
             return self();
         }
 
+        /**
+         * Sets the learning rate, {@code lr}.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public B lr(double value) {
             return set("lr", value);
         }
 
+        /**
+         * Sets {@code weight_decay}.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public B weightDecay(double value) {
             return set("weight_decay", value);
         }
 
+        /**
+         * Sets {@code maximize}: whether to step up the gradient instead of down.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public B maximize(boolean value) {
             return set("maximize", value);
         }
 
-        /** @throws IllegalArgumentException naming the first invalid or missing hyperparameter */
+        /**
+         * Validates every hyperparameter and builds the configuration.
+         *
+         * @return the configuration
+         * @throws IllegalArgumentException naming the first invalid or missing hyperparameter
+         */
         @SuppressWarnings("unchecked")
         public C build() {
             return (C) row.create(values);

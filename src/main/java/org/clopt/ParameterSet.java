@@ -67,8 +67,19 @@ public final class ParameterSet implements AutoCloseable {
         }
     }
 
-    /** A tensor to add: its name and shape (any dimension may be 0). */
+    /**
+     * A tensor to add: its name and shape (any dimension may be 0).
+     *
+     * @param name the tensor's name, unique in the set
+     * @param shape the tensor's dimensions
+     */
     public record TensorSpec(String name, int... shape) {
+        /**
+         * Checks the name and copies the shape.
+         *
+         * @param name the tensor's name, not null
+         * @param shape the tensor's dimensions (copied)
+         */
         public TensorSpec {
             Objects.requireNonNull(name, "name");
             shape = shape.clone();
@@ -89,6 +100,11 @@ public final class ParameterSet implements AutoCloseable {
         this.device = device;
     }
 
+    /**
+     * An empty builder; add a {@link Builder#group group} before its tensors.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder(null);
     }
@@ -97,6 +113,9 @@ public final class ParameterSet implements AutoCloseable {
      * A builder holding the layout of {@code state} (its groups' hyperparameters and its tensors'
      * names, shapes and groups); {@link Builder#build(Device)} then loads the snapshot into the
      * new set. With a checkpoint: {@code ParameterSet.builder(Checkpoint.read(path)).build(device)}.
+     *
+     * @param state the snapshot whose layout and contents the set gets
+     * @return a builder with the snapshot's groups and tensors
      */
     public static Builder builder(StateDict state) {
         Builder b = new Builder(state);
@@ -113,31 +132,64 @@ public final class ParameterSet implements AutoCloseable {
         return b;
     }
 
-    /** The tensor names in the order they were added. */
+    /**
+     * The tensor names in the order they were added.
+     *
+     * @return the names, in order
+     */
     public synchronized List<String> names() {
         return tensors.stream().map(t -> t.name).toList();
     }
 
-    /** A copy of the tensor's shape. */
+    /**
+     * A copy of the tensor's shape.
+     *
+     * @param name the tensor's name
+     * @return the shape (a copy)
+     * @throws IllegalArgumentException for an unknown tensor
+     */
     public synchronized int[] shape(String name) {
         return tensor(name).shape.clone();
     }
 
-    /** Number of elements of the tensor. */
+    /**
+     * Number of elements of the tensor.
+     *
+     * @param name the tensor's name
+     * @return the element count
+     * @throws IllegalArgumentException for an unknown tensor
+     */
     public synchronized int size(String name) {
         return tensor(name).size;
     }
 
+    /**
+     * The number of parameter groups.
+     *
+     * @return the number of groups
+     */
     public synchronized int groupCount() {
         return configs.size();
     }
 
-    /** The group the tensor belongs to, counted from 0 in the order groups were added. */
+    /**
+     * The group the tensor belongs to, counted from 0 in the order groups were added.
+     *
+     * @param name the tensor's name
+     * @return the group's index
+     * @throws IllegalArgumentException for an unknown tensor
+     */
     public synchronized int group(String name) {
         return tensor(name).group;
     }
 
-    /** The group's hyperparameters now. */
+    /**
+     * The group's hyperparameters now.
+     *
+     * @param group the group's index
+     * @return the group's configuration
+     * @throws IllegalArgumentException for an index out of range
+     */
     public synchronized OptimizerConfig config(int group) {
         return configs.get(checkGroup(group));
     }
@@ -148,6 +200,8 @@ public final class ParameterSet implements AutoCloseable {
      * the algorithm and its structural options (the state it keeps and the kernel variant):
      * learning rate, betas, weight decay and the like may change freely.
      *
+     * @param group the group's index
+     * @param config the new configuration
      * @throws IllegalArgumentException naming what may not change
      */
     public synchronized void setConfig(int group, OptimizerConfig config) {
@@ -168,8 +222,11 @@ public final class ParameterSet implements AutoCloseable {
      * {@code add_param_group}: its buffers are allocated now, its tensors come after every
      * existing one (so existing tensors keep their indices) and start at step 0.
      *
+     * @param config the new group's hyperparameters
+     * @param tensorSpecs the new group's tensors, in order
      * @return the new group's index
-     * @throws IllegalArgumentException for an empty or duplicate name, or a bad shape; the set is then unchanged
+     * @throws IllegalArgumentException for an empty or duplicate name, or a bad shape; the set is
+     *         then unchanged
      */
     public synchronized int addGroup(OptimizerConfig config, TensorSpec... tensorSpecs) {
         ensureOpen();
@@ -202,22 +259,41 @@ public final class ParameterSet implements AutoCloseable {
         return group;
     }
 
-    /** The tensor's step count (PyTorch's {@code state['step']}). */
+    /**
+     * The tensor's step count (PyTorch's {@code state['step']}).
+     *
+     * @param name the tensor's name
+     * @return the number of steps the tensor has taken
+     */
     public synchronized long stepCount(String name) {
         return tensor(name).step;
     }
 
-    /** A frozen tensor ({@code requires_grad=False}) takes no part in steps until unfrozen. */
+    /**
+     * A frozen tensor ({@code requires_grad=False}) takes no part in steps until unfrozen.
+     *
+     * @param name the tensor's name
+     * @param value true to freeze, false to unfreeze
+     */
     public synchronized void setFrozen(String name, boolean value) {
         tensor(name).frozen = value;
     }
 
-    /** Removes the tensor's gradient ({@code grad = None}): it sits out steps until one is written. */
+    /**
+     * Removes the tensor's gradient ({@code grad = None}): it sits out steps until one is written.
+     *
+     * @param name the tensor's name
+     */
     public synchronized void clearGradient(String name) {
         tensor(name).hasGradient = false;
     }
 
-    /** Says a gradient is present again after one was written on the device into {@link #gradientSlice}. */
+    /**
+     * Says a gradient is present again after one was written on the device into
+     * {@link #gradientSlice}.
+     *
+     * @param name the tensor's name
+     */
     public synchronized void markGradient(String name) {
         tensor(name).hasGradient = true;
     }
@@ -230,6 +306,8 @@ public final class ParameterSet implements AutoCloseable {
     /**
      * With {@code setToNone}, removes every gradient (the tensors sit out steps until a gradient
      * is written); otherwise fills them with zeros, which still take part in steps.
+     *
+     * @param setToNone true to remove the gradients, false to zero them
      */
     public synchronized void zeroGrad(boolean setToNone) {
         ensureOpen();
@@ -278,7 +356,13 @@ public final class ParameterSet implements AutoCloseable {
         return !t.frozen && t.hasGradient;
     }
 
-    /** Replaces the tensor's parameters with {@code values} (exactly its size). */
+    /**
+     * Replaces the tensor's parameters with {@code values} (exactly its size).
+     *
+     * @param name the tensor's name
+     * @param values the new parameters
+     * @throws IllegalArgumentException for an unknown tensor or a length other than its size
+     */
     public void writeParameters(String name, float[] values) {
         transfer(name, -1, FloatBuffer.wrap(values), true);
     }
@@ -286,41 +370,96 @@ public final class ParameterSet implements AutoCloseable {
     /**
      * Replaces the tensor's parameters from {@code values}' position to its limit; the position
      * is kept. Any FloatBuffer works: heap, direct in either byte order, or a view of a ByteBuffer.
+     *
+     * @param name the tensor's name
+     * @param values the new parameters; exactly the tensor's size must remain
+     * @throws IllegalArgumentException for an unknown tensor or a remaining count other than its
+     *         size
      */
     public void writeParameters(String name, FloatBuffer values) {
         transfer(name, -1, values.duplicate(), true);
     }
 
+    /**
+     * Copies the tensor's parameters into {@code out} (exactly its size).
+     *
+     * @param name the tensor's name
+     * @param out where the parameters go
+     * @throws IllegalArgumentException for an unknown tensor or a length other than its size
+     */
     public void readParameters(String name, float[] out) {
         transfer(name, -1, FloatBuffer.wrap(out), false);
     }
 
-    /** Copies the parameters into {@code out} from its position; the position is kept. */
+    /**
+     * Copies the parameters into {@code out} from its position; the position is kept.
+     *
+     * @param name the tensor's name
+     * @param out where the parameters go; exactly the tensor's size must remain
+     * @throws IllegalArgumentException for an unknown tensor or a remaining count other than its
+     *         size
+     */
     public void readParameters(String name, FloatBuffer out) {
         transfer(name, -1, out.duplicate(), false);
     }
 
-    /** Replaces the tensor's gradient; the tensor then takes part in the next step. */
+    /**
+     * Replaces the tensor's gradient; the tensor then takes part in the next step.
+     *
+     * @param name the tensor's name
+     * @param values the gradient (exactly the tensor's size)
+     * @throws IllegalArgumentException for an unknown tensor or a length other than its size
+     */
     public synchronized void writeGradients(String name, float[] values) {
         transfer(name, Engine.GRADIENTS, FloatBuffer.wrap(values), true);
         tensor(name).hasGradient = true;
     }
 
+    /**
+     * Replaces the tensor's gradient from {@code values}' position to its limit; the position is
+     * kept. The tensor then takes part in the next step.
+     *
+     * @param name the tensor's name
+     * @param values the gradient; exactly the tensor's size must remain
+     * @throws IllegalArgumentException for an unknown tensor or a remaining count other than its
+     *         size
+     */
     public synchronized void writeGradients(String name, FloatBuffer values) {
         transfer(name, Engine.GRADIENTS, values.duplicate(), true);
         tensor(name).hasGradient = true;
     }
 
-    /** Copies the tensor's part of state array {@code key} (a PyTorch state key) into {@code out}. */
+    /**
+     * Copies the tensor's part of state array {@code key} (a PyTorch state key) into {@code out}.
+     *
+     * @param name the tensor's name
+     * @param key the state key, one of {@link #stateNames(String)}
+     * @param out where the state goes (exactly the tensor's size)
+     * @throws IllegalArgumentException for an unknown tensor or key, or a wrong length
+     */
     public synchronized void readState(String name, String key, float[] out) {
         transfer(name, engines.get(tensor(name).group).stateArray(key), FloatBuffer.wrap(out), false);
     }
 
+    /**
+     * Replaces the tensor's part of state array {@code key} (a PyTorch state key) with
+     * {@code values}.
+     *
+     * @param name the tensor's name
+     * @param key the state key, one of {@link #stateNames(String)}
+     * @param values the new state (exactly the tensor's size)
+     * @throws IllegalArgumentException for an unknown tensor or key, or a wrong length
+     */
     public synchronized void writeState(String name, String key, float[] values) {
         transfer(name, engines.get(tensor(name).group).stateArray(key), FloatBuffer.wrap(values), true);
     }
 
-    /** The state keys of the tensor's group. */
+    /**
+     * The state keys of the tensor's group.
+     *
+     * @param name the tensor's name
+     * @return the state keys, possibly empty
+     */
     public synchronized List<String> stateNames(String name) {
         return configs.get(tensor(name).group).stateNames();
     }
@@ -342,12 +481,21 @@ public final class ParameterSet implements AutoCloseable {
         }
     }
 
-    /** A snapshot of the optimizer state, without the parameters: {@code state_dict()}. */
+    /**
+     * A snapshot of the optimizer state, without the parameters: {@code state_dict()}.
+     *
+     * @return the snapshot
+     */
     public StateDict stateDict() {
         return stateDict(false);
     }
 
-    /** A snapshot of the optimizer state and, with {@code includeParameters}, the parameters. */
+    /**
+     * A snapshot of the optimizer state and, with {@code includeParameters}, the parameters.
+     *
+     * @param includeParameters whether the snapshot holds the parameters too
+     * @return the snapshot
+     */
     public synchronized StateDict stateDict(boolean includeParameters) {
         ensureOpen();
         List<StateDict.Param> params = new ArrayList<>();
@@ -381,6 +529,7 @@ public final class ParameterSet implements AutoCloseable {
      * and if a transfer fails part way (an OpenCL error) the previous state is written back
      * before the error is thrown.
      *
+     * @param state the snapshot to restore
      * @throws IllegalArgumentException saying what does not fit; the set is then unchanged
      */
     public synchronized void loadStateDict(StateDict state) {
@@ -456,12 +605,24 @@ public final class ParameterSet implements AutoCloseable {
     public record DeviceSlice(cl_mem buffer, long offsetBytes, long sizeBytes) {
     }
 
-    /** The tensor's gradient on the device; call {@link #markGradient} after writing it there. */
+    /**
+     * The tensor's gradient on the device; call {@link #markGradient} after writing it there.
+     *
+     * @param name the tensor's name
+     * @return where the gradient lives
+     * @throws IllegalStateException on the CPU reference set, which has no device buffers
+     */
     public DeviceSlice gradientSlice(String name) {
         return slice(name, Engine.GRADIENTS);
     }
 
-    /** The tensor's parameters on the device, for a forward pass that reads them in place. */
+    /**
+     * The tensor's parameters on the device, for a forward pass that reads them in place.
+     *
+     * @param name the tensor's name
+     * @return where the parameters live
+     * @throws IllegalStateException on the CPU reference set, which has no device buffers
+     */
     public DeviceSlice parameterSlice(String name) {
         return slice(name, Engine.PARAMETERS);
     }
@@ -540,7 +701,12 @@ public final class ParameterSet implements AutoCloseable {
             this.initial = initial;
         }
 
-        /** Starts a group with these hyperparameters; the tensors added next belong to it. */
+        /**
+         * Starts a group with these hyperparameters; the tensors added next belong to it.
+         *
+         * @param config the group's hyperparameters
+         * @return this builder
+         */
         public Builder group(OptimizerConfig config) {
             configs.add(Objects.requireNonNull(config, "config"));
             tensors.add(new ArrayList<>());
@@ -548,7 +714,16 @@ public final class ParameterSet implements AutoCloseable {
             return this;
         }
 
-        /** Adds a tensor of this shape (any dimension may be 0) to the current group. */
+        /**
+         * Adds a tensor of this shape (any dimension may be 0) to the current group.
+         *
+         * @param name the tensor's name, unique in the set
+         * @param shape the tensor's dimensions
+         * @return this builder
+         * @throws IllegalStateException before any group
+         * @throws IllegalArgumentException for a duplicate name, a negative dimension, or a group
+         *         over {@link Integer#MAX_VALUE} elements
+         */
         public Builder tensor(String name, int... shape) {
             Objects.requireNonNull(name, "name");
             if (configs.isEmpty()) {
@@ -569,12 +744,23 @@ public final class ParameterSet implements AutoCloseable {
             return this;
         }
 
-        /** Allocates the groups' buffers on {@code device} (and loads the initial state, if any). */
+        /**
+         * Allocates the groups' buffers on {@code device} (and loads the initial state, if any).
+         *
+         * @param device the device to allocate on
+         * @return the new set, to close when done
+         * @throws IllegalStateException without any group
+         */
         public ParameterSet build(Device device) {
             return build(Objects.requireNonNull(device, "device"), true);
         }
 
-        /** The same set on the CPU reference path. */
+        /**
+         * The same set on the CPU reference path.
+         *
+         * @return the new set
+         * @throws IllegalStateException without any group
+         */
         public ParameterSet buildReference() {
             return build(null, false);
         }

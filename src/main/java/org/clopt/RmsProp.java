@@ -37,6 +37,11 @@ public final class RmsProp extends OptimizerConfig {
         super(row, values);
     }
 
+    /**
+     * A builder starting from PyTorch's defaults.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder(ALGORITHM);
     }
@@ -122,18 +127,43 @@ public final class RmsProp extends OptimizerConfig {
             super(from);
         }
 
+        /**
+         * Sets {@code alpha}, the smoothing constant of the running average of squared gradients.
+         *
+         * @param value the new value, &gt;= 0
+         * @return this builder
+         */
         public Builder alpha(double value) {
             return set("alpha", value);
         }
 
+        /**
+         * Sets {@code eps}, which keeps the denominator away from zero, &gt;= 0.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public Builder eps(double value) {
             return set("eps", value);
         }
 
+        /**
+         * Sets {@code momentum}; above 0, a {@code momentum_buffer} is kept.
+         *
+         * @param value the new value, &gt;= 0
+         * @return this builder
+         */
         public Builder momentum(double value) {
             return set("momentum", value);
         }
 
+        /**
+         * Sets {@code centered}: whether to normalise by an estimate of the gradient's variance
+         * (keeping {@code grad_avg}) instead of its uncentered second moment.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public Builder centered(boolean value) {
             return set("centered", value);
         }

@@ -49,17 +49,29 @@ public final class Sgd extends OptimizerConfig {
         }
     }
 
-    /** Plain SGD: momentum 0. */
+    /**
+     * Plain SGD: momentum 0.
+     *
+     * @return a new builder, whose {@code lr} must be set
+     */
     public static Builder builder() {
         return new Builder(SGD);
     }
 
-    /** The {@code momentum} preset: momentum 0.9 unless set. */
+    /**
+     * The {@code momentum} preset: momentum 0.9 unless set.
+     *
+     * @return a new builder, whose {@code lr} must be set
+     */
     public static Builder momentumBuilder() {
         return new Builder(MOMENTUM);
     }
 
-    /** The {@code nesterov} preset: momentum 0.9 unless set, nesterov true. */
+    /**
+     * The {@code nesterov} preset: momentum 0.9 unless set, nesterov true.
+     *
+     * @return a new builder, whose {@code lr} must be set
+     */
     public static Builder nesterovBuilder() {
         return new Builder(NESTEROV);
     }
@@ -133,14 +145,32 @@ public final class Sgd extends OptimizerConfig {
             super(from);
         }
 
+        /**
+         * Sets {@code momentum}; above 0, a {@code momentum_buffer} is kept.
+         *
+         * @param value the new value, &gt;= 0
+         * @return this builder
+         */
         public Builder momentum(double value) {
             return set("momentum", value);
         }
 
+        /**
+         * Sets {@code dampening}, which scales down the gradient's share of the momentum buffer.
+         *
+         * @param value the new value, finite
+         * @return this builder
+         */
         public Builder dampening(double value) {
             return set("dampening", value);
         }
 
+        /**
+         * Sets {@code nesterov}: Nesterov momentum, which needs momentum &gt; 0 and dampening 0.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public Builder nesterov(boolean value) {
             return set("nesterov", value);
         }

@@ -39,9 +39,17 @@ public final class StateDict {
         private final float[] parameters;
 
         /**
+         * An entry, checked for consistency in itself.
+         *
+         * @param name the tensor's name
+         * @param shape the tensor's dimensions, each &gt;= 0
+         * @param group the index of the tensor's group
+         * @param step the tensor's step count, in [0, {@link StateDict#MAX_STEP}]
          * @param state the state arrays by PyTorch key, each of the tensor's size
          * @param scalarState scalar state by PyTorch key, such as NAdam's {@code mu_product}
          * @param parameters the parameters, or null for a snapshot of optimizer state only
+         * @throws IllegalArgumentException for a negative dimension, a step count out of range,
+         *     or an array whose length is not the tensor's size
          */
         public Param(String name, int[] shape, int group, long step, Map<String, float[]> state,
                      Map<String, Float> scalarState, float[] parameters) {
@@ -71,25 +79,47 @@ public final class StateDict {
             }
         }
 
+        /**
+         * The tensor's name.
+         *
+         * @return the name
+         */
         public String name() {
             return name;
         }
 
-        /** A copy of the shape. */
+        /**
+         * A copy of the shape.
+         *
+         * @return the shape (a copy)
+         */
         public int[] shape() {
             return shape.clone();
         }
 
+        /**
+         * The index of the tensor's group in {@link StateDict#groups()}.
+         *
+         * @return the group's index
+         */
         public int group() {
             return group;
         }
 
-        /** PyTorch's {@code state[p]["step"]}. */
+        /**
+         * PyTorch's {@code state[p]["step"]}.
+         *
+         * @return the step count
+         */
         public long step() {
             return step;
         }
 
-        /** The state array keys, in kernel order. */
+        /**
+         * The state array keys, in kernel order.
+         *
+         * @return the keys, possibly empty
+         */
         public List<String> stateKeys() {
             return List.copyOf(state.keySet());
         }
@@ -97,6 +127,8 @@ public final class StateDict {
         /**
          * State array {@code key} as a read-only view.
          *
+         * @param key the PyTorch state key
+         * @return the array, read-only
          * @throws IllegalArgumentException if there is none under that key
          */
         public FloatBuffer state(String key) {
@@ -108,12 +140,20 @@ public final class StateDict {
             return FloatBuffer.wrap(values).asReadOnlyBuffer();
         }
 
-        /** Scalar state by PyTorch key (NAdam's {@code mu_product}); empty for most algorithms. */
+        /**
+         * Scalar state by PyTorch key (NAdam's {@code mu_product}); empty for most algorithms.
+         *
+         * @return the scalar state (immutable)
+         */
         public Map<String, Float> scalarState() {
             return scalarState;
         }
 
-        /** The parameters as a read-only view, or null when the snapshot has none. */
+        /**
+         * The parameters as a read-only view, or null when the snapshot has none.
+         *
+         * @return the parameters, read-only, or null
+         */
         public FloatBuffer parameters() {
             return parameters == null ? null : FloatBuffer.wrap(parameters).asReadOnlyBuffer();
         }
@@ -137,6 +177,8 @@ public final class StateDict {
     /**
      * A snapshot of these groups and tensors.
      *
+     * @param groups each group's hyperparameters, at least one
+     * @param params every tensor's entry, in the set's order
      * @throws IllegalArgumentException if a tensor names a group that does not exist, two
      *     tensors share a name, a tensor's state keys are not its group's, or some tensors have
      *     parameters and others do not
@@ -171,17 +213,29 @@ public final class StateDict {
         }
     }
 
-    /** Each group's hyperparameters ({@code param_groups}). */
+    /**
+     * Each group's hyperparameters ({@code param_groups}).
+     *
+     * @return the groups' configurations (immutable)
+     */
     public List<OptimizerConfig> groups() {
         return groups;
     }
 
-    /** Every tensor, in the set's order (PyTorch's param indices). */
+    /**
+     * Every tensor, in the set's order (PyTorch's param indices).
+     *
+     * @return the tensors' entries (immutable)
+     */
     public List<Param> params() {
         return params;
     }
 
-    /** Whether the snapshot holds the parameters too. */
+    /**
+     * Whether the snapshot holds the parameters too.
+     *
+     * @return true if the tensors' parameters are included
+     */
     public boolean hasParameters() {
         return !params.isEmpty() && params.get(0).parameterArray() != null;
     }

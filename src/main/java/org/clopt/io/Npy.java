@@ -70,17 +70,29 @@ public final class Npy {
             this.float32 = float32;
         }
 
-        /** The dtype string from the header: always {@code <f4}, the only one read. */
+        /**
+         * The dtype string from the header: always {@code <f4}, the only one read.
+         *
+         * @return {@code <f4}
+         */
         public String descr() {
             return descr;
         }
 
-        /** A copy of the shape; empty for a scalar. */
+        /**
+         * A copy of the shape; empty for a scalar.
+         *
+         * @return the shape (a copy)
+         */
         public long[] shape() {
             return shape.clone();
         }
 
-        /** The number of elements: the product of the shape, 1 for a scalar. */
+        /**
+         * The number of elements: the product of the shape, 1 for a scalar.
+         *
+         * @return the element count
+         */
         public long elementCount() {
             return float32.length;
         }
@@ -88,6 +100,8 @@ public final class Npy {
         /**
          * The values in C order. This is the array's own storage, not a copy, since arrays may
          * be large.
+         *
+         * @return the values, not a copy
          */
         public float[] floats() {
             return float32;
@@ -102,6 +116,8 @@ public final class Npy {
     /**
      * Reads a {@code .npy} file holding a {@code <f4} array.
      *
+     * @param file the file to read
+     * @return the array
      * @throws NpyFormatException if the file is not a well-formed {@code .npy} file of dtype
      *     {@code <f4} (float64 included: it is refused, not narrowed), or its data does not match
      *     its header exactly
@@ -170,6 +186,8 @@ public final class Npy {
      * header NumPy writes, so the data starts at a multiple of 64 bytes. The file appears
      * atomically: a reader, or a crash, sees either the old file or the complete new one.
      *
+     * @param file the file to write
+     * @param data the values, in C order
      * @param shape the dimensions; none for a scalar. Their product must equal {@code data.length}.
      * @throws IllegalArgumentException if the shape is negative or does not match the data
      * @throws IOException if writing fails; the target is then unchanged and no temporary file is
@@ -480,7 +498,12 @@ public final class Npy {
         return count;
     }
 
-    /** A shape as Python writes a tuple: {@code ()}, {@code (3,)}, {@code (3, 4)}. */
+    /**
+     * A shape as Python writes a tuple: {@code ()}, {@code (3,)}, {@code (3, 4)}.
+     *
+     * @param shape the dimensions
+     * @return the tuple's text
+     */
     public static String shapeText(long[] shape) {
         StringBuilder s = new StringBuilder("(");
         for (int i = 0; i < shape.length; i++) {

@@ -38,16 +38,32 @@ public final class SafeTensors {
     public static final class FormatException extends IOException {
         private static final long serialVersionUID = 1L;
 
+        /**
+         * An exception with this message.
+         *
+         * @param message the rule broken
+         */
         public FormatException(String message) {
             super(message);
         }
 
+        /**
+         * An exception with this message and cause.
+         *
+         * @param message the rule broken
+         * @param cause the underlying failure
+         */
         public FormatException(String message, Throwable cause) {
             super(message, cause);
         }
     }
 
-    /** Bytes per element of the dtypes clopt reads and writes. */
+    /**
+     * Bytes per element of the dtypes clopt reads and writes.
+     *
+     * @param dtype a safetensors dtype, such as {@code F32}
+     * @return 4 for {@code F32}, 8 for {@code I64}, -1 for any other
+     */
     public static int itemSize(String dtype) {
         switch (dtype) {
             case "F32":
@@ -59,7 +75,15 @@ public final class SafeTensors {
         }
     }
 
-    /** One tensor: its dtype, shape and byte range within the data section. */
+    /**
+     * One tensor: its dtype, shape and byte range within the data section.
+     *
+     * @param name the tensor's name
+     * @param dtype its dtype, such as {@code F32}
+     * @param shape its dimensions
+     * @param begin where its bytes start in the data section
+     * @param end where they end, exclusive
+     */
     public record Entry(String name, String dtype, long[] shape, long begin, long end) {
         long elementCount() {
             long n = 1;
@@ -70,13 +94,23 @@ public final class SafeTensors {
         }
     }
 
-    /** A parsed and checked header. */
+    /**
+     * A parsed and checked header.
+     *
+     * @param entries the tensors by name
+     * @param metadata the {@code __metadata__} strings, empty when absent
+     * @param dataStart where the data section starts in the file
+     */
     public record Header(Map<String, Entry> entries, Map<String, String> metadata, long dataStart) {
     }
 
     /**
      * A whole file: its checked header, the header's bytes as they were in the file (for a
      * checksum over the whole file), and each tensor's little-endian bytes by name, in file order.
+     *
+     * @param header the checked header
+     * @param headerBytes the header's JSON bytes as read
+     * @param data each tensor's bytes by name
      */
     public record Contents(Header header, byte[] headerBytes, Map<String, ByteBuffer> data) {
     }
@@ -85,8 +119,11 @@ public final class SafeTensors {
      * Reads and checks a whole safetensors file from {@code in}, which must end where the data
      * ends. Memory grows with the bytes actually read, never with what the header claims.
      *
+     * @param in the stream to read
      * @param size the total length when known (a regular file), else -1
+     * @return the file's contents
      * @throws FormatException naming the rule the bytes break
+     * @throws IOException if reading the stream fails
      */
     public static Contents read(InputStream in, long size) throws IOException {
         byte[] lengthBytes = in.readNBytes(8);
@@ -267,11 +304,24 @@ public final class SafeTensors {
         return sorted;
     }
 
-    /** A tensor to write: its name, dtype, shape and little-endian bytes. */
+    /**
+     * A tensor to write: its name, dtype, shape and little-endian bytes.
+     *
+     * @param name the tensor's name
+     * @param dtype its dtype, such as {@code F32}
+     * @param shape its dimensions
+     * @param data its bytes from position to limit
+     */
     public record Output(String name, String dtype, long[] shape, ByteBuffer data) {
     }
 
-    /** The header for these tensors, padded with spaces to a multiple of 8 bytes. */
+    /**
+     * The header for these tensors, padded with spaces to a multiple of 8 bytes.
+     *
+     * @param tensors the tensors, in file order
+     * @param metadata the {@code __metadata__} strings
+     * @return the header's UTF-8 JSON bytes
+     */
     public static byte[] header(List<Output> tensors, Map<String, String> metadata) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("__metadata__", metadata);
@@ -289,13 +339,27 @@ public final class SafeTensors {
         return (text + " ".repeat(padding)).getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Writes a whole file's bytes: header length, header, then each tensor's data in order. */
+    /**
+     * Writes a whole file's bytes: header length, header, then each tensor's data in order.
+     *
+     * @param out where the file's bytes go
+     * @param tensors the tensors, in file order
+     * @param metadata the {@code __metadata__} strings
+     * @throws IOException if writing fails
+     */
     public static void write(WritableByteChannel out, List<Output> tensors, Map<String, String> metadata)
             throws IOException {
         write(out, header(tensors, metadata), tensors);
     }
 
-    /** Writes a file from a header made by {@link #header} (perhaps patched since) and its tensors. */
+    /**
+     * Writes a file from a header made by {@link #header} (perhaps patched since) and its tensors.
+     *
+     * @param out where the file's bytes go
+     * @param header the header's bytes, from {@link #header}
+     * @param tensors the same tensors as the header, in the same order
+     * @throws IOException if writing fails
+     */
     public static void write(WritableByteChannel out, byte[] header, List<Output> tensors) throws IOException {
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
         writeFully(out, length);

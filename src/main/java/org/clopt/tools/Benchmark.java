@@ -42,6 +42,9 @@ public final class Benchmark {
      * The configuration a benchmark times: {@code settings} over the algorithm's defaults, and
      * {@link #LR_WITHOUT_DEFAULT} where the algorithm has no default learning rate and none is set.
      *
+     * @param algorithm a name of {@link Algorithms#NAMES}
+     * @param settings hyperparameter values as text by PyTorch keyword
+     * @return the validated configuration
      * @throws IllegalArgumentException naming the unknown algorithm or the invalid setting
      */
     public static OptimizerConfig config(String algorithm, Map<String, String> settings) {
@@ -64,19 +67,36 @@ public final class Benchmark {
      * @param wallMsPerStep wall time per step when steps are enqueued asynchronously
      */
     public record Timing(double medianMs, double minMs, double wallMsPerStep) {
-        /** Effective bandwidth in GB/s (10^9 bytes) for this many bytes per element. */
+        /**
+         * Effective bandwidth in GB/s (10^9 bytes) for this many bytes per element.
+         *
+         * @param bytesPerElement bytes read and written per element per step
+         * @param n the number of elements
+         * @return the bandwidth of the median step
+         */
         public double gbps(long bytesPerElement, long n) {
             return bytesPerElement * n / (medianMs * 1e6);
         }
     }
 
-    /** An optimizer's step and the roofline, timed alternately so both see the same machine. */
+    /**
+     * An optimizer's step and the roofline, timed alternately so both see the same machine.
+     *
+     * @param optimizer the optimizer's step
+     * @param roofline the roofline kernel on as many elements
+     */
     public record Comparison(Timing optimizer, Timing roofline) {
     }
 
     /**
      * Times {@code repetitions} steps of {@code config} on {@code n} elements, alternating each
      * with a step of the roofline on as many elements.
+     *
+     * @param device the device to time on
+     * @param config the configuration to time
+     * @param n the number of elements
+     * @param repetitions the number of timed steps of each, after 3 of warm-up
+     * @return both timings
      */
     public static Comparison compare(Device device, OptimizerConfig config, int n, int repetitions) {
         try (Optimizer opt = Optimizer.create(device, config, n);
@@ -91,6 +111,14 @@ public final class Benchmark {
     /**
      * As {@link #compare(Device, OptimizerConfig, int, int)}, with the {@code n} elements split
      * into {@code tensors} tensors of a {@link ParameterSet} (the last takes the remainder).
+     *
+     * @param device the device to time on
+     * @param config the configuration to time
+     * @param n the number of elements in all
+     * @param tensors the number of tensors, in [1, max(1, n)]
+     * @param repetitions the number of timed steps of each, after 3 of warm-up
+     * @return both timings
+     * @throws IllegalArgumentException for a number of tensors out of range
      */
     public static Comparison compare(Device device, OptimizerConfig config, int n, int tensors,
                                      int repetitions) {
@@ -118,14 +146,28 @@ public final class Benchmark {
         }
     }
 
-    /** Times the in-place read-modify-write {@code y += a*x} on {@code n} elements. */
+    /**
+     * Times the in-place read-modify-write {@code y += a*x} on {@code n} elements.
+     *
+     * @param device the device to time on
+     * @param n the number of elements
+     * @param repetitions the number of timed runs, after 3 of warm-up
+     * @return the timing
+     */
     public static Timing roofline(Device device, int n, int repetitions) {
         try (Roofline roofline = new Roofline(device, n)) {
             return time(device, repetitions, new Runnable[] {roofline})[0];
         }
     }
 
-    /** Times {@code repetitions} steps of the CPU reference on {@code n} elements (median ms). */
+    /**
+     * Times {@code repetitions} steps of the CPU reference on {@code n} elements (median ms).
+     *
+     * @param config the configuration to time
+     * @param n the number of elements
+     * @param repetitions the number of timed steps, after one of warm-up; at least 1
+     * @return the median step time in milliseconds
+     */
     public static double reference(OptimizerConfig config, int n, int repetitions) {
         try (Optimizer opt = Optimizer.reference(config, n)) {
             opt.writeParameters(randomValues(n, 1));

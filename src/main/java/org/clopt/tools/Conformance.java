@@ -38,8 +38,19 @@ public final class Conformance {
     private Conformance() {
     }
 
-    /** One configuration to check, under its command-line name and settings. */
+    /**
+     * One configuration to check, under its command-line name and settings.
+     *
+     * @param optimizer a name of {@link Algorithms#NAMES}
+     * @param settings hyperparameter values as text by PyTorch keyword
+     */
     public record OptionSet(String optimizer, Map<String, String> settings) {
+        /**
+         * The configuration these settings give.
+         *
+         * @return the validated configuration
+         * @throws IllegalArgumentException naming the unknown optimizer or the invalid setting
+         */
         public OptimizerConfig config() {
             return OptimizerConfig.of(optimizer, settings);
         }
@@ -62,15 +73,33 @@ public final class Conformance {
         SPECIAL
     }
 
-    /** One check of the matrix: an option set on one size with one kind of gradients. */
+    /**
+     * One check of the matrix: an option set on one size with one kind of gradients.
+     *
+     * @param options the configuration
+     * @param size the number of elements, at least 1
+     * @param gradients the kind of gradients
+     */
     public record Case(OptionSet options, int size, Gradients gradients) {
+        /**
+         * Checks the size.
+         *
+         * @param options the configuration
+         * @param size the number of elements, at least 1
+         * @param gradients the kind of gradients
+         * @throws IllegalArgumentException if {@code size} is below 1
+         */
         public Case {
             if (size < 1) {
                 throw new IllegalArgumentException("invalid size " + size + " (must be at least 1)");
             }
         }
 
-        /** The seed of this case's inputs, the same wherever the case runs. */
+        /**
+         * The seed of this case's inputs, the same wherever the case runs.
+         *
+         * @return the seed
+         */
         public long seed() {
             return 42L + size;
         }
@@ -82,10 +111,12 @@ public final class Conformance {
     }
 
     /**
-     * The matrix for these sizes: every {@link #optionSets() option set} x every size x every kind of gradients,
-     * except special values on sizes of {@link #SPECIAL_BELOW} or more; ordered by option set,
-     * then size, then kind.
+     * The matrix for these sizes: every {@link #optionSets() option set} x every size x every kind
+     * of gradients, except special values on sizes of {@link #SPECIAL_BELOW} or more; ordered by
+     * option set, then size, then kind.
      *
+     * @param sizes the sizes, each at least 1
+     * @return the cases
      * @throws IllegalArgumentException if a size is below 1
      */
     public static List<Case> cases(List<Integer> sizes) {
@@ -105,22 +136,39 @@ public final class Conformance {
     /**
      * The outcome for one configuration.
      *
+     * @param options the configuration checked
+     * @param size the number of elements
+     * @param gradients the kind of gradients
      * @param maxUlps the largest error per array ("param", then each state key)
      * @param allowedUlps the allowance for this algorithm
      * @param firstFailure a description of the first element out of tolerance, or null
      */
     public record Result(OptionSet options, int size, Gradients gradients,
                          Map<String, Double> maxUlps, double allowedUlps, String firstFailure) {
+        /**
+         * Whether every element of every array stayed within the allowance.
+         *
+         * @return true if no element failed
+         */
         public boolean passed() {
             return firstFailure == null;
         }
 
+        /**
+         * The largest error over all arrays, 0 when there are none.
+         *
+         * @return the largest error, in ulp
+         */
         public double worstUlps() {
             return maxUlps.values().stream().mapToDouble(Double::doubleValue).max().orElse(0);
         }
     }
 
-    /** Every algorithm, each with its defaults and with its structural and prologue options. */
+    /**
+     * Every algorithm, each with its defaults and with its structural and prologue options.
+     *
+     * @return the option sets, algorithm by algorithm
+     */
     public static List<OptionSet> optionSets() {
         List<OptionSet> sets = new ArrayList<>();
         add(sets, "sgd", "lr=0.1");
@@ -162,17 +210,40 @@ public final class Conformance {
         sets.add(new OptionSet(optimizer, java.util.Collections.unmodifiableMap(map)));
     }
 
-    /** The allowance in ulp for an algorithm: its registry row's ({@link Algorithm#conformanceUlps()}). */
+    /**
+     * The allowance in ulp for an algorithm: its registry row's
+     * ({@link Algorithm#conformanceUlps()}).
+     *
+     * @param algorithm a name of {@link Algorithms#NAMES}
+     * @return the allowance, in ulp
+     */
     public static double allowedUlps(String algorithm) {
         return Algorithms.named(algorithm).conformanceUlps();
     }
 
-    /** Runs one case of the matrix for {@code steps} steps, with the case's seed. */
+    /**
+     * Runs one case of the matrix for {@code steps} steps, with the case's seed.
+     *
+     * @param device the device whose kernel is checked
+     * @param c the case
+     * @param steps the number of steps, each compared
+     * @return the outcome
+     */
     public static Result check(Device device, Case c, int steps) {
         return check(device, c.options(), c.size(), c.gradients(), steps, c.seed());
     }
 
-    /** Runs {@code steps} steps on the device and on the reference and compares every array. */
+    /**
+     * Runs {@code steps} steps on the device and on the reference and compares every array.
+     *
+     * @param device the device whose kernel is checked
+     * @param options the configuration
+     * @param size the number of elements
+     * @param gradients the kind of gradients
+     * @param steps the number of steps, each compared
+     * @param seed the seed of the parameters and gradients
+     * @return the outcome
+     */
     public static Result check(Device device, OptionSet options, int size, Gradients gradients,
                                int steps, long seed) {
         OptimizerConfig config = options.config();
@@ -232,7 +303,15 @@ public final class Conformance {
         return out;
     }
 
-    /** The error of {@code actual} in ulp of the larger of {@code expected} and {@code previous}; infinite when NaN or infinity do not match exactly. */
+    /**
+     * The error of {@code actual} in ulp of the larger of {@code expected} and {@code previous};
+     * infinite when NaN or infinity do not match exactly.
+     *
+     * @param actual the kernel's value
+     * @param expected the reference's value
+     * @param previous the reference's value before the step, which sets the scale when larger
+     * @return the error, in ulp; an ulp is never taken below {@link Float#MIN_NORMAL}
+     */
     public static double ulps(float actual, float expected, float previous) {
         if (Float.isNaN(expected) || Float.isInfinite(expected)
                 || Float.isNaN(actual) || Float.isInfinite(actual)) {
