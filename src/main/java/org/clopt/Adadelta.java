@@ -46,11 +46,6 @@ public final class Adadelta extends OptimizerConfig {
     }
 
     @Override
-    public String algorithm() {
-        return "adadelta";
-    }
-
-    @Override
     public List<String> stateNames() {
         return List.of("square_avg", "acc_delta");
     }

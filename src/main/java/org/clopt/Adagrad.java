@@ -47,11 +47,6 @@ public final class Adagrad extends OptimizerConfig {
     }
 
     @Override
-    public String algorithm() {
-        return "adagrad";
-    }
-
-    @Override
     public List<String> stateNames() {
         return List.of("sum");
     }

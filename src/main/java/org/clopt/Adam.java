@@ -41,11 +41,6 @@ public final class Adam extends AdamBase {
     }
 
     @Override
-    public String algorithm() {
-        return "adam";
-    }
-
-    @Override
     float decayScalar() {
         return (float) number("weight_decay");
     }

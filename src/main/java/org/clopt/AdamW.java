@@ -40,11 +40,6 @@ public final class AdamW extends AdamBase {
     }
 
     @Override
-    public String algorithm() {
-        return "adamw";
-    }
-
-    @Override
     float decayScalar() {
         return (float) (1 - lr() * number("weight_decay"));
     }

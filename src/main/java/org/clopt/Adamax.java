@@ -47,11 +47,6 @@ public final class Adamax extends OptimizerConfig {
     }
 
     @Override
-    public String algorithm() {
-        return "adamax";
-    }
-
-    @Override
     public List<String> stateNames() {
         return List.of("exp_avg", "exp_inf");
     }

@@ -60,11 +60,6 @@ public final class NAdam extends OptimizerConfig {
     }
 
     @Override
-    public String algorithm() {
-        return "nadam";
-    }
-
-    @Override
     public List<String> stateNames() {
         return List.of("exp_avg", "exp_avg_sq");
     }

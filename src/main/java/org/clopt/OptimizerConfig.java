@@ -71,7 +71,9 @@ public abstract class OptimizerConfig {
      *
      * @return the algorithm's name
      */
-    public abstract String algorithm();
+    public String algorithm() {
+        return row.name();
+    }
 
     /**
      * The per-element state arrays under their PyTorch state keys, in kernel argument order.

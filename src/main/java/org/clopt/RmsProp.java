@@ -52,11 +52,6 @@ public final class RmsProp extends OptimizerConfig {
     }
 
     @Override
-    public String algorithm() {
-        return "rmsprop";
-    }
-
-    @Override
     public List<String> stateNames() {
         List<String> names = new ArrayList<>(List.of("square_avg"));
         if (number("momentum") > 0) {
