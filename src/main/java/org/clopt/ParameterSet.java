@@ -96,8 +96,20 @@ public final class ParameterSet implements AutoCloseable {
     private final List<OptimizerConfig> configs = new ArrayList<>();
     private boolean closed;
 
-    private ParameterSet(Device device) {
+    /** Makes a group's engine; tests substitute one that fails on demand. */
+    interface EngineFactory {
+        Engine create(Device device, OptimizerConfig layout, int size);
+    }
+
+    /** The engines every set uses: OpenCL with a device, the CPU reference without. */
+    static final EngineFactory DEFAULT_ENGINES = (device, layout, size) -> device == null
+            ? new ReferenceEngine(layout, size) : new ClEngine(device, layout, size);
+
+    private final EngineFactory engineFactory;
+
+    private ParameterSet(Device device, EngineFactory engineFactory) {
         this.device = device;
+        this.engineFactory = engineFactory;
     }
 
     /**
@@ -247,8 +259,7 @@ public final class ParameterSet implements AutoCloseable {
             added.add(new Tensor(spec.name(), spec.shape(), group, (int) offset, size));
             offset += size;
         }
-        Engine engine = device == null ? new ReferenceEngine(config, (int) offset)
-                : new ClEngine(device, config, (int) offset);
+        Engine engine = engineFactory.create(device, config, (int) offset);
         engines.add(engine);
         configs.add(config);
         groupTensors.add(added);
@@ -697,8 +708,16 @@ public final class ParameterSet implements AutoCloseable {
         private final List<Integer> sizes = new ArrayList<>();
         private final Set<String> names = new HashSet<>();
 
+        private EngineFactory engineFactory = DEFAULT_ENGINES;
+
         private Builder(StateDict initial) {
             this.initial = initial;
+        }
+
+        /** Another way to make engines, for tests of failures the real ones cannot be made to show. */
+        Builder engines(EngineFactory factory) {
+            this.engineFactory = factory;
+            return this;
         }
 
         /**
@@ -769,7 +788,7 @@ public final class ParameterSet implements AutoCloseable {
             if (configs.isEmpty()) {
                 throw new IllegalStateException("a parameter set needs at least one group");
             }
-            ParameterSet set = new ParameterSet(onDevice ? device : null);
+            ParameterSet set = new ParameterSet(onDevice ? device : null, engineFactory);
             try {
                 for (int g = 0; g < configs.size(); g++) {
                     set.addGroup(configs.get(g), tensors.get(g).toArray(TensorSpec[]::new));

@@ -4,7 +4,7 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /** The CPU reference path: Java arrays and {@link OptimizerConfig#referenceStep}. */
-final class ReferenceEngine extends Engine {
+class ReferenceEngine extends Engine {
     /** Parameters, gradients, then each state array. */
     private final float[][] arrays;
 

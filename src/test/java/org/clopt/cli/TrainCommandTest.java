@@ -54,4 +54,16 @@ class TrainCommandTest {
             assertEquals(1, r[1].strip().lines().count(), r[1]);
         }
     }
+
+    @Test
+    void anOutputThatCannotBeWrittenLosesNeitherTheTableNorTheLosses() throws IOException {
+        Path out = Files.createDirectories(dir.resolve("run"));
+        Files.createDirectory(out.resolve("loss.png")); // the plot cannot be written there
+        Cli.Result r = Cli.run(1, "train", "--workload", "digits", "--optimizer", "adam", "--steps", "10",
+                "--out", out.toString());
+        assertTrue(r.out().contains("final loss") && r.out().contains("adam"), r.out());
+        assertEquals(1, r.err().strip().lines().filter(l -> !l.startsWith("train ")).count(), r.err());
+        assertTrue(r.err().contains(out.resolve("loss.png") + ": not a regular file"), r.err());
+        assertEquals("workload,optimizer,step,loss", Files.readAllLines(out.resolve("loss.csv")).get(0));
+    }
 }
