@@ -37,7 +37,7 @@ import torch
 
 N, T = 67, 7
 STATE_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "sum", "square_avg",
-              "acc_delta", "grad_avg", "momentum_buffer", "exp_inf")
+              "acc_delta", "grad_avg", "momentum_buffer", "exp_inf", "prev", "step_size")
 
 # (case name, optimizer, settings exactly as given to the optimizer)
 CASES = [
@@ -77,6 +77,9 @@ CASES = [
     ("adamax", "adamax", {}),
     ("adamax_all", "adamax",
      {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-06, "weight_decay": 0.1, "maximize": True}),
+    ("rprop", "rprop", {}),
+    ("rprop_all", "rprop",
+     {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (0.01, 0.2), "maximize": True}),
 ]
 
 
@@ -106,7 +109,7 @@ def make_optimizer(name, param, settings):
             decay = kw.get("lr", 2e-3) * kw.pop("weight_decay", 0.0)
         return o.NAdam([param], foreach=True, **kw), maximize, decay
     cls = {"adagrad": o.Adagrad, "rmsprop": o.RMSprop, "adadelta": o.Adadelta,
-           "adam": o.Adam, "adamw": o.AdamW, "adamax": o.Adamax}[name]
+           "adam": o.Adam, "adamw": o.AdamW, "adamax": o.Adamax, "rprop": o.Rprop}[name]
     return cls([param], foreach=False, **kw), False, 0.0
 
 

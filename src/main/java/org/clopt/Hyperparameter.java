@@ -35,7 +35,11 @@ public final class Hyperparameter {
         /** 0 &lt;= value &lt; 1: Adam's betas. */
         UNIT_OPEN("in [0, 1)"),
         /** 0 &lt;= value &lt;= 1: Adadelta's rho. */
-        UNIT_CLOSED("in [0, 1]");
+        UNIT_CLOSED("in [0, 1]"),
+        /** 0 &lt; value &lt; 1: Rprop's etaminus. */
+        UNIT_EXCLUSIVE("in (0, 1)"),
+        /** 1 &lt; value, finite: Rprop's etaplus. */
+        ABOVE_ONE("a finite number > 1");
 
         private final String text;
 
@@ -51,6 +55,10 @@ public final class Hyperparameter {
                     return Double.isFinite(v);
                 case UNIT_OPEN:
                     return v >= 0 && v < 1;
+                case UNIT_EXCLUSIVE:
+                    return v > 0 && v < 1;
+                case ABOVE_ONE:
+                    return v > 1 && Double.isFinite(v);
                 default:
                     return v >= 0 && v <= 1;
             }
@@ -65,35 +73,43 @@ public final class Hyperparameter {
     private final String key;
     private final Kind kind;
     private final Range range;
+    private final Range secondRange;
     private final Object defaultValue;
     private final boolean structural;
 
-    private Hyperparameter(String key, Kind kind, Range range, Object defaultValue, boolean structural) {
+    private Hyperparameter(String key, Kind kind, Range range, Range secondRange, Object defaultValue,
+                           boolean structural) {
         this.key = Objects.requireNonNull(key, "key");
         this.kind = kind;
         this.range = range;
+        this.secondRange = secondRange;
         this.defaultValue = defaultValue;
         this.structural = structural;
     }
 
     /** A number with this default. */
     static Hyperparameter number(String key, double defaultValue, Range range) {
-        return new Hyperparameter(key, Kind.NUMBER, range, defaultValue, false);
+        return new Hyperparameter(key, Kind.NUMBER, range, null, defaultValue, false);
     }
 
     /** A number the user must give (SGD's lr in PyTorch 1.13). */
     static Hyperparameter requiredNumber(String key, Range range) {
-        return new Hyperparameter(key, Kind.NUMBER, range, null, false);
+        return new Hyperparameter(key, Kind.NUMBER, range, null, null, false);
     }
 
     /** Two numbers, each in {@code range}, given as {@code first,second} in text. */
     static Hyperparameter pair(String key, double first, double second, Range range) {
-        return new Hyperparameter(key, Kind.PAIR, range, List.of(first, second), false);
+        return pair(key, first, second, range, range);
+    }
+
+    /** Two numbers, the first in {@code firstRange}, the second in {@code secondRange} (Rprop's etas). */
+    static Hyperparameter pair(String key, double first, double second, Range firstRange, Range secondRange) {
+        return new Hyperparameter(key, Kind.PAIR, firstRange, secondRange, List.of(first, second), false);
     }
 
     /** A flag with this default. */
     static Hyperparameter flag(String key, boolean defaultValue) {
-        return new Hyperparameter(key, Kind.FLAG, null, defaultValue, false);
+        return new Hyperparameter(key, Kind.FLAG, null, null, defaultValue, false);
     }
 
     /** {@code maximize}, which every algorithm has: structural, since it selects the kernel variant. */
@@ -106,12 +122,12 @@ public final class Hyperparameter {
      * state kept, so a parameter group's value is fixed once the group exists.
      */
     Hyperparameter structural() {
-        return new Hyperparameter(key, kind, range, defaultValue, true);
+        return new Hyperparameter(key, kind, range, secondRange, defaultValue, true);
     }
 
     /** The same hyperparameter with another default, for a preset or a variant. */
     Hyperparameter withDefault(Object value) {
-        return new Hyperparameter(key, kind, range, coerce(value), structural);
+        return new Hyperparameter(key, kind, range, secondRange, coerce(value), structural);
     }
 
     /**
@@ -133,12 +149,29 @@ public final class Hyperparameter {
     }
 
     /**
-     * The allowed values of a number or of each number of a pair; null for a flag.
+     * The allowed values of a number, or of a pair's first number; null for a flag.
      *
      * @return the range, or null
      */
     public Range range() {
         return range;
+    }
+
+    /**
+     * The allowed values of a pair's number {@code index}; most pairs have one range for both,
+     * Rprop's {@code etas} has one each.
+     *
+     * @param index 0 for the first number, 1 for the second
+     * @return the range
+     * @throws IllegalStateException if this hyperparameter is not a pair
+     * @throws IndexOutOfBoundsException if {@code index} is neither 0 nor 1
+     */
+    public Range range(int index) {
+        if (kind != Kind.PAIR) {
+            throw new IllegalStateException(key + " is a " + kind.name().toLowerCase(Locale.ROOT) + ", not a pair");
+        }
+        Objects.checkIndex(index, 2);
+        return index == 0 ? range : secondRange;
     }
 
     /**
@@ -227,15 +260,15 @@ public final class Hyperparameter {
     /** Checks a coerced value against the range; the message names the key (or element), value and range. */
     void check(Object value) {
         if (kind == Kind.NUMBER) {
-            checkNumber(key, (Double) value);
+            checkNumber(key, (Double) value, range);
         } else if (kind == Kind.PAIR) {
             List<?> pair = (List<?>) value;
-            checkNumber(key + "[0]", (Double) pair.get(0));
-            checkNumber(key + "[1]", (Double) pair.get(1));
+            checkNumber(key + "[0]", (Double) pair.get(0), range);
+            checkNumber(key + "[1]", (Double) pair.get(1), secondRange);
         }
     }
 
-    private void checkNumber(String name, double v) {
+    private static void checkNumber(String name, double v, Range range) {
         if (!range.contains(v)) {
             throw new IllegalArgumentException("invalid " + name + ": " + v + " (must be " + range + ")");
         }

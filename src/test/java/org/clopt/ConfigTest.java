@@ -48,7 +48,7 @@ class ConfigTest {
         for (Hyperparameter h : a.hyperparameters()) {
             Object other = switch (h.kind()) {
                 case NUMBER -> 0.25;
-                case PAIR -> List.of(0.5, 0.75);
+                case PAIR -> List.of(inRange(h.range(0), 0.5, 1.5), inRange(h.range(1), 0.75, 1.5));
                 case FLAG -> !(Boolean) config.hyperparameters().get(h.key());
             };
             OptimizerConfig changed;
@@ -65,6 +65,16 @@ class ConfigTest {
             assertEquals(config.getClass(), changed.getClass());
             assertEquals(config, changed.with(h.key(), config.hyperparameters().get(h.key())));
         }
+    }
+
+    /** The first candidate the range allows: each number of a pair has its own range (Rprop's etas). */
+    private static double inRange(Hyperparameter.Range range, double... candidates) {
+        for (double c : candidates) {
+            if (range.contains(c)) {
+                return c;
+            }
+        }
+        throw new AssertionError("no candidate in " + range);
     }
 
     @Test

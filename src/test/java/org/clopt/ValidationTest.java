@@ -43,6 +43,15 @@ class ValidationTest {
         "nadam    | decoupled_weight_decay    | on       | invalid decoupled_weight_decay: 'on'",
         "adamax   | betas                     | '0.9,1'  | invalid betas[1]: 1.0 (must be in [0, 1))",
         "adamax   | eps                       | -1e-8    | invalid eps: -1.0E-8",
+        "rprop    | lr                        | -0.01    | invalid lr: -0.01 (must be a finite number >= 0)",
+        "rprop    | etas                      | '1.5,1.2'   | invalid etas[0]: 1.5 (must be in (0, 1))",
+        "rprop    | etas                      | '0,1.2'     | invalid etas[0]: 0.0 (must be in (0, 1))",
+        "rprop    | etas                      | '0.5,1'     | invalid etas[1]: 1.0 (must be a finite number > 1)",
+        "rprop    | etas                      | '0.5,Infinity' | invalid etas[1]: Infinity (must be a finite number > 1)",
+        "rprop    | step_sizes                | '-1e-6,50'  | invalid step_sizes[0]: -1.0E-6 (must be a finite number >= 0)",
+        "rprop    | step_sizes                | '1e-6,NaN'  | invalid step_sizes[1]: NaN (must be a finite number >= 0)",
+        "rprop    | step_sizes                | '2,1'       | invalid step_sizes: 2.0,1.0 (step_sizes[0], the smallest step size, must be at most step_sizes[1]",
+        "rprop    | weight_decay              | 0.1      | unknown hyperparameter for rprop: 'weight_decay'",
     })
     void rejectsInvalidValue(String optimizer, String key, String value, String message) {
         Map<String, String> settings = optimizer.startsWith("sgd") || optimizer.equals("momentum")
@@ -84,6 +93,9 @@ class ValidationTest {
         assertThrows(IllegalArgumentException.class, () -> Adagrad.builder().lrDecay(-1).build());
         assertThrows(IllegalArgumentException.class,
                 () -> Sgd.builder().lr(0.1).nesterov(true).build());
+        assertThrows(IllegalArgumentException.class, () -> Rprop.builder().etas(0.5, 0.9).build());
+        assertThrows(IllegalArgumentException.class, () -> Rprop.builder().stepSizes(1, 0.5).build());
+        assertThrows(IllegalArgumentException.class, () -> Rprop.builder().weightDecay(0.1));
     }
 
     @Test
@@ -98,6 +110,9 @@ class ValidationTest {
         assertEquals(0.99, OptimizerConfig.of("rmsprop", Map.of()).number("alpha"));
         assertEquals(1.0, OptimizerConfig.of("adadelta", Map.of()).number("lr"));
         assertEquals(1e-6, OptimizerConfig.of("adadelta", Map.of()).number("eps"));
+        assertEquals(Map.of("lr", 1e-2, "etas", java.util.List.of(0.5, 1.2), "step_sizes",
+                java.util.List.of(1e-6, 50.0), "maximize", false),
+                OptimizerConfig.of("rprop", Map.of()).hyperparameters());
         Sgd nesterov = (Sgd) OptimizerConfig.of("nesterov", Map.of("lr", "0.1"));
         assertEquals(0.9, nesterov.number("momentum"));
         assertEquals("nesterov", nesterov.algorithm());

@@ -24,8 +24,8 @@ import picocli.CommandLine.Spec;
         description = {"Times the fused step of each chosen optimizer on the OpenCL device and, in "
             + "the same run and at the same size, the in-place roofline y += a*x (12 bytes per "
             + "element). Effective bandwidth counts the bytes the algorithm must move with the "
-            + "options in force (12 for sgd; 20 for momentum, nesterov, adagrad, rmsprop; 28 for "
-            + "adadelta, adam, adamw, nadam; +8 per extra state array such as amsgrad's).",
+            + "options in force: 12 for p and grad, +8 per state array the options keep (20 for "
+            + "momentum, 28 for adam or rprop, 36 for adam with amsgrad).",
             "Times are medians of device-timed launches after warm-up; wall time per step "
                 + "(steps enqueued back to back) is checked beside them. The CPU reference "
                 + "(single thread) is timed on the same data. sgd, momentum and nesterov use "

@@ -198,6 +198,8 @@ public final class Conformance {
                 "momentum_decay=0.01", "maximize=true");
         add(sets, "adamax");
         add(sets, "adamax", "lr=0.01", "betas=0.8,0.99", "eps=1e-6", "weight_decay=0.1", "maximize=true");
+        add(sets, "rprop");
+        add(sets, "rprop", "lr=0.05", "etas=0.3,1.5", "step_sizes=0.01,0.2", "maximize=true");
         return sets;
     }
 

@@ -1,0 +1,48 @@
+/*
+ * rprop: torch.optim.Rprop, resilient backpropagation: a step size per element that grows
+ * while the gradient keeps its sign and shrinks when it flips; only the gradient's sign moves p.
+ *
+ *   g = -grad if maximize else grad
+ *   f = sign(g * prev)                              (torch.sign: 0 for NaN and for -0)
+ *   f = etaplus  where f > 0
+ *   f = etaminus where f < 0
+ *   f = 1        where f == 0
+ *   step_size = clamp(step_size * f, step_size_min, step_size_max)
+ *   g = 0 where f == etaminus
+ *   p = p + (-1 * sign(g)) * step_size
+ *   prev = g
+ *
+ * As in PyTorch, a NaN product leaves the step size as it is and a NaN gradient leaves p as it
+ * is (torch.sign(NaN) is 0), and the three assignments to f run one after the other, so an
+ * etaminus that rounds to 0 in float32 ends as 1. step_size starts at lr, prev at 0; a later
+ * change of lr does not touch it.
+ * State, in this order: prev, step_size.
+ * Traffic: read p, grad, prev, step_size; write p, prev, step_size: 28 bytes per element.
+ */
+
+/* torch.sign: 1, -1 or +0; +0 for NaN and for -0 (OpenCL's sign() keeps both). */
+inline float clopt_torch_sign(const float x) {
+    return (float) (x > 0.0f) - (float) (x < 0.0f);
+}
+
+/* torch.clamp: NaN stays NaN (fmin and fmax would drop it). */
+inline float clopt_clamp(const float x, const float lo, const float hi) {
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+kernel void rprop_step(global float* restrict p, global const float* restrict grad,
+                       global float* restrict prev, global float* restrict step_size,
+                       const float etaminus, const float etaplus,
+                       const float step_size_min, const float step_size_max) {
+    const uint i = get_global_id(0);
+    float g = clopt_grad(grad[i], 0.0f, 0.0f);
+    float f = clopt_torch_sign(g * prev[i]);
+    f = f > 0.0f ? etaplus : f;
+    f = f < 0.0f ? etaminus : f;
+    f = f == 0.0f ? 1.0f : f;
+    const float s = clopt_clamp(step_size[i] * f, step_size_min, step_size_max);
+    g = f == etaminus ? 0.0f : g;
+    step_size[i] = s;
+    prev[i] = g;
+    p[i] = p[i] + (-1.0f * clopt_torch_sign(g)) * s;
+}
