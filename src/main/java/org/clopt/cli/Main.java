@@ -104,13 +104,27 @@ public final class Main implements Runnable {
     private static int failed(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
         PrintWriter err = cli.getErr();
         int code = exitCode(e);
-        boolean known = code == BAD_INPUT || e instanceof CloptException || e instanceof IOException;
-        err.println(cli.getCommandName() + ": " + (known ? e.getMessage() : "internal error: " + e));
+        String message = message(e, code, System.getenv("CLOPT_DEBUG") != null);
+        err.println(cli.getCommandName() + ": " + message);
         if (System.getenv("CLOPT_DEBUG") != null) {
             e.printStackTrace(err);
         }
         err.flush();
         return code;
+    }
+
+    /**
+     * The failure's one line (after the command's name): its message, or "internal error" for
+     * the unexpected; a build log or other detail after the first line only when debugging.
+     */
+    static String message(Exception e, int code, boolean debug) {
+        boolean known = code == BAD_INPUT || e instanceof CloptException || e instanceof IOException;
+        String message = known ? String.valueOf(e.getMessage()) : "internal error: " + e;
+        int newline = message.indexOf('\n');
+        if (newline >= 0 && !debug) {
+            message = message.substring(0, newline).stripTrailing() + " (set CLOPT_DEBUG=1 for the details)";
+        }
+        return message;
     }
 
     /** The exit code for a failure: see the class comment. */

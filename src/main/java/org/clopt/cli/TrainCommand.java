@@ -77,7 +77,13 @@ final class TrainCommand implements Callable<Integer> {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new BadInputException("--out " + dir + ": exists and is not a directory");
         }
-        Files.createDirectories(dir);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            String reason = e instanceof java.nio.file.FileSystemException f && f.getReason() != null
+                    ? f.getReason() : e.getClass().getSimpleName();
+            throw new BadInputException("--out " + dir + ": cannot create the folder (" + reason + ")", e);
+        }
         List<LossReport.Point> points = new ArrayList<>();
         List<Trainer.Run> runs = new ArrayList<>();
         String deviceName;

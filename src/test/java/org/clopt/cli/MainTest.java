@@ -40,4 +40,15 @@ class MainTest {
         assertTrue(m.find());
         assertEquals("clopt " + m.group(1), Cli.run(0, "--version").out().strip());
     }
+
+    @Test
+    void aBuildLogStaysOffTheOneLineUnlessDebugging() {
+        KernelBuildException e = new KernelBuildException("building kernels/x.cl failed: CL_BUILD_PROGRAM_FAILURE\n"
+                + "<source>:3:1: error: use of undeclared identifier 'q'", -11, null);
+        assertEquals("building kernels/x.cl failed: CL_BUILD_PROGRAM_FAILURE (set CLOPT_DEBUG=1 for the details)",
+                Main.message(e, 1, false));
+        assertTrue(Main.message(e, 1, true).contains("undeclared identifier 'q'"));
+        assertEquals("internal error: java.lang.IllegalStateException: boom",
+                Main.message(new IllegalStateException("boom"), 1, false));
+    }
 }
