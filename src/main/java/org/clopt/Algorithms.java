@@ -23,7 +23,8 @@ public final class Algorithms {
     /** Every algorithm, in order. */
     public static final List<Algorithm> ALL = List.of(
             Sgd.SGD, Sgd.MOMENTUM, Sgd.NESTEROV, Adagrad.ALGORITHM, RmsProp.ALGORITHM,
-            Adadelta.ALGORITHM, Adam.ALGORITHM, AdamW.ALGORITHM, NAdam.ALGORITHM, Adamax.ALGORITHM);
+            Adadelta.ALGORITHM, Adam.ALGORITHM, AdamW.ALGORITHM, NAdam.ALGORITHM, Adamax.ALGORITHM,
+            RAdam.ALGORITHM);
 
     /** Their names, in the same order. */
     public static final List<String> NAMES = ALL.stream().map(Algorithm::name).toList();

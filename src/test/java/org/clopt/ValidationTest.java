@@ -43,6 +43,12 @@ class ValidationTest {
         "nadam    | decoupled_weight_decay    | on       | invalid decoupled_weight_decay: 'on'",
         "adamax   | betas                     | '0.9,1'  | invalid betas[1]: 1.0 (must be in [0, 1))",
         "adamax   | eps                       | -1e-8    | invalid eps: -1.0E-8",
+        "radam    | lr                        | -1e-3    | invalid lr: -0.001 (must be a finite number >= 0)",
+        "radam    | betas                     | '1,0.999' | invalid betas[0]: 1.0 (must be in [0, 1))",
+        "radam    | betas                     | '0.9,1'  | invalid betas[1]: 1.0 (must be in [0, 1))",
+        "radam    | eps                       | -1e-8    | invalid eps: -1.0E-8",
+        "radam    | weight_decay              | -0.1     | invalid weight_decay: -0.1",
+        "radam    | decoupled_weight_decay    | yes      | invalid decoupled_weight_decay: 'yes'",
     })
     void rejectsInvalidValue(String optimizer, String key, String value, String message) {
         Map<String, String> settings = optimizer.startsWith("sgd") || optimizer.equals("momentum")

@@ -198,6 +198,10 @@ public final class Conformance {
                 "momentum_decay=0.01", "maximize=true");
         add(sets, "adamax");
         add(sets, "adamax", "lr=0.01", "betas=0.8,0.99", "eps=1e-6", "weight_decay=0.1", "maximize=true");
+        add(sets, "radam");
+        add(sets, "radam", "weight_decay=0.1");
+        add(sets, "radam", "lr=0.01", "betas=0.8,0.99", "eps=1e-6", "weight_decay=0.1",
+                "decoupled_weight_decay=true", "maximize=true");
         return sets;
     }
 
