@@ -24,8 +24,8 @@ need neither Python nor torch.
 
 Notes on torch 1.13: optimizers run with foreach=False, except NAdam, whose
 single-tensor path multiplies one mu too many into mu_product_next; its foreach
-path is correct. NAdam 1.13 has no maximize or decoupled_weight_decay, so both
-are emulated as newer PyTorch defines them. Scalar state (step, mu_product) is
+path is correct. NAdam and RAdam 1.13 have no maximize or decoupled_weight_decay,
+so both are emulated as newer PyTorch defines them. Scalar state (step, mu_product) is
 left as torch creates it (float32) in both runs and is not written.
 """
 import argparse
@@ -80,6 +80,12 @@ CASES = [
     ("rprop", "rprop", {}),
     ("rprop_all", "rprop",
      {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (0.01, 0.2), "maximize": True}),
+    # RAdam rectifies from step 6 (rho_t > 5) whatever beta2: each case runs both branches.
+    ("radam", "radam", {}),
+    ("radam_wd", "radam", {"weight_decay": 0.1}),
+    ("radam_decoupled_max", "radam",
+     {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-06, "weight_decay": 0.1,
+      "decoupled_weight_decay": True, "maximize": True}),
 ]
 
 
@@ -101,12 +107,14 @@ def make_optimizer(name, param, settings):
         if name == "nesterov":
             kw["nesterov"] = True
         return o.SGD([param], foreach=False, **kw), False, 0.0
-    if name == "nadam":
+    if name in ("nadam", "radam"):
         # Emulated: maximize negates the gradient; decoupled decay shrinks p before the step.
         maximize = kw.pop("maximize", False)
         decay = 0.0
         if kw.pop("decoupled_weight_decay", False):
-            decay = kw.get("lr", 2e-3) * kw.pop("weight_decay", 0.0)
+            decay = kw.get("lr", {"nadam": 2e-3, "radam": 1e-3}[name]) * kw.pop("weight_decay", 0.0)
+        if name == "radam":
+            return o.RAdam([param], foreach=False, **kw), maximize, decay
         return o.NAdam([param], foreach=True, **kw), maximize, decay
     cls = {"adagrad": o.Adagrad, "rmsprop": o.RMSprop, "adadelta": o.Adadelta,
            "adam": o.Adam, "adamw": o.AdamW, "adamax": o.Adamax, "rprop": o.Rprop}[name]

@@ -52,6 +52,12 @@ class ValidationTest {
         "rprop    | step_sizes                | '1e-6,NaN'  | invalid step_sizes[1]: NaN (must be a finite number >= 0)",
         "rprop    | step_sizes                | '2,1'       | invalid step_sizes: 2.0,1.0 (step_sizes[0], the smallest step size, must be at most step_sizes[1]",
         "rprop    | weight_decay              | 0.1      | unknown hyperparameter for rprop: 'weight_decay'",
+        "radam    | lr                        | -1e-3    | invalid lr: -0.001 (must be a finite number >= 0)",
+        "radam    | betas                     | '1,0.999' | invalid betas[0]: 1.0 (must be in [0, 1))",
+        "radam    | betas                     | '0.9,1'  | invalid betas[1]: 1.0 (must be in [0, 1))",
+        "radam    | eps                       | -1e-8    | invalid eps: -1.0E-8",
+        "radam    | weight_decay              | -0.1     | invalid weight_decay: -0.1",
+        "radam    | decoupled_weight_decay    | yes      | invalid decoupled_weight_decay: 'yes'",
     })
     void rejectsInvalidValue(String optimizer, String key, String value, String message) {
         Map<String, String> settings = optimizer.startsWith("sgd") || optimizer.equals("momentum")

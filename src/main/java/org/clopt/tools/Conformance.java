@@ -200,6 +200,10 @@ public final class Conformance {
         add(sets, "adamax", "lr=0.01", "betas=0.8,0.99", "eps=1e-6", "weight_decay=0.1", "maximize=true");
         add(sets, "rprop");
         add(sets, "rprop", "lr=0.05", "etas=0.3,1.5", "step_sizes=0.01,0.2", "maximize=true");
+        add(sets, "radam");
+        add(sets, "radam", "weight_decay=0.1");
+        add(sets, "radam", "lr=0.01", "betas=0.8,0.99", "eps=1e-6", "weight_decay=0.1",
+                "decoupled_weight_decay=true", "maximize=true");
         return sets;
     }
 
