@@ -89,7 +89,7 @@ abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
 
     /** The builder both share. */
     public abstract static class Builder<B extends Builder<B, C>, C extends AdamBase>
-            extends OptimizerConfig.Builder<B, C> {
+            extends OptimizerConfig.MomentsBuilder<B, C> {
         Builder(Algorithm row) {
             super(row);
         }
@@ -98,14 +98,12 @@ abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
             super(from);
         }
 
-        public B betas(double first, double second) {
-            return set("betas", List.of(first, second));
-        }
-
-        public B eps(double value) {
-            return set("eps", value);
-        }
-
+        /**
+         * Sets {@code amsgrad}: keep the running maximum of the second moment and divide by it.
+         *
+         * @param value the new value
+         * @return this builder
+         */
         public B amsgrad(boolean value) {
             return set("amsgrad", value);
         }

@@ -88,7 +88,7 @@ public final class Adamax extends OptimizerConfig {
     }
 
     /** Builds an {@link Adamax}, starting from PyTorch's defaults. */
-    public static final class Builder extends OptimizerConfig.Builder<Builder, Adamax> {
+    public static final class Builder extends OptimizerConfig.MomentsBuilder<Builder, Adamax> {
         private Builder(Algorithm row) {
             super(row);
         }
@@ -97,25 +97,5 @@ public final class Adamax extends OptimizerConfig {
             super(from);
         }
 
-        /**
-         * Sets {@code betas}, the decay rates of the first moment and of the infinity norm.
-         *
-         * @param first the first moment's decay rate, in [0, 1)
-         * @param second the infinity norm's decay rate, in [0, 1)
-         * @return this builder
-         */
-        public Builder betas(double first, double second) {
-            return set("betas", List.of(first, second));
-        }
-
-        /**
-         * Sets {@code eps}, which keeps the denominator away from zero, &gt;= 0.
-         *
-         * @param value the new value
-         * @return this builder
-         */
-        public Builder eps(double value) {
-            return set("eps", value);
-        }
     }
 }

@@ -320,4 +320,43 @@ public abstract class OptimizerConfig {
             return (C) row.create(values);
         }
     }
+
+    /**
+     * The builder of the algorithms with Adam's moment estimates (Adam, AdamW, NAdam, RAdam,
+     * Adamax): {@code betas} and {@code eps} on top of the common setters.
+     *
+     * @param <B> the algorithm's builder
+     * @param <C> the configuration it builds
+     */
+    public abstract static class MomentsBuilder<B extends MomentsBuilder<B, C>, C extends OptimizerConfig>
+            extends Builder<B, C> {
+        MomentsBuilder(Algorithm row) {
+            super(row);
+        }
+
+        MomentsBuilder(OptimizerConfig from) {
+            super(from);
+        }
+
+        /**
+         * Sets {@code betas}, the decay rates of the first and second moment estimates.
+         *
+         * @param first the first moment's decay rate, in [0, 1)
+         * @param second the second moment's decay rate, in [0, 1)
+         * @return this builder
+         */
+        public B betas(double first, double second) {
+            return set("betas", List.of(first, second));
+        }
+
+        /**
+         * Sets {@code eps}, which keeps the denominator away from zero, &gt;= 0.
+         *
+         * @param value the new value
+         * @return this builder
+         */
+        public B eps(double value) {
+            return set("eps", value);
+        }
+    }
 }

@@ -131,7 +131,7 @@ public final class RAdam extends OptimizerConfig {
     }
 
     /** Builds an {@link RAdam}, starting from PyTorch's defaults. */
-    public static final class Builder extends OptimizerConfig.Builder<Builder, RAdam> {
+    public static final class Builder extends OptimizerConfig.MomentsBuilder<Builder, RAdam> {
         private Builder(Algorithm row) {
             super(row);
         }
@@ -140,26 +140,6 @@ public final class RAdam extends OptimizerConfig {
             super(from);
         }
 
-        /**
-         * Sets {@code betas}, the decay rates of the first and second moment estimates.
-         *
-         * @param first the first moment's decay rate, in [0, 1)
-         * @param second the second moment's decay rate, in [0, 1)
-         * @return this builder
-         */
-        public Builder betas(double first, double second) {
-            return set("betas", List.of(first, second));
-        }
-
-        /**
-         * Sets {@code eps}, which keeps the denominator away from zero, &gt;= 0.
-         *
-         * @param value the new value
-         * @return this builder
-         */
-        public Builder eps(double value) {
-            return set("eps", value);
-        }
 
         /**
          * Sets {@code decoupled_weight_decay}: weight decay on the parameters, as AdamW, instead of
