@@ -190,7 +190,13 @@ public final class StateDict {
             throw new IllegalArgumentException("a state dict needs at least one group");
         }
         Set<String> names = new HashSet<>();
+        int lastGroup = 0;
         for (Param p : this.params) {
+            if (p.group() < lastGroup) {
+                throw new IllegalArgumentException(p.name() + ": group " + p.group() + " after group "
+                        + lastGroup + " (tensors are listed group by group, as PyTorch numbers them)");
+            }
+            lastGroup = Math.max(lastGroup, p.group());
             if (!names.add(p.name())) {
                 throw new IllegalArgumentException("duplicate tensor name '" + p.name() + "'");
             }

@@ -189,6 +189,9 @@ class StateDictTest extends OnDevice {
         assertThrows(IllegalArgumentException.class,
                 () -> new StateDict(List.of(AdamW.builder().amsgrad(true).build(), adam), List.of(
                         new StateDict.Param("p", new int[] {2}, 0, 1, state, Map.of(), null))));
+        StateDict.Param q = new StateDict.Param("q", new int[] {2}, 0, 1, state, Map.of(), null);
+        e = assertThrows(IllegalArgumentException.class, () -> new StateDict(List.of(adam, adam), List.of(p, q)));
+        assertTrue(e.getMessage().contains("group by group"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new StateDict(List.of(NAdam.builder().build()),
                 List.of(new StateDict.Param("p", new int[] {2}, 0, 1, state, Map.of(), null))));
     }
