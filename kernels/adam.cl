@@ -1,15 +1,18 @@
 /*
- * adam: torch.optim.Adam (L2 weight decay folded into the gradient).
+ * adam: torch.optim.Adam (L2 weight decay folded into the gradient, or decoupled as AdamW's
+ * with decoupled_weight_decay, current PyTorch's option).
  *
  *   g = -grad if maximize else grad
- *   if weight_decay != 0:  g = g + weight_decay * p
+ *   if decoupled_weight_decay:  p = p * (1 - lr * weight_decay)
+ *   elif weight_decay != 0:     g = g + weight_decay * p
  *   m = b1 * m + (1 - b1) * g
  *   v = b2 * v + (1 - b2) * g * g
  *   if amsgrad:  vmax = max(vmax, v), and vmax replaces v below
  *   denom = sqrt(v) / sqrt(1 - b2^t) + eps               (eps outside the bias correction)
  *   p = p - lr / (1 - b1^t) * m / denom
  *
- * Build options: -DAMSGRAD keeps max_exp_avg_sq.
+ * Build options: -DAMSGRAD keeps max_exp_avg_sq; -DDECOUPLED takes the first scalar as the
+ * factor 1 - lr * weight_decay on p instead of the L2 weight decay.
  * State, in this order: exp_avg m, exp_avg_sq v, max_exp_avg_sq vmax (AMSGRAD).
  * Traffic: read p, grad, m, v; write p, m, v: 28 bytes per element (36 with AMSGRAD).
  */
@@ -23,8 +26,13 @@ kernel void adam_step(global float* restrict p, global const float* restrict gra
                       const float bias_correction2_sqrt, const float eps,
                       const float neg_step_size) {
     const uint i = get_global_id(0);
+#ifdef DECOUPLED
+    const float pi = p[i] * weight_decay;
+    const float g = clopt_grad(grad[i], pi, 0.0f);
+#else
     const float pi = p[i];
     const float g = clopt_grad(grad[i], pi, weight_decay);
+#endif
     p[i] = clopt_adam_update(i, pi, g, exp_avg, exp_avg_sq, CLOPT_MAX_EXP_AVG_SQ, beta1,
                              one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps,
                              neg_step_size);

@@ -66,6 +66,8 @@ CASES = [
     ("adam_amsgrad", "adam", {"amsgrad": True}),
     ("adam_all", "adam",
      {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-06, "weight_decay": 0.1, "maximize": True}),
+    ("adam_decoupled_amsgrad", "adam",
+     {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "amsgrad": True}),
     ("adamw", "adamw", {}),
     ("adamw_amsgrad_max", "adamw",
      {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True, "maximize": True}),
@@ -116,6 +118,9 @@ def make_optimizer(name, param, settings):
         if name == "radam":
             return o.RAdam([param], foreach=False, **kw), maximize, decay
         return o.NAdam([param], foreach=True, **kw), maximize, decay
+    if name == "adam" and kw.pop("decoupled_weight_decay", False):
+        # Current PyTorch's Adam(decoupled_weight_decay=True) is AdamW's update.
+        return o.AdamW([param], foreach=False, **kw), False, 0.0
     cls = {"adagrad": o.Adagrad, "rmsprop": o.RMSprop, "adadelta": o.Adadelta,
            "adam": o.Adam, "adamw": o.AdamW, "adamax": o.Adamax, "rprop": o.Rprop}[name]
     return cls([param], foreach=False, **kw), False, 0.0

@@ -9,16 +9,16 @@ import org.clopt.Hyperparameter.Range;
  * They differ only in how weight decay enters (L2 in the gradient versus decoupled).
  */
 abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
-    /** Adam's row; AdamW's differs only in its weight_decay default. */
-    static Algorithm row(String name, double weightDecay,
-                         java.util.function.BiFunction<Algorithm, Map<String, Object>, OptimizerConfig> factory) {
-        return new Algorithm(name, 8, factory,
-                Hyperparameter.number("lr", 1e-3, Range.AT_LEAST_ZERO),
-                Hyperparameter.pair("betas", 0.9, 0.999, Range.UNIT_OPEN),
-                Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
-                Hyperparameter.number("weight_decay", weightDecay, Range.AT_LEAST_ZERO),
-                Hyperparameter.flag("amsgrad", false).structural(),
-                Hyperparameter.maximize());
+    /** The hyperparameters Adam and AdamW share, AdamW's with another weight_decay default. */
+    static Hyperparameter[] shared(double weightDecay) {
+        return new Hyperparameter[] {
+            Hyperparameter.number("lr", 1e-3, Range.AT_LEAST_ZERO),
+            Hyperparameter.pair("betas", 0.9, 0.999, Range.UNIT_OPEN),
+            Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
+            Hyperparameter.number("weight_decay", weightDecay, Range.AT_LEAST_ZERO),
+            Hyperparameter.flag("amsgrad", false).structural(),
+            Hyperparameter.maximize(),
+        };
     }
 
     AdamBase(Algorithm row, Map<String, Object> values) {
@@ -33,8 +33,12 @@ abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
 
     @Override
     final String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE") + define(flag("amsgrad"), "AMSGRAD");
+        return define(flag("maximize"), "MAXIMIZE") + define(flag("amsgrad"), "AMSGRAD")
+                + define(decoupledInAdamKernel(), "DECOUPLED");
     }
+
+    /** Whether the adam kernel runs with decoupled decay (Adam's option; AdamW has its own kernel). */
+    abstract boolean decoupledInAdamKernel();
 
     /** Adam: the L2 weight decay; AdamW: the factor 1 - lr * weight_decay. */
     abstract float decayScalar();

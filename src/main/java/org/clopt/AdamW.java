@@ -19,7 +19,7 @@ import java.util.Map;
  * State as {@link Adam}. Defaults: Adam's, with PyTorch's larger weight_decay default.
  */
 public final class AdamW extends AdamBase {
-    static final Algorithm ALGORITHM = row("adamw", 1e-2, AdamW::new);
+    static final Algorithm ALGORITHM = new Algorithm("adamw", 8, AdamW::new, shared(1e-2));
 
     private AdamW(Algorithm row, Map<String, Object> values) {
         super(row, values);
@@ -42,6 +42,11 @@ public final class AdamW extends AdamBase {
     @Override
     float decayScalar() {
         return (float) (1 - lr() * number("weight_decay"));
+    }
+
+    @Override
+    boolean decoupledInAdamKernel() {
+        return false;
     }
 
     @Override

@@ -293,11 +293,12 @@ public final class Checkpoint {
     /** The snapshot the checked contents describe, with every tensor the metadata calls for. */
     private static StateDict stateDict(SafeTensors.Contents contents) {
         Map<String, String> meta = contents.header().metadata();
+        int version = Integer.parseInt(meta.get("format_version"));
         List<JsonElement> params = array(Json.parse("params", meta.get("params")), "params");
         List<JsonElement> groups = array(Json.parse("param_groups", meta.get("param_groups")), "param_groups");
         List<OptimizerConfig> configs = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
-            configs.add(groupConfig(g, groups.get(g)));
+            configs.add(groupConfig(g, groups.get(g), version));
         }
         Map<String, ByteBuffer> data = new HashMap<>(contents.data());
         boolean hasParameters = data.containsKey("param.0");
@@ -396,7 +397,7 @@ public final class Checkpoint {
     }
 
     /** A group's saved hyperparameters: every one the algorithm has, each of its kind. */
-    private static OptimizerConfig groupConfig(int g, JsonElement json) {
+    private static OptimizerConfig groupConfig(int g, JsonElement json, int version) {
         String where = "param_groups[" + g + "]";
         Map<String, JsonElement> group = object(json, where, "algorithm", "hyperparameters");
         try {
@@ -410,7 +411,8 @@ public final class Checkpoint {
                 values.put(e.getKey(), value(e.getKey(), e.getValue()));
             }
             for (Hyperparameter spec : algorithm.hyperparameters()) {
-                if (!values.containsKey(spec.key())) {
+                // A file written before clopt had the hyperparameter ran with its default.
+                if (!values.containsKey(spec.key()) && spec.since() <= version) {
                     throw new IllegalArgumentException("missing " + spec.key() + " (a file must give every "
                             + "hyperparameter: a default could differ from what was used)");
                 }

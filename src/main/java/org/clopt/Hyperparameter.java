@@ -76,15 +76,22 @@ public final class Hyperparameter {
     private final Range secondRange;
     private final Object defaultValue;
     private final boolean structural;
+    private final int since;
 
     private Hyperparameter(String key, Kind kind, Range range, Range secondRange, Object defaultValue,
                            boolean structural) {
+        this(key, kind, range, secondRange, defaultValue, structural, 1);
+    }
+
+    private Hyperparameter(String key, Kind kind, Range range, Range secondRange, Object defaultValue,
+                           boolean structural, int since) {
         this.key = Objects.requireNonNull(key, "key");
         this.kind = kind;
         this.range = range;
         this.secondRange = secondRange;
         this.defaultValue = defaultValue;
         this.structural = structural;
+        this.since = since;
     }
 
     /** A number with this default. */
@@ -122,12 +129,20 @@ public final class Hyperparameter {
      * state kept, so a parameter group's value is fixed once the group exists.
      */
     Hyperparameter structural() {
-        return new Hyperparameter(key, kind, range, secondRange, defaultValue, true);
+        return new Hyperparameter(key, kind, range, secondRange, defaultValue, true, since);
+    }
+
+    /**
+     * The same hyperparameter, added to clopt when checkpoints were at this format version:
+     * files of an older version lack it and load with its default.
+     */
+    Hyperparameter since(int formatVersion) {
+        return new Hyperparameter(key, kind, range, secondRange, defaultValue, structural, formatVersion);
     }
 
     /** The same hyperparameter with another default, for a preset or a variant. */
     Hyperparameter withDefault(Object value) {
-        return new Hyperparameter(key, kind, range, secondRange, coerce(value), structural);
+        return new Hyperparameter(key, kind, range, secondRange, coerce(value), structural, since);
     }
 
     /**
@@ -191,6 +206,15 @@ public final class Hyperparameter {
      */
     public boolean isStructural() {
         return structural;
+    }
+
+    /**
+     * The checkpoint format version from which files carry this hyperparameter.
+     *
+     * @return 1 for those clopt had from the start
+     */
+    public int since() {
+        return since;
     }
 
     /**

@@ -280,14 +280,18 @@ class CheckpointTest extends OnDevice {
 
     private static final String PARAMS = "[{\"name\":\"a\",\"shape\":[3],\"group\":0}]";
     private static final String ADAM = "{\"algorithm\":\"adam\",\"hyperparameters\":{\"lr\":0.01,"
-            + "\"betas\":[0.9,0.999],\"eps\":1e-8,\"weight_decay\":0,\"amsgrad\":false,\"maximize\":false}}";
+            + "\"betas\":[0.9,0.999],\"eps\":1e-8,\"weight_decay\":0,\"amsgrad\":false,\"maximize\":false,"
+            + "\"decoupled_weight_decay\":false}}";
+    /** As a version-1 file has it: before Adam had decoupled_weight_decay. */
+    private static final String ADAM_V1 = ADAM.replace(",\"decoupled_weight_decay\":false", "");
 
     @Test
     void aValidFileWithoutChecksumLoadsAndAVersion1FileToo() throws IOException {
         for (boolean v1 : new boolean[] {false, true}) {
             try (ParameterSet set = ParameterSet.builder().group(Adam.builder().build()).tensor("a", 3)
                     .buildReference()) {
-                assertTrue(!rejects(foreignFile(PARAMS, "[" + ADAM + "]", 4, v1), set, "a"), "v1 " + v1);
+                assertTrue(!rejects(foreignFile(PARAMS, "[" + (v1 ? ADAM_V1 : ADAM) + "]", 4, v1), set, "a"),
+                        "v1 " + v1);
                 assertEquals(4, set.stepCount("a"));
                 assertEquals(0.01, set.config(0).lr());
                 assertArrayEquals(new float[] {0.5f, 0.5f, 0.5f}, read(set, "a", "exp_avg"));
@@ -300,6 +304,7 @@ class CheckpointTest extends OnDevice {
     void metadataIsReadStrictlyAndErrorsSpeakClopt() throws IOException {
         String[][] cases = {
             {PARAMS, "[" + ADAM.replace("\"lr\":0.01,", "") + "]", "missing lr"},
+            {PARAMS, "[" + ADAM_V1 + "]", "missing decoupled_weight_decay"},
             {PARAMS, "[" + ADAM.replace("\"lr\":0.01", "\"lr\":[0.1]") + "]", "invalid lr"},
             {PARAMS, "[" + ADAM.replace("\"lr\":0.01", "\"lr\":0.01,\"lr\":0.03") + "]", "'lr' twice"},
             {PARAMS, "[" + ADAM.replace("\"lr\":0.01", "lr:0.01") + "]", "not valid JSON"},

@@ -107,7 +107,7 @@ class ValidationTest {
     @Test
     void defaultsArePyTorchs() {
         assertEquals(Map.of("lr", 1e-3, "betas", java.util.List.of(0.9, 0.999), "eps", 1e-8,
-                "weight_decay", 0.0, "amsgrad", false, "maximize", false),
+                "weight_decay", 0.0, "amsgrad", false, "maximize", false, "decoupled_weight_decay", false),
                 OptimizerConfig.of("adam", Map.of()).hyperparameters());
         assertEquals(1e-2, OptimizerConfig.of("adamw", Map.of()).number("weight_decay"));
         assertEquals(2e-3, OptimizerConfig.of("nadam", Map.of()).number("lr"));

@@ -190,6 +190,7 @@ public final class Conformance {
         add(sets, "adam");
         add(sets, "adam", "amsgrad=true");
         add(sets, "adam", "lr=0.01", "betas=0.8,0.99", "eps=1e-6", "weight_decay=0.1", "maximize=true");
+        add(sets, "adam", "lr=0.01", "weight_decay=0.1", "decoupled_weight_decay=true", "amsgrad=true");
         add(sets, "adamw");
         add(sets, "adamw", "lr=0.01", "weight_decay=0.1", "amsgrad=true", "maximize=true");
         add(sets, "nadam");
