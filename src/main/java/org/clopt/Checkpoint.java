@@ -224,9 +224,13 @@ public final class Checkpoint {
         }
         Map<String, String> meta = contents.header().metadata();
         String version = meta.get("format_version");
-        if (!FORMAT.equals(meta.get("format")) || !(FORMAT_VERSION.equals(version) || "1".equals(version))) {
-            throw new CheckpointException("not a clopt optimizer state (format '" + meta.get("format")
-                    + "', version '" + version + "'; expected '" + FORMAT + "', version 1 or " + FORMAT_VERSION + ")");
+        // Every version up to this build's is read; a newer one may hold what this build lacks.
+        boolean known = version != null && version.matches("[1-9][0-9]{0,8}")
+                && Integer.parseInt(version) <= Integer.parseInt(FORMAT_VERSION);
+        if (!FORMAT.equals(meta.get("format")) || !known) {
+            throw new CheckpointException("not a clopt optimizer state this build reads (format '"
+                    + meta.get("format") + "', version '" + version + "'; expected '" + FORMAT
+                    + "', version 1 to " + FORMAT_VERSION + ")");
         }
         String checksum = version.equals("1") ? OLD_CHECKSUM : CHECKSUM;
         for (String key : meta.keySet()) {
