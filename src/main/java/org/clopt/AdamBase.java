@@ -6,7 +6,8 @@ import org.clopt.Hyperparameter.Range;
 
 /**
  * What Adam and AdamW share: hyperparameters, state, per-step scalars and the moment update.
- * They differ only in how weight decay enters (L2 in the gradient versus decoupled).
+ * They differ only in how weight decay enters: L2 in the gradient (Adam) or decoupled (AdamW, and
+ * Adam with decoupled_weight_decay).
  */
 abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
     /** The hyperparameters Adam and AdamW share, AdamW's with another weight_decay default. */

@@ -13,7 +13,6 @@ import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import org.clopt.Algorithms;
 import org.clopt.Device;
-import org.clopt.OptimizerConfig;
 import org.clopt.train.LossReport;
 import org.clopt.train.Trainer;
 import org.clopt.train.Workload;
