@@ -24,7 +24,7 @@ public final class Adadelta extends OptimizerConfig {
             Hyperparameter.number("lr", 1.0, Range.AT_LEAST_ZERO),
             Hyperparameter.number("rho", 0.9, Range.UNIT_CLOSED),
             Hyperparameter.number("eps", 1e-6, Range.AT_LEAST_ZERO),
-            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.weightDecay(),
             Hyperparameter.maximize());
 
     private Adadelta(Algorithm row, Map<String, Object> values) {
@@ -48,11 +48,6 @@ public final class Adadelta extends OptimizerConfig {
     @Override
     public List<String> stateNames() {
         return List.of("square_avg", "acc_delta");
-    }
-
-    @Override
-    String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE");
     }
 
     @Override

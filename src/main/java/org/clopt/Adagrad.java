@@ -23,7 +23,7 @@ public final class Adagrad extends OptimizerConfig {
     static final Algorithm ALGORITHM = new Algorithm("adagrad", 8, Adagrad::new,
             Hyperparameter.number("lr", 1e-2, Range.AT_LEAST_ZERO),
             Hyperparameter.number("lr_decay", 0, Range.AT_LEAST_ZERO),
-            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.weightDecay(),
             Hyperparameter.number("initial_accumulator_value", 0, Range.AT_LEAST_ZERO),
             Hyperparameter.number("eps", 1e-10, Range.AT_LEAST_ZERO),
             Hyperparameter.maximize());
@@ -49,11 +49,6 @@ public final class Adagrad extends OptimizerConfig {
     @Override
     public List<String> stateNames() {
         return List.of("sum");
-    }
-
-    @Override
-    String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE");
     }
 
     @Override

@@ -34,7 +34,7 @@ abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
 
     @Override
     final String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE") + define(flag("amsgrad"), "AMSGRAD")
+        return super.buildOptions() + define(flag("amsgrad"), "AMSGRAD")
                 + define(decoupledInAdamKernel(), "DECOUPLED");
     }
 

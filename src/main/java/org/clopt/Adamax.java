@@ -25,7 +25,7 @@ public final class Adamax extends OptimizerConfig {
             Hyperparameter.number("lr", 2e-3, Range.AT_LEAST_ZERO),
             Hyperparameter.pair("betas", 0.9, 0.999, Range.UNIT_OPEN),
             Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
-            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.weightDecay(),
             Hyperparameter.maximize());
 
     private Adamax(Algorithm row, Map<String, Object> values) {
@@ -49,11 +49,6 @@ public final class Adamax extends OptimizerConfig {
     @Override
     public List<String> stateNames() {
         return List.of("exp_avg", "exp_inf");
-    }
-
-    @Override
-    String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE");
     }
 
     @Override

@@ -119,6 +119,11 @@ public final class Hyperparameter {
         return new Hyperparameter(key, Kind.FLAG, null, null, defaultValue, false);
     }
 
+    /** {@code weight_decay} with PyTorch's usual default 0: L2 decay, or decoupled where the algorithm says. */
+    static Hyperparameter weightDecay() {
+        return number("weight_decay", 0, Range.AT_LEAST_ZERO);
+    }
+
     /** {@code maximize}, which every algorithm has: structural, since it selects the kernel variant. */
     static Hyperparameter maximize() {
         return flag("maximize", false).structural();

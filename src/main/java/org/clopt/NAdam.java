@@ -36,7 +36,7 @@ public final class NAdam extends OptimizerConfig {
             Hyperparameter.number("lr", 2e-3, Range.AT_LEAST_ZERO),
             Hyperparameter.pair("betas", 0.9, 0.999, Range.UNIT_OPEN),
             Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
-            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.weightDecay(),
             Hyperparameter.number("momentum_decay", 4e-3, Range.AT_LEAST_ZERO),
             Hyperparameter.flag("decoupled_weight_decay", false),
             Hyperparameter.maximize());
@@ -67,11 +67,6 @@ public final class NAdam extends OptimizerConfig {
     @Override
     public List<String> scalarStateNames() {
         return List.of("mu_product");
-    }
-
-    @Override
-    String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE");
     }
 
     private double mu(long t) {

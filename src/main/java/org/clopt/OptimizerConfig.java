@@ -199,8 +199,13 @@ public abstract class OptimizerConfig {
 
     // ---- what the host needs to run the step; package-private ----
 
-    /** OpenCL build options (-D flags) for this configuration's structural options. */
-    abstract String buildOptions();
+    /**
+     * OpenCL build options (-D flags) for this configuration's structural options: MAXIMIZE,
+     * which every algorithm has, and whatever an algorithm adds to it.
+     */
+    String buildOptions() {
+        return define(flag("maximize"), "MAXIMIZE");
+    }
 
     /** The value every element of state array {@code index} starts at. */
     float initialState(int index) {

@@ -41,7 +41,7 @@ public final class RAdam extends OptimizerConfig {
             Hyperparameter.number("lr", 1e-3, Range.AT_LEAST_ZERO),
             Hyperparameter.pair("betas", 0.9, 0.999, Range.UNIT_OPEN),
             Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
-            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.weightDecay(),
             Hyperparameter.flag("decoupled_weight_decay", false),
             Hyperparameter.maximize());
 
@@ -66,11 +66,6 @@ public final class RAdam extends OptimizerConfig {
     @Override
     public List<String> stateNames() {
         return List.of("exp_avg", "exp_avg_sq");
-    }
-
-    @Override
-    String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE");
     }
 
     @Override

@@ -27,7 +27,7 @@ public final class RmsProp extends OptimizerConfig {
             Hyperparameter.number("lr", 1e-2, Range.AT_LEAST_ZERO),
             Hyperparameter.number("alpha", 0.99, Range.AT_LEAST_ZERO),
             Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
-            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.weightDecay(),
             // Zero or not selects the kernel variant and the state; its value may change.
             Hyperparameter.number("momentum", 0, Range.AT_LEAST_ZERO),
             Hyperparameter.flag("centered", false).structural(),
@@ -65,7 +65,7 @@ public final class RmsProp extends OptimizerConfig {
 
     @Override
     String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE") + define(number("momentum") > 0, "MOMENTUM")
+        return super.buildOptions() + define(number("momentum") > 0, "MOMENTUM")
                 + define(flag("centered"), "CENTERED");
     }
 

@@ -66,11 +66,6 @@ public final class Rprop extends OptimizerConfig {
     }
 
     @Override
-    String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE");
-    }
-
-    @Override
     float initialState(int index) {
         return index == 1 ? (float) lr() : 0f;
     }

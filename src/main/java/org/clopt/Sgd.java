@@ -31,7 +31,7 @@ public final class Sgd extends OptimizerConfig {
             // Zero or not selects the kernel and the state; its value may change.
             Hyperparameter.number("momentum", 0, Range.AT_LEAST_ZERO),
             Hyperparameter.number("dampening", 0, Range.FINITE),
-            Hyperparameter.number("weight_decay", 0, Range.AT_LEAST_ZERO),
+            Hyperparameter.weightDecay(),
             Hyperparameter.flag("nesterov", false).structural(),
             Hyperparameter.maximize());
     /** The {@code momentum} preset: momentum 0.9 unless set. */
@@ -89,11 +89,6 @@ public final class Sgd extends OptimizerConfig {
     @Override
     public List<String> stateNames() {
         return number("momentum") == 0 ? List.of() : List.of("momentum_buffer");
-    }
-
-    @Override
-    String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE");
     }
 
     @Override
