@@ -36,9 +36,10 @@ import org.clopt.io.SafeTensors;
  * set: {@code state.i.step} (I64 scalar), {@code state.i.<key>} for each state array
  * ({@code exp_avg}, {@code sum} ... F32, the tensor's shape), {@code state.i.mu_product} (F32
  * scalar, NAdam), and, when asked for, {@code param.i} (the parameters). {@code __metadata__}
- * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("2"), {@code params}
+ * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("3"), {@code params}
  * (JSON: each tensor's name, shape and group), {@code param_groups} (JSON: each group's
- * algorithm and every hyperparameter under PyTorch's names) and {@code file_crc32} (the CRC-32
+ * algorithm and every hyperparameter under PyTorch's names), {@code schedulers} (JSON: each
+ * attached {@link Stateful} object's state) and {@code file_crc32} (the CRC-32
  * of the whole file in 8 hex digits, computed with those digits as {@code 00000000}); version 1
  * files, whose {@code data_crc32} covers the data section only, still load. The file alone is
  * enough to rebuild the set: {@code ParameterSet.builder(Checkpoint.read(path)).build(device)}.
@@ -50,8 +51,11 @@ import org.clopt.io.SafeTensors;
  */
 public final class Checkpoint {
     static final String FORMAT = "clopt-optimizer-state";
-    /** Version 2 checks the whole file; version 1 files (a checksum of the data only) still load. */
-    static final String FORMAT_VERSION = "2";
+    /**
+     * Version 3 adds the schedulers' states; version 2 checks the whole file; files of versions
+     * 1 (a checksum of the data only) and 2 still load.
+     */
+    static final String FORMAT_VERSION = "3";
     private static final String CHECKSUM = "file_crc32";
     private static final String OLD_CHECKSUM = "data_crc32";
     /** The checksum's value while it is computed: 8 hex digits, replaced by the real ones. */
@@ -204,6 +208,7 @@ public final class Checkpoint {
         metadata.put("format_version", FORMAT_VERSION);
         metadata.put("params", params.toString());
         metadata.put("param_groups", groups.toString());
+        metadata.put("schedulers", new Gson().toJsonTree(state.schedulers()).toString());
         // A checksum of the whole file, header included: a flipped bit anywhere, in a
         // hyperparameter as in the data, would otherwise load as a valid state.
         metadata.put(CHECKSUM, PLACEHOLDER);
@@ -234,7 +239,8 @@ public final class Checkpoint {
         }
         String checksum = version.equals("1") ? OLD_CHECKSUM : CHECKSUM;
         for (String key : meta.keySet()) {
-            if (!List.of("format", "format_version", "params", "param_groups", checksum).contains(key)) {
+            boolean schedulers = key.equals("schedulers") && Integer.parseInt(version) >= 3;
+            if (!schedulers && !List.of("format", "format_version", "params", "param_groups", checksum).contains(key)) {
                 throw new CheckpointException("unexpected metadata key '" + key + "'");
             }
         }
@@ -337,7 +343,49 @@ public final class Checkpoint {
         if (!data.isEmpty()) {
             throw new CheckpointException("unexpected tensor '" + data.keySet().iterator().next() + "'");
         }
-        return new StateDict(configs, list);
+        List<Map<String, Object>> schedulers = new ArrayList<>();
+        if (version >= 3) {
+            List<JsonElement> states = array(Json.parse("schedulers", meta.get("schedulers")), "schedulers");
+            for (int i = 0; i < states.size(); i++) {
+                if (!states.get(i).isJsonObject()) {
+                    throw new CheckpointException("schedulers[" + i + "] must be a JSON object, not " + states.get(i));
+                }
+                @SuppressWarnings("unchecked")
+                Map<String, Object> state = (Map<String, Object>) data(states.get(i), "schedulers[" + i + "]");
+                schedulers.add(state);
+            }
+        }
+        return new StateDict(configs, list, schedulers);
+    }
+
+    /** JSON as Java data: maps, lists, strings, booleans, and numbers as Long (integers) or Double. */
+    private static Object data(JsonElement e, String where) {
+        if (e.isJsonObject()) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            e.getAsJsonObject().entrySet().forEach(m -> map.put(m.getKey(), data(m.getValue(), where + "." + m.getKey())));
+            return map;
+        }
+        if (e.isJsonArray()) {
+            List<Object> list = new ArrayList<>();
+            e.getAsJsonArray().forEach(x -> list.add(data(x, where + "[" + list.size() + "]")));
+            return list;
+        }
+        if (e.isJsonPrimitive()) {
+            JsonPrimitive p = e.getAsJsonPrimitive();
+            if (p.isBoolean()) {
+                return p.getAsBoolean();
+            }
+            if (p.isString()) {
+                return p.getAsString();
+            }
+            java.math.BigDecimal v = p.getAsBigDecimal();
+            try {
+                return v.longValueExact();
+            } catch (ArithmeticException notALong) {
+                return v.doubleValue();
+            }
+        }
+        throw new CheckpointException(where + " is null (scheduler states hold no nulls)");
     }
 
     private static List<JsonElement> array(JsonElement e, String where) {

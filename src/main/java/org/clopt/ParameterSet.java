@@ -94,6 +94,15 @@ public final class ParameterSet implements AutoCloseable {
     private final List<List<Tensor>> groupTensors = new ArrayList<>();
     private final List<Engine> engines = new ArrayList<>();
     private final List<OptimizerConfig> configs = new ArrayList<>();
+    /** Schedulers and the like, saved with the set in this order. */
+    private final List<Stateful> attached = new ArrayList<>();
+    /**
+     * States of attached objects from a loaded snapshot that had none attached yet (a set built
+     * from a checkpoint), with the group configurations they go with; applied at the first
+     * step, to the objects attached by then.
+     */
+    private List<Map<String, Object>> pending = List.of();
+    private List<OptimizerConfig> pendingConfigs = List.of();
     private boolean closed;
 
     /** Makes a group's engine; tests substitute one that fails on demand. */
@@ -271,6 +280,39 @@ public final class ParameterSet implements AutoCloseable {
     }
 
     /**
+     * Attaches {@code state} (a learning-rate scheduler, say) to the set: from now on its state
+     * is part of {@link #stateDict()}, in the order of attachment, and {@link #loadStateDict}
+     * restores it. Schedulers attach themselves when made.
+     *
+     * <p>To resume a run, make the same schedulers in the same order as the run that saved the
+     * state, then load it. A set built from a snapshot ({@link #builder(StateDict)}) that holds
+     * scheduler states keeps them until its first {@link #step()}, and loads them then into the
+     * objects attached by that time, together with the groups' hyperparameters of the snapshot
+     * (which a scheduler's constructor may have changed); the counts and kinds must match.
+     *
+     * @param state the object to save with the set
+     * @throws IllegalArgumentException if it is attached already
+     */
+    public synchronized void attach(Stateful state) {
+        ensureOpen();
+        Objects.requireNonNull(state, "state");
+        if (attached.stream().anyMatch(a -> a == state)) {
+            throw new IllegalArgumentException("already attached: " + state);
+        }
+        attached.add(state);
+    }
+
+    /**
+     * Detaches an object attached before, as a scheduler that another one (a sequence of
+     * schedulers) now drives and saves; does nothing for an object not attached.
+     *
+     * @param state the object to detach
+     */
+    public synchronized void detach(Stateful state) {
+        attached.removeIf(a -> a == state);
+    }
+
+    /**
      * The tensor's step count (PyTorch's {@code state['step']}).
      *
      * @param name the tensor's name
@@ -334,6 +376,14 @@ public final class ParameterSet implements AutoCloseable {
     /** One step of every group, for each tensor that takes part. Enqueues and returns. */
     public synchronized void step() {
         ensureOpen();
+        if (!pending.isEmpty()) {
+            loadAttached(pending, "the state this set was built from");
+            for (int g = 0; g < configs.size(); g++) {
+                configs.set(g, pendingConfigs.get(g));
+            }
+            pending = List.of();
+            pendingConfigs = List.of();
+        }
         for (int g = 0; g < configs.size(); g++) {
             OptimizerConfig config = configs.get(g);
             List<Tensor> list = groupTensors.get(g);
@@ -529,7 +579,39 @@ public final class ParameterSet implements AutoCloseable {
             }
             params.add(new StateDict.Param(t.name, t.shape, t.group, t.step, state, scalars, parameters));
         }
-        return new StateDict(configs, params);
+        List<Map<String, Object>> schedulers = new ArrayList<>(pending);
+        if (pending.isEmpty()) {
+            attached.forEach(a -> schedulers.add(a.stateDict()));
+        }
+        return new StateDict(configs, params, schedulers);
+    }
+
+    /**
+     * Loads {@code states} into the attached objects, one each in order; if one refuses, those
+     * loaded before it get their previous state back.
+     */
+    private void loadAttached(List<Map<String, Object>> states, String what) {
+        if (states.size() != attached.size()) {
+            throw new IllegalArgumentException(what + " holds " + states.size() + " scheduler state(s) "
+                    + types(states) + " but " + attached.size() + " are attached to the set "
+                    + types(attached.stream().map(Stateful::stateDict).toList())
+                    + ": make the same schedulers, in the same order, as the run that saved it");
+        }
+        List<Map<String, Object>> previous = attached.stream().map(Stateful::stateDict).toList();
+        for (int i = 0; i < states.size(); i++) {
+            try {
+                attached.get(i).loadStateDict(states.get(i));
+            } catch (RuntimeException e) {
+                for (int k = 0; k < i; k++) {
+                    attached.get(k).loadStateDict(previous.get(k));
+                }
+                throw new IllegalArgumentException("scheduler " + i + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static List<Object> types(List<Map<String, Object>> states) {
+        return states.stream().map(m -> m.get("type")).toList();
     }
 
     /**
@@ -566,13 +648,25 @@ public final class ParameterSet implements AutoCloseable {
                         + " in the set");
             }
         }
+        List<Map<String, Object>> schedulers = state.schedulers();
+        boolean keepPending = attached.isEmpty() && !schedulers.isEmpty();
+        List<Map<String, Object>> previousSchedulers = attached.stream().map(Stateful::stateDict).toList();
+        if (!keepPending) {
+            // Checks the counts and loads the schedulers, all or none, before any transfer.
+            loadAttached(schedulers, "the state");
+        }
         // A transfer can still fail (the device): then the set is put back as it was.
         StateDict previous = stateDict(state.hasParameters());
         try {
             apply(state);
+            pending = keepPending ? schedulers : List.of();
+            pendingConfigs = keepPending ? List.copyOf(state.groups()) : List.of();
         } catch (RuntimeException e) {
             try {
                 apply(previous);
+                for (int i = 0; i < attached.size(); i++) {
+                    attached.get(i).loadStateDict(previousSchedulers.get(i));
+                }
             } catch (RuntimeException again) {
                 e.addSuppressed(again);
                 throw new IllegalStateException("loading a state failed (" + e.getMessage()

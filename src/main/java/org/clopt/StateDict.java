@@ -173,6 +173,7 @@ public final class StateDict {
 
     private final List<OptimizerConfig> groups;
     private final List<Param> params;
+    private final List<Map<String, Object>> schedulers;
 
     /**
      * A snapshot of these groups and tensors.
@@ -184,8 +185,34 @@ public final class StateDict {
      *     parameters and others do not
      */
     public StateDict(List<OptimizerConfig> groups, List<Param> params) {
+        this(groups, params, List.of());
+    }
+
+    /**
+     * A snapshot of these groups and tensors, and of the schedulers (or other {@link Stateful}
+     * objects) attached to the set.
+     *
+     * @param groups each group's hyperparameters, at least one
+     * @param params every tensor's entry, in the set's order
+     * @param schedulers each attached object's {@link Stateful#stateDict()}, in order (copied
+     *     deeply)
+     * @throws IllegalArgumentException as {@link #StateDict(List, List)}, or for a scheduler state
+     *     that is not JSON data with a {@code "type"} string
+     */
+    public StateDict(List<OptimizerConfig> groups, List<Param> params, List<Map<String, Object>> schedulers) {
         this.groups = List.copyOf(groups);
         this.params = List.copyOf(params);
+        List<Map<String, Object>> copies = new ArrayList<>();
+        for (int i = 0; i < schedulers.size(); i++) {
+            Map<String, Object> state = schedulers.get(i);
+            if (state == null || !(state.get("type") instanceof String)) {
+                throw new IllegalArgumentException("scheduler state " + i + " has no \"type\" string");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> copy = (Map<String, Object>) jsonCopy(state, "scheduler state " + i);
+            copies.add(copy);
+        }
+        this.schedulers = List.copyOf(copies);
         if (this.groups.isEmpty()) {
             throw new IllegalArgumentException("a state dict needs at least one group");
         }
@@ -235,6 +262,62 @@ public final class StateDict {
      */
     public List<Param> params() {
         return params;
+    }
+
+    /**
+     * The state of each scheduler (or other {@link Stateful} object) attached to the set, in
+     * order of attachment: immutable JSON data.
+     *
+     * @return the schedulers' states (immutable)
+     */
+    public List<Map<String, Object>> schedulers() {
+        return schedulers;
+    }
+
+    /** An immutable deep copy of JSON data: maps, lists, strings, booleans and finite numbers. */
+    private static Object jsonCopy(Object value, String where) {
+        if (value instanceof Map<?, ?> map) {
+            Map<String, Object> copy = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                if (!(e.getKey() instanceof String key)) {
+                    throw new IllegalArgumentException(where + ": key " + e.getKey() + " is not a string");
+                }
+                copy.put(key, jsonCopy(e.getValue(), where + "." + key));
+            }
+            return Collections.unmodifiableMap(copy);
+        }
+        if (value instanceof List<?> list) {
+            List<Object> copy = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                copy.add(jsonCopy(list.get(i), where + "[" + i + "]"));
+            }
+            return Collections.unmodifiableList(copy);
+        }
+        if (value instanceof Double || value instanceof Float) {
+            double d = ((Number) value).doubleValue();
+            if (Double.isFinite(d)) {
+                return d;
+            }
+        } else if (value instanceof Long || value instanceof Integer || value instanceof Short
+                || value instanceof Byte) {
+            return ((Number) value).longValue();
+        } else if (value instanceof Number n) {
+            // BigDecimal and the like: an integer that fits a long stays one, anything else a double.
+            java.math.BigDecimal exact = new java.math.BigDecimal(n.toString());
+            try {
+                return exact.longValueExact();
+            } catch (ArithmeticException notALong) {
+                double d = exact.doubleValue();
+                if (Double.isFinite(d)) {
+                    return d;
+                }
+            }
+        }
+        if (value instanceof String || value instanceof Boolean) {
+            return value;
+        }
+        throw new IllegalArgumentException(where + ": " + value + " is not JSON data (a finite number, "
+                + "string, boolean, list or map)");
     }
 
     /**

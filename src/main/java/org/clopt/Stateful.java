@@ -1,0 +1,34 @@
+package org.clopt;
+
+import java.util.Map;
+
+/**
+ * Host state that lives beside a {@link ParameterSet} and is saved with it, such as a
+ * learning-rate scheduler: {@link ParameterSet#attach attached} to the set, its
+ * {@link #stateDict()} is part of every {@link ParameterSet#stateDict() set's state dict} and
+ * checkpoint, in the order of attachment, and {@link ParameterSet#loadStateDict} restores it.
+ *
+ * <p>A snapshot is JSON data: a map whose values are {@link Number}s (finite), {@link String}s,
+ * {@link Boolean}s, {@link java.util.List}s and maps of these. After a round trip through a
+ * checkpoint a number may come back as another {@code Number} type with the same value (a
+ * {@code double} that holds an integer as a {@code Long}); read numbers through
+ * {@link Number#doubleValue()} or {@link Number#longValue()}. It must name its own kind under the
+ * key {@code "type"}, so that a snapshot is never loaded into another kind of object.
+ */
+public interface Stateful {
+    /**
+     * A snapshot of the state, as JSON data with a {@code "type"} entry.
+     *
+     * @return a new map the caller may keep
+     */
+    Map<String, Object> stateDict();
+
+    /**
+     * Restores a snapshot taken by {@link #stateDict()} of an object of the same kind. Checks
+     * everything before anything changes.
+     *
+     * @param state the snapshot
+     * @throws IllegalArgumentException saying what does not fit; the object is then unchanged
+     */
+    void loadStateDict(Map<String, Object> state);
+}
