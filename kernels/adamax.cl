@@ -11,12 +11,13 @@
  * Traffic: read p, grad, m, u; write p, m, u: 28 bytes per element.
  */
 kernel void adamax_step(global float* restrict p, global const float* restrict grad,
+                        global const float* restrict grad_scale,
                         global float* restrict exp_avg, global float* restrict exp_inf,
                         const float weight_decay, const float beta1, const float one_minus_beta1,
                         const float beta2, const float eps, const float neg_clr) {
     const uint i = get_global_id(0);
     const float pi = p[i];
-    const float g = clopt_grad(grad[i], pi, weight_decay);
+    const float g = clopt_grad(grad[i] * grad_scale[0], pi, weight_decay);
     const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
     const float u = clopt_nan_max(exp_inf[i] * beta2, fabs(g) + eps);
     exp_avg[i] = m;

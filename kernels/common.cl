@@ -3,8 +3,11 @@
  * after this one, as a single program.
  *
  * Conventions for every <name>_step kernel:
- *   - arguments: p, grad, the state arrays in PyTorch's order, then the per-step scalars (all
- *     float, flags as 0.0f/1.0f);
+ *   - arguments: p, grad, grad_scale, the state arrays in PyTorch's order, then the per-step
+ *     scalars (all float, flags as 0.0f/1.0f);
+ *   - grad_scale[0] multiplies every gradient as it is read: 1.0f, or the coefficient of
+ *     gradient clipping that reduce.cl left on the device (clip_grad_norm_'s grad *= clip_coef,
+ *     fused into the step, so clipping costs no second pass over the gradients and no read-back);
  *   - one work-item per element and no bounds check: the host launches the largest multiple of
  *     the work-group size, then the remaining elements as a second launch at a global offset.
  *     A guard such as if (i >= n) return; stops POCL from vectorizing across work-items and cost

@@ -14,6 +14,7 @@
  * Traffic: 20 bytes per element, plus 8 for each of MOMENTUM and CENTERED.
  */
 kernel void rmsprop_step(global float* restrict p, global const float* restrict grad,
+                         global const float* restrict grad_scale,
                          global float* restrict square_avg,
 #ifdef MOMENTUM
                          global float* restrict momentum_buffer,
@@ -25,7 +26,7 @@ kernel void rmsprop_step(global float* restrict p, global const float* restrict 
                          const float eps, const float momentum, const float neg_lr) {
     const uint i = get_global_id(0);
     const float pi = p[i];
-    const float g = clopt_grad(grad[i], pi, weight_decay);
+    const float g = clopt_grad(grad[i] * grad_scale[0], pi, weight_decay);
     const float v = square_avg[i] * alpha + one_minus_alpha * g * g;
     square_avg[i] = v;
 #ifdef CENTERED

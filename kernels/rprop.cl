@@ -31,11 +31,12 @@ inline float clopt_clamp(const float x, const float lo, const float hi) {
 }
 
 kernel void rprop_step(global float* restrict p, global const float* restrict grad,
+                       global const float* restrict grad_scale,
                        global float* restrict prev, global float* restrict step_size,
                        const float etaminus, const float etaplus,
                        const float step_size_min, const float step_size_max) {
     const uint i = get_global_id(0);
-    float g = clopt_grad(grad[i], 0.0f, 0.0f);
+    float g = clopt_grad(grad[i] * grad_scale[0], 0.0f, 0.0f);
     float f = clopt_torch_sign(g * prev[i]);
     f = f > 0.0f ? etaplus : f;
     f = f < 0.0f ? etaminus : f;

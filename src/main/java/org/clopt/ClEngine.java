@@ -17,8 +17,13 @@ import org.jocl.cl_mem;
  */
 final class ClEngine extends Engine {
     private final Device device;
-    /** Parameters, gradients, then each state array; empty when the size is 0. */
-    private final cl_mem[] buffers;
+    /**
+     * Parameters, gradients, then each state array, then the averaged parameters if made; empty
+     * when the size is 0.
+     */
+    private cl_mem[] buffers;
+    /** The gradient scale the kernel holds now (argument 2). */
+    private cl_mem scaleSet;
     private final cl_kernel kernel;
     private final long localSize;
     /** The scalars the kernel holds now: most stay the same from step to step. */
@@ -47,7 +52,8 @@ final class ClEngine extends Engine {
             cl_kernel kk = k;
             Cl.run("clSetKernelArg", () -> {
                 for (int a = 0; a < buffers.length; a++) {
-                    clSetKernelArg(kk, a, Sizeof.cl_mem, Pointer.to(buffers[a]));
+                    // p and grad, then grad_scale (set per run), then the state arrays.
+                    clSetKernelArg(kk, a < 2 ? a : a + 1, Sizeof.cl_mem, Pointer.to(buffers[a]));
                 }
             });
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
@@ -66,13 +72,17 @@ final class ClEngine extends Engine {
     }
 
     @Override
-    void run(OptimizerConfig config, float[] scalars, int from, int to) {
+    void run(OptimizerConfig config, float[] scalars, int from, int to, SetKernels.GradScale scale) {
         if (from == to) {
             return;
         }
         device.ensureOpen();
         Cl.run("enqueue " + algorithm + "_step", () -> {
-            int first = buffers.length;
+            if (scale.buffer() != scaleSet) {
+                clSetKernelArg(kernel, 2, Sizeof.cl_mem, Pointer.to(scale.buffer()));
+                scaleSet = scale.buffer();
+            }
+            int first = 3 + stateNames.size();
             for (int k = 0; k < scalars.length; k++) {
                 // Compare bits, not values: NaN and -0 must be set too.
                 if (scalarsSet == null
@@ -83,6 +93,16 @@ final class ClEngine extends Engine {
             scalarsSet = scalars;
             LaunchShape.of(from, to, localSize).enqueue(device.queue(), kernel, null);
         });
+    }
+
+    @Override
+    void allocateAveraged() {
+        if (buffers.length == averagedArray()) {
+            cl_mem averaged = device.allocate(4L * size, arrayName(averagedArray()));
+            buffers = java.util.Arrays.copyOf(buffers, buffers.length + 1);
+            buffers[buffers.length - 1] = averaged;
+            fill(buffers.length - 1, 0, size, 0f);
+        }
     }
 
     @Override
@@ -120,7 +140,7 @@ final class ClEngine extends Engine {
      * and array-backed ones are used in place; any other (a big-endian direct buffer, a view of
      * a heap ByteBuffer) is copied, so that every FloatBuffer gives the same floats.
      */
-    private static Pointer host(FloatBuffer src) {
+    static Pointer host(FloatBuffer src) {
         if (usableInPlace(src)) {
             return Pointer.toBuffer(src);
         }

@@ -26,8 +26,19 @@ abstract class Engine implements AutoCloseable {
         this.stateNames = layout.stateNames();
     }
 
-    /** Applies one step with these scalars to elements [from, to). */
-    abstract void run(OptimizerConfig config, float[] scalars, int from, int to);
+    /** Applies one step with these scalars to elements [from, to), gradients times {@code scale}. */
+    abstract void run(OptimizerConfig config, float[] scalars, int from, int to, SetKernels.GradScale scale);
+
+    /**
+     * The transfer index of the averaged parameters (after the state arrays), once
+     * {@link #allocateAveraged()} has made them.
+     */
+    final int averagedArray() {
+        return 2 + stateNames.size();
+    }
+
+    /** Makes the averaged parameters, zeros, if they are not there yet. */
+    abstract void allocateAveraged();
 
     /** Copies {@code src.remaining()} floats into array {@code array} from element {@code from}. */
     abstract void write(int array, int from, FloatBuffer src);
@@ -50,7 +61,8 @@ abstract class Engine implements AutoCloseable {
 
     /** The name of transfer index {@code array}, for messages. */
     final String arrayName(int array) {
-        return array == PARAMETERS ? "parameters" : array == GRADIENTS ? "gradients" : stateNames.get(array - 2);
+        return array == PARAMETERS ? "parameters" : array == GRADIENTS ? "gradients"
+                : array == averagedArray() ? "averaged parameters" : stateNames.get(array - 2);
     }
 
     /** Releases what the engine holds. Called once, by its owner. */

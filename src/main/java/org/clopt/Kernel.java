@@ -164,6 +164,18 @@ public final class Kernel implements AutoCloseable {
     }
 
     /**
+     * Sets argument {@code index} to a {@code long} (64 bits).
+     *
+     * @param index the argument's position
+     * @param value the value
+     * @return this kernel
+     * @throws OpenClException if the argument is not a long
+     */
+    public Kernel arg(int index, long value) {
+        return set(index, Sizeof.cl_long, Pointer.to(new long[] {value}), null);
+    }
+
+    /**
      * A {@code local} memory argument of {@code bytes}.
      *
      * @param index the argument's index, from 0

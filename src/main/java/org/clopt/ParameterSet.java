@@ -57,6 +57,11 @@ public final class ParameterSet implements AutoCloseable {
         float muProduct = 1f;
         boolean frozen;
         boolean hasGradient = true;
+        /**
+         * The gradient is to be read times the clip coefficient on the device: a clipping not
+         * yet written into the gradient (the step kernels apply it as they read).
+         */
+        boolean clipped;
 
         Tensor(String name, int[] shape, int group, int offset, int size) {
             this.name = name;
@@ -103,6 +108,8 @@ public final class ParameterSet implements AutoCloseable {
      */
     private List<Map<String, Object>> pending = List.of();
     private List<OptimizerConfig> pendingConfigs = List.of();
+    /** Whether a clipping computed a norm that {@link #gradNorm()} can read. */
+    private boolean gradNormComputed;
     private boolean closed;
 
     /** Makes a group's engine; tests substitute one that fails on demand. */
@@ -115,10 +122,13 @@ public final class ParameterSet implements AutoCloseable {
             ? new ReferenceEngine(layout, size) : new ClEngine(device, layout, size);
 
     private final EngineFactory engineFactory;
+    /** Clipping, accumulation and averaging on the groups' arrays. */
+    private final SetKernels kernels;
 
     private ParameterSet(Device device, EngineFactory engineFactory) {
         this.device = device;
         this.engineFactory = engineFactory;
+        this.kernels = SetKernels.of(device);
     }
 
     /**
@@ -338,7 +348,9 @@ public final class ParameterSet implements AutoCloseable {
      * @param name the tensor's name
      */
     public synchronized void clearGradient(String name) {
-        tensor(name).hasGradient = false;
+        Tensor t = tensor(name);
+        t.hasGradient = false;
+        t.clipped = false;
     }
 
     /**
@@ -348,7 +360,9 @@ public final class ParameterSet implements AutoCloseable {
      * @param name the tensor's name
      */
     public synchronized void markGradient(String name) {
-        tensor(name).hasGradient = true;
+        Tensor t = tensor(name);
+        t.hasGradient = true;
+        t.clipped = false;
     }
 
     /** Zeroes every gradient, as {@code zero_grad(set_to_none=False)}. */
@@ -365,6 +379,7 @@ public final class ParameterSet implements AutoCloseable {
     public synchronized void zeroGrad(boolean setToNone) {
         ensureOpen();
         for (Tensor t : tensors) {
+            t.clipped = false;
             if (setToNone) {
                 t.hasGradient = false;
             } else {
@@ -397,13 +412,14 @@ public final class ParameterSet implements AutoCloseable {
                 // A run: consecutive tensors of this group that take part with equal counters.
                 int j = i + 1;
                 while (j < list.size() && active(list.get(j)) && list.get(j).step == first.step
-                        && list.get(j).muProduct == first.muProduct) {
+                        && list.get(j).muProduct == first.muProduct && list.get(j).clipped == first.clipped) {
                     j++;
                 }
                 long t = first.step + 1;
                 float mu = config.nextMuProduct(t, first.muProduct);
                 Tensor last = list.get(j - 1);
-                engines.get(g).run(config, config.scalars(t, mu), first.offset, last.offset + last.size);
+                engines.get(g).run(config, config.scalars(t, mu), first.offset, last.offset + last.size,
+                        kernels.scale(first.clipped));
                 for (int k = i; k < j; k++) {
                     list.get(k).step = t;
                     list.get(k).muProduct = mu;
@@ -472,8 +488,7 @@ public final class ParameterSet implements AutoCloseable {
      * @throws IllegalArgumentException for an unknown tensor or a length other than its size
      */
     public synchronized void writeGradients(String name, float[] values) {
-        transfer(name, Engine.GRADIENTS, FloatBuffer.wrap(values), true);
-        tensor(name).hasGradient = true;
+        writeGradients(name, FloatBuffer.wrap(values));
     }
 
     /**
@@ -487,7 +502,246 @@ public final class ParameterSet implements AutoCloseable {
      */
     public synchronized void writeGradients(String name, FloatBuffer values) {
         transfer(name, Engine.GRADIENTS, values.duplicate(), true);
-        tensor(name).hasGradient = true;
+        Tensor t = tensor(name);
+        t.hasGradient = true;
+        t.clipped = false;
+    }
+
+    /**
+     * Copies the tensor's gradient into {@code out} (exactly its size), as the step would read
+     * it: a clipping since it was written is applied first.
+     *
+     * @param name the tensor's name
+     * @param out where the gradient goes
+     * @throws IllegalArgumentException for an unknown tensor or a length other than its size
+     */
+    public synchronized void readGradients(String name, float[] out) {
+        settleClip(tensor(name));
+        transfer(name, Engine.GRADIENTS, FloatBuffer.wrap(out), false);
+    }
+
+    /**
+     * Adds {@code values} to the tensor's gradient, as {@code p.grad += g} (or
+     * {@code p.grad = g} when it has none): micro-batches summed in place, in order. The tensor
+     * then takes part in the next step.
+     *
+     * @param name the tensor's name
+     * @param values the gradient to add (exactly the tensor's size)
+     * @throws IllegalArgumentException for an unknown tensor or a length other than its size
+     */
+    public void accumulateGradients(String name, float[] values) {
+        accumulateGradients(name, FloatBuffer.wrap(values));
+    }
+
+    /**
+     * Adds the floats from {@code values}' position to its limit to the tensor's gradient (see
+     * {@link #accumulateGradients(String, float[])}); the position is kept.
+     *
+     * @param name the tensor's name
+     * @param values the gradient to add; exactly the tensor's size must remain
+     * @throws IllegalArgumentException for an unknown tensor or a remaining count other than its
+     *         size
+     */
+    public synchronized void accumulateGradients(String name, FloatBuffer values) {
+        ensureOpen();
+        Tensor t = tensor(name);
+        if (!t.hasGradient) {
+            writeGradients(name, values);
+            return;
+        }
+        checkCount(t, values.remaining());
+        settleClip(t);
+        kernels.addGradients(segment(t), values.duplicate());
+    }
+
+    /**
+     * Adds a gradient that is on the device to the tensor's gradient (see
+     * {@link #accumulateGradients(String, float[])}): {@code source} is a range of floats of a
+     * buffer of this set's device context, such as a backward pass of your own wrote. Enqueued,
+     * in order with the steps.
+     *
+     * @param name the tensor's name
+     * @param source where the gradient to add lives: exactly the tensor's size, at an offset
+     *     that is a multiple of 4 bytes
+     * @throws IllegalArgumentException for an unknown tensor, a size other than the tensor's or
+     *     an offset that is not a multiple of 4
+     * @throws IllegalStateException on the CPU reference set, which has no device buffers
+     */
+    public synchronized void accumulateGradients(String name, DeviceSlice source) {
+        ensureOpen();
+        Objects.requireNonNull(source, "source");
+        if (device == null) {
+            throw new IllegalStateException("the CPU reference set has no device buffers");
+        }
+        Tensor t = tensor(name);
+        if (source.sizeBytes() != 4L * t.size || source.offsetBytes() % 4 != 0 || source.offsetBytes() < 0
+                || (t.size > 0 && source.buffer() == null)) {
+            throw new IllegalArgumentException(name + ": the source must be " + 4L * t.size + " bytes of a buffer"
+                    + " at an offset that is a multiple of 4, not " + source.sizeBytes() + " bytes at "
+                    + source.offsetBytes());
+        }
+        if (!t.hasGradient) {
+            engines.get(t.group).fill(Engine.GRADIENTS, t.offset, t.size, 0f);
+            t.hasGradient = true;
+            t.clipped = false;
+        }
+        settleClip(t);
+        if (t.size > 0) {
+            kernels.addGradients(segment(t), source.buffer(), source.offsetBytes() / 4);
+        }
+    }
+
+    /**
+     * Clips the gradient norm of every tensor that takes part in steps (not frozen, with a
+     * gradient), as {@code torch.nn.utils.clip_grad_norm_(params, maxNorm)} with the Euclidean
+     * norm. See {@link #clipGradNorm(double, double, boolean, String...)}.
+     *
+     * @param maxNorm the largest norm the gradients keep, &gt;= 0
+     * @throws IllegalArgumentException for a negative or non-finite {@code maxNorm}
+     */
+    public void clipGradNorm(double maxNorm) {
+        clipGradNorm(maxNorm, 2, false);
+    }
+
+    /**
+     * Clips the gradients of {@code tensors} (none named: every tensor that takes part in steps,
+     * that is not frozen and has a gradient) as {@code torch.nn.utils.clip_grad_norm_}: the norm
+     * of all their gradients together, as if concatenated into one vector, is computed, and each
+     * gradient is multiplied by {@code clip_coef = min(maxNorm / (total_norm + 1e-6), 1)}.
+     *
+     * <p>On the device, without a read-back: one reduction pass over the gradients leaves the
+     * coefficient in device memory, and the step kernels multiply each gradient by it as they
+     * read it, so the gradient buffers keep their values until the gradient is read
+     * ({@link #readGradients}, {@link #gradientSlice}), accumulated into or clipped again, when
+     * the scaling is written into them. A step sees exactly what PyTorch's would; a step
+     * repeated without new gradients reuses the clipped ones, as PyTorch's does. The reduction's
+     * order is fixed by the tensors' sizes alone (chunks of 1024 elements, see
+     * {@code kernels/reduce.cl}), so the same gradients give the same norm on every run and on
+     * the CPU reference. {@link #gradNorm()} reads the total norm back.
+     *
+     * <p>A total norm that is not finite is handled as PyTorch does without
+     * {@code error_if_nonfinite}: the coefficient (0 or NaN) is applied. With
+     * {@code errorIfNonfinite}, the norm is read back (a wait) and a non-finite one throws
+     * before anything is scaled.
+     *
+     * @param maxNorm the largest norm the gradients keep, &gt;= 0 (PyTorch does not check;
+     *     a negative value would flip the gradients)
+     * @param normType 2, 1 or {@link Double#POSITIVE_INFINITY} (the largest magnitude)
+     * @param errorIfNonfinite whether a non-finite total norm throws
+     * @param tensors the tensors to clip; none for every tensor that takes part in steps
+     * @throws IllegalArgumentException for an invalid {@code maxNorm} or {@code normType}, or
+     *     an unknown tensor
+     * @throws NonFiniteNormException with {@code errorIfNonfinite}, when the norm is not finite
+     */
+    public synchronized void clipGradNorm(double maxNorm, double normType, boolean errorIfNonfinite,
+                                          String... tensors) {
+        ensureOpen();
+        if (!(maxNorm >= 0) || Double.isInfinite(maxNorm)) {
+            throw new IllegalArgumentException("invalid max_norm: " + maxNorm + " (must be >= 0 and finite)");
+        }
+        int norm = normCode(normType);
+        List<Tensor> selected = selection(tensors);
+        // The coefficient has one place on the device: an earlier clipping goes into the
+        // gradients before a new one is computed.
+        for (Tensor t : this.tensors) {
+            settleClip(t);
+        }
+        kernels.norm(selected.stream().map(this::segment).toList(), norm, (float) maxNorm);
+        if (errorIfNonfinite) {
+            float total = kernels.result()[1];
+            if (!Float.isFinite(total)) {
+                throw new NonFiniteNormException("the total norm of order " + normType + " of the gradients is "
+                        + total + ", so they cannot be clipped (error_if_nonfinite=True)");
+            }
+        }
+        for (Tensor t : selected) {
+            t.clipped = true;
+        }
+        gradNormComputed = true;
+    }
+
+    /**
+     * The total norm of the last {@link #clipGradNorm} (what PyTorch's returns): read back from
+     * the device, so it waits for the work queued before it.
+     *
+     * @return the total norm of the gradients clipped last
+     * @throws IllegalStateException before any clipping
+     */
+    public synchronized float gradNorm() {
+        ensureOpen();
+        if (!gradNormComputed) {
+            throw new IllegalStateException("no gradient norm yet: clipGradNorm computes it");
+        }
+        return kernels.result()[1];
+    }
+
+    /**
+     * Clamps the gradients of {@code tensors} (none named: every tensor that takes part in steps)
+     * to [-clipValue, clipValue] in place, as {@code torch.nn.utils.clip_grad_value_}; NaN stays
+     * NaN. One pass over the gradients, on the device.
+     *
+     * @param clipValue the largest magnitude a gradient keeps, &gt;= 0
+     * @param tensors the tensors to clip; none for every tensor that takes part in steps
+     * @throws IllegalArgumentException for a negative or NaN {@code clipValue}, or an unknown
+     *     tensor
+     */
+    public synchronized void clipGradValue(double clipValue, String... tensors) {
+        ensureOpen();
+        if (!(clipValue >= 0)) {
+            throw new IllegalArgumentException("invalid clip_value: " + clipValue + " (must be >= 0)");
+        }
+        for (Tensor t : selection(tensors)) {
+            settleClip(t);
+            kernels.clampGradients(segment(t), (float) clipValue);
+        }
+    }
+
+    private static int normCode(double normType) {
+        if (normType == 2) {
+            return SetKernels.NORM_L2;
+        }
+        if (normType == 1) {
+            return SetKernels.NORM_L1;
+        }
+        if (normType == Double.POSITIVE_INFINITY) {
+            return SetKernels.NORM_INF;
+        }
+        throw new IllegalArgumentException("invalid norm_type: " + normType + " (must be 2, 1 or inf)");
+    }
+
+    /** The named tensors, or with none every tensor that takes part in steps; each once. */
+    private List<Tensor> selection(String... names) {
+        if (names.length == 0) {
+            return tensors.stream().filter(ParameterSet::active).toList();
+        }
+        Set<String> seen = new HashSet<>();
+        List<Tensor> list = new ArrayList<>();
+        for (String name : names) {
+            Tensor t = tensor(name);
+            if (!seen.add(name)) {
+                throw new IllegalArgumentException("tensor '" + name + "' named twice");
+            }
+            list.add(t);
+        }
+        return list;
+    }
+
+    /** Writes a pending clip coefficient into the tensor's gradient. */
+    private void settleClip(Tensor t) {
+        if (t.clipped) {
+            kernels.scaleGradients(segment(t));
+            t.clipped = false;
+        }
+    }
+
+    private SetKernels.Segment segment(Tensor t) {
+        return new SetKernels.Segment(engines.get(t.group), t.offset, t.size);
+    }
+
+    private static void checkCount(Tensor t, int count) {
+        if (count != t.size) {
+            throw new IllegalArgumentException(t.name + ": expected " + t.size + " floats, got " + count);
+        }
     }
 
     /**
@@ -717,7 +971,11 @@ public final class ParameterSet implements AutoCloseable {
      * @return where the gradient lives
      * @throws IllegalStateException on the CPU reference set, which has no device buffers
      */
-    public DeviceSlice gradientSlice(String name) {
+    public synchronized DeviceSlice gradientSlice(String name) {
+        // What the caller finds there must be what a step would use.
+        if (device != null) {
+            settleClip(tensor(name));
+        }
         return slice(name, Engine.GRADIENTS);
     }
 
@@ -775,6 +1033,7 @@ public final class ParameterSet implements AutoCloseable {
     private void closeEngines() {
         Closer closer = new Closer();
         engines.forEach(closer::add);
+        closer.add(kernels);
         closer.close();
     }
 

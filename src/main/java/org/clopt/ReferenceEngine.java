@@ -5,8 +5,8 @@ import java.util.Arrays;
 
 /** The CPU reference path: Java arrays and {@link OptimizerConfig#referenceStep}. */
 class ReferenceEngine extends Engine {
-    /** Parameters, gradients, then each state array. */
-    private final float[][] arrays;
+    /** Parameters, gradients, then each state array, then the averaged parameters if made. */
+    private float[][] arrays;
 
     ReferenceEngine(OptimizerConfig layout, int size) {
         super(layout, size);
@@ -23,9 +23,35 @@ class ReferenceEngine extends Engine {
     }
 
     @Override
-    void run(OptimizerConfig config, float[] scalars, int from, int to) {
-        config.referenceStep(arrays[PARAMETERS], arrays[GRADIENTS],
-                Arrays.copyOfRange(arrays, 2, arrays.length), scalars, from, to);
+    void run(OptimizerConfig config, float[] scalars, int from, int to, SetKernels.GradScale scale) {
+        float[] gradients = arrays[GRADIENTS];
+        if (scale.value() != 1f) {
+            // The kernels read grad * scale; a scaled copy gives the reference the same values.
+            gradients = gradients.clone();
+            for (int i = from; i < to; i++) {
+                gradients[i] = gradients[i] * scale.value();
+            }
+        }
+        config.referenceStep(arrays[PARAMETERS], gradients,
+                Arrays.copyOfRange(arrays, 2, 2 + stateNames.size()), scalars, from, to);
+    }
+
+    @Override
+    void allocateAveraged() {
+        if (arrays.length == averagedArray()) {
+            float[][] more = Arrays.copyOf(arrays, arrays.length + 1);
+            try {
+                more[arrays.length] = new float[size];
+            } catch (OutOfMemoryError e) {
+                throw HostMemoryException.of("the averaged parameters of " + size + " elements", 4L * size, e);
+            }
+            arrays = more;
+        }
+    }
+
+    /** Array {@code array} itself, for {@link SetKernels.Reference}. */
+    float[] array(int array) {
+        return arrays[array];
     }
 
     @Override

@@ -30,11 +30,11 @@ class FailureTest {
         }
 
         @Override
-        void run(OptimizerConfig config, float[] scalars, int from, int to) {
+        void run(OptimizerConfig config, float[] scalars, int from, int to, SetKernels.GradScale scale) {
             if (failRun) {
                 throw new OpenClException("enqueue failed: CL_OUT_OF_RESOURCES (-5)", -5, null);
             }
-            super.run(config, scalars, from, to);
+            super.run(config, scalars, from, to, scale);
         }
 
         @Override

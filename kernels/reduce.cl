@@ -1,0 +1,161 @@
+/*
+ * reduce.cl: the norm of many tensors' gradients together, as torch.nn.utils.clip_grad_norm_
+ * computes it (the norm of the vector of per-tensor norms), and the clip coefficient
+ *
+ *   clip_coef = min(max_norm * (1 / (total_norm + 1e-6)), 1)        (NaN stays NaN)
+ *
+ * left on the device for the step kernels to read (their grad_scale argument).
+ *
+ * The order of every operation is fixed by the data alone, never by the work-group size or
+ * the device, so the same gradients give the same bits on every run, and the CPU reference
+ * (SetKernels.Reference) repeats it exactly:
+ *   - each tensor is cut into chunks of CLOPT_CHUNK elements (the last one shorter);
+ *   - norm_partials, one work-item per chunk: element k of the chunk goes to lane k % 16, each
+ *     lane folds its elements in order, then the lanes are combined pairwise (i with i + 8,
+ *     then i + 4, i + 2, i + 1);
+ *   - norm_finish, one work-item: each tensor's chunk results are folded in order (sums with
+ *     compensated, Kahan, summation: a tensor of 2^24 elements has 16384 of them), giving the
+ *     tensor's norm; then the tensors' norms are folded in order into the total.
+ *
+ * Norm codes: 2 the Euclidean norm; 1 the sum of |x|; 0 infinity, the max of |x|, where NaN wins
+ * (as torch's max); 3 the plain sum of x (a loss read-out).
+ *
+ * The Euclidean norm must neither overflow nor underflow where PyTorch's (which accumulates in
+ * double on CPUs) does not: one element of 1e30 has the norm 1e30, not inf. A chunk's sum of
+ * squares is taken directly (fused multiply-adds) and, only when that is not finite or below
+ * 2^-100, again on the elements scaled by a power of two (exact) set by their largest magnitude.
+ * Each chunk leaves its norm (not its square), and the finishing folds square norms scaled the
+ * same way, so no step squares a number that could overflow.
+ * Chunk table: uint2 (first element, element count) per chunk, in tensor order; tensor_ends[t]
+ * is one past tensor t's last chunk.
+ * Traffic: one read of the gradients (4 bytes per element) and 4 bytes per 1024 elements.
+ */
+#define CLOPT_CHUNK 1024
+#define CLOPT_NORM_INF 0
+#define CLOPT_NORM_L1 1
+#define CLOPT_NORM_L2 2
+#define CLOPT_SUM 3
+
+inline float16 clopt_norm_fold(const float16 acc, const float16 x, const int norm) {
+    switch (norm) {
+        case CLOPT_NORM_L2: return fma(x, x, acc);
+        case CLOPT_NORM_L1: return acc + fabs(x);
+        case CLOPT_SUM: return acc + x;
+        default: {
+            const float16 a = fabs(x);
+            return select(acc, a, isgreater(a, acc) | isnan(a));
+        }
+    }
+}
+
+/* The 16 lanes combined pairwise: i with i + 8, then i + 4, i + 2, i + 1. */
+inline float clopt_lanes(const float16 acc, const int norm) {
+    if (norm == CLOPT_NORM_INF) {
+        const float8 a8 = select(acc.lo, acc.hi, isgreater(acc.hi, acc.lo) | isnan(acc.hi));
+        const float4 a4 = select(a8.lo, a8.hi, isgreater(a8.hi, a8.lo) | isnan(a8.hi));
+        const float2 a2 = select(a4.lo, a4.hi, isgreater(a4.hi, a4.lo) | isnan(a4.hi));
+        return clopt_nan_max(a2.x, a2.y);
+    }
+    const float8 a8 = acc.lo + acc.hi;
+    const float4 a4 = a8.lo + a8.hi;
+    const float2 a2 = a4.lo + a4.hi;
+    return a2.x + a2.y;
+}
+
+/* The fold of a chunk of n elements (n <= CLOPT_CHUNK), each multiplied by scale first. */
+inline float clopt_chunk(global const float* start, const uint n, const int norm, const float scale) {
+    const uint full = n / 16;
+    /* Zero is neutral for every norm (|0| and 0*0 add nothing, and lanes are >= 0 for max). */
+    float16 acc = (float16) (0.0f);
+    for (uint k = 0; k < full; k++) {
+        acc = clopt_norm_fold(acc, vload16(k, start) * scale, norm);
+    }
+    float tail[16];
+    for (uint k = 0; k < 16; k++) {
+        tail[k] = full * 16 + k < n ? start[full * 16 + k] * scale : 0.0f;
+    }
+    return clopt_lanes(clopt_norm_fold(acc, vload16(0, tail), norm), norm);
+}
+
+/* 2^-e for the exponent e of m, kept within float's normal range: x * it is exact. */
+inline float clopt_unscale(const float m) {
+    return ldexp(1.0f, -max(ilogb(m), -126));
+}
+
+kernel void norm_partials(global const float* restrict x, global const uint2* restrict chunks,
+                          global float* restrict partials, const int norm) {
+    const uint c = get_global_id(0);
+    const uint2 chunk = chunks[c];
+    global const float* start = x + chunk.x;
+    float r = clopt_chunk(start, chunk.y, norm, 1.0f);
+    if (norm == CLOPT_NORM_L2) {
+        if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
+            const float m = clopt_chunk(start, chunk.y, CLOPT_NORM_INF, 1.0f);
+            if (m > 0.0f && !isinf(m)) {
+                const float u = clopt_unscale(m);
+                r = sqrt(clopt_chunk(start, chunk.y, CLOPT_NORM_L2, u)) / u;
+            } else {
+                r = m;
+            }
+        } else {
+            r = sqrt(r);
+        }
+    }
+    partials[c] = r;
+}
+
+/* Kahan summation of values[from, to), each squared after scaling when square is set. */
+inline float clopt_sum(global const float* restrict values, const uint from, const uint to,
+                       const int square, const float scale) {
+    float s = 0.0f;
+    float comp = 0.0f;
+    for (uint c = from; c < to; c++) {
+        const float v = values[c] * scale;
+        const float y = (square ? v * v : v) - comp;
+        const float u = s + y;
+        /* Inf and NaN would turn the compensation into NaN: the sum is decided anyway. */
+        comp = isfinite(u) ? (u - s) - y : 0.0f;
+        s = u;
+    }
+    return s;
+}
+
+/* The norm of values[from, to), which are norms themselves (or plain values for sums). */
+inline float clopt_norm_of(global const float* restrict values, const uint from, const uint to,
+                           const int norm) {
+    if (norm == CLOPT_NORM_INF) {
+        float m = 0.0f;
+        for (uint c = from; c < to; c++) {
+            m = clopt_nan_max(m, values[c]);
+        }
+        return m;
+    }
+    if (norm != CLOPT_NORM_L2) {
+        return clopt_sum(values, from, to, 0, 1.0f);
+    }
+    float m = 0.0f;
+    for (uint c = from; c < to; c++) {
+        m = clopt_nan_max(m, values[c]);
+    }
+    if (!(m > 0.0f) || isinf(m)) {
+        return m;
+    }
+    const float u = clopt_unscale(m);
+    return sqrt(clopt_sum(values, from, to, 1, u)) / u;
+}
+
+kernel void norm_finish(global float* restrict partials, global const uint* restrict tensor_ends,
+                        const uint tensors, const int norm, const float max_norm,
+                        global float* restrict result) {
+    /* Each tensor's norm goes where its first partial was: partials[t] for t <= first chunk. */
+    uint c = 0;
+    for (uint t = 0; t < tensors; t++) {
+        const float n = clopt_norm_of(partials, c, tensor_ends[t], norm);
+        c = tensor_ends[t];
+        partials[t] = n;
+    }
+    const float total = clopt_norm_of(partials, 0, tensors, norm);
+    const float coef = max_norm * (1.0f / (total + 1e-6f));
+    result[0] = (coef < 1.0f || isnan(coef)) ? coef : 1.0f;
+    result[1] = total;
+}
