@@ -35,11 +35,13 @@ import org.clopt.io.SafeTensors;
  * <p>Tensors, named as in PyTorch's optimizer {@code state_dict} with the tensor's index i in the
  * set: {@code state.i.step} (I64 scalar), {@code state.i.<key>} for each state array
  * ({@code exp_avg}, {@code sum} ... F32, the tensor's shape), {@code state.i.mu_product} (F32
- * scalar, NAdam), and, when asked for, {@code param.i} (the parameters). {@code __metadata__}
+ * scalar, NAdam), when asked for, {@code param.i} (the parameters), and with {@link Averaging},
+ * {@code averaged.i} (the averaged parameters). {@code __metadata__}
  * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("3"), {@code params}
  * (JSON: each tensor's name, shape and group), {@code param_groups} (JSON: each group's
  * algorithm and every hyperparameter under PyTorch's names), {@code schedulers} (JSON: each
- * attached {@link Stateful} object's state) and {@code file_crc32} (the CRC-32
+ * attached {@link Stateful} object's state), {@code averaging} (JSON: null, or {@code type}
+ * "ema" with its {@code decay}, or "swa", and {@code n_averaged}) and {@code file_crc32} (the CRC-32
  * of the whole file in 8 hex digits, computed with those digits as {@code 00000000}); version 1
  * files, whose {@code data_crc32} covers the data section only, still load. The file alone is
  * enough to rebuild the set: {@code ParameterSet.builder(Checkpoint.read(path)).build(device)}.
@@ -195,6 +197,9 @@ public final class Checkpoint {
             if (p.parameterArray() != null) {
                 tensors.add(new SafeTensors.Output("param." + i, "F32", shape, floats(p.parameterArray())));
             }
+            if (p.averagedArray() != null) {
+                tensors.add(new SafeTensors.Output("averaged." + i, "F32", shape, floats(p.averagedArray())));
+            }
         }
         JsonArray groups = new JsonArray();
         for (OptimizerConfig config : state.groups()) {
@@ -209,6 +214,15 @@ public final class Checkpoint {
         metadata.put("params", params.toString());
         metadata.put("param_groups", groups.toString());
         metadata.put("schedulers", new Gson().toJsonTree(state.schedulers()).toString());
+        JsonObject averaging = new JsonObject();
+        if (state.averaging() != null) {
+            averaging.addProperty("type", state.averaging().ema() ? "ema" : "swa");
+            if (state.averaging().ema()) {
+                averaging.addProperty("decay", state.averaging().decay());
+            }
+            averaging.addProperty("n_averaged", state.averagedCount());
+        }
+        metadata.put("averaging", state.averaging() == null ? "null" : averaging.toString());
         // A checksum of the whole file, header included: a flipped bit anywhere, in a
         // hyperparameter as in the data, would otherwise load as a valid state.
         metadata.put(CHECKSUM, PLACEHOLDER);
@@ -239,8 +253,8 @@ public final class Checkpoint {
         }
         String checksum = version.equals("1") ? OLD_CHECKSUM : CHECKSUM;
         for (String key : meta.keySet()) {
-            boolean schedulers = key.equals("schedulers") && Integer.parseInt(version) >= 3;
-            if (!schedulers && !List.of("format", "format_version", "params", "param_groups", checksum).contains(key)) {
+            boolean since3 = (key.equals("schedulers") || key.equals("averaging")) && Integer.parseInt(version) >= 3;
+            if (!since3 && !List.of("format", "format_version", "params", "param_groups", checksum).contains(key)) {
                 throw new CheckpointException("unexpected metadata key '" + key + "'");
             }
         }
@@ -311,6 +325,35 @@ public final class Checkpoint {
             configs.add(groupConfig(g, groups.get(g), version));
         }
         Map<String, ByteBuffer> data = new HashMap<>(contents.data());
+        Averaging averaging = null;
+        long averagedCount = 0;
+        if (version >= 3) {
+            JsonElement json = Json.parse("averaging", meta.get("averaging"));
+            if (!json.isJsonNull()) {
+                boolean ema = json.isJsonObject() && json.getAsJsonObject().has("decay");
+                Map<String, JsonElement> a = ema ? object(json, "averaging", "type", "decay", "n_averaged")
+                        : object(json, "averaging", "type", "n_averaged");
+                String type = string(a.get("type"), "averaging.type");
+                if (!type.equals(ema ? "ema" : "swa")) {
+                    throw new CheckpointException("averaging.type must be \"ema\" (with a decay) or \"swa\" "
+                            + "(without), not " + a.get("type"));
+                }
+                JsonElement count = a.get("n_averaged");
+                if (!count.isJsonPrimitive() || !count.getAsJsonPrimitive().isNumber()) {
+                    throw new CheckpointException("averaging.n_averaged must be a number, not " + count);
+                }
+                try {
+                    averagedCount = count.getAsBigDecimal().longValueExact();
+                } catch (ArithmeticException e) {
+                    throw new CheckpointException("averaging.n_averaged must be an integer, not " + count);
+                }
+                JsonElement decay = a.get("decay");
+                if (ema && (!decay.isJsonPrimitive() || !decay.getAsJsonPrimitive().isNumber())) {
+                    throw new CheckpointException("averaging.decay must be a number, not " + decay);
+                }
+                averaging = ema ? Averaging.ema(decay.getAsDouble()) : Averaging.swa();
+            }
+        }
         boolean hasParameters = data.containsKey("param.0");
         List<StateDict.Param> list = new ArrayList<>();
         for (int i = 0; i < params.size(); i++) {
@@ -338,7 +381,8 @@ public final class Checkpoint {
                 scalars.put(key, take(data, "state." + i + "." + key, "F32", new long[0]).getFloat(0));
             }
             float[] parameters = hasParameters ? toFloats(take(data, "param." + i, "F32", longShape)) : null;
-            list.add(new StateDict.Param(name, shape, group, step, state, scalars, parameters));
+            float[] averaged = averaging != null ? toFloats(take(data, "averaged." + i, "F32", longShape)) : null;
+            list.add(new StateDict.Param(name, shape, group, step, state, scalars, parameters, averaged));
         }
         if (!data.isEmpty()) {
             throw new CheckpointException("unexpected tensor '" + data.keySet().iterator().next() + "'");
@@ -355,7 +399,7 @@ public final class Checkpoint {
                 schedulers.add(state);
             }
         }
-        return new StateDict(configs, list, schedulers);
+        return new StateDict(configs, list, schedulers, averaging, averagedCount);
     }
 
     /** JSON as Java data: maps, lists, strings, booleans, and numbers as Long (integers) or Double. */

@@ -108,6 +108,9 @@ public final class ParameterSet implements AutoCloseable {
      */
     private List<Map<String, Object>> pending = List.of();
     private List<OptimizerConfig> pendingConfigs = List.of();
+    /** How the parameters are averaged, or null; and the number of updates so far. */
+    private Averaging averaging;
+    private long averagedCount;
     /** Whether a clipping computed a norm that {@link #gradNorm()} can read. */
     private boolean gradNormComputed;
     private boolean closed;
@@ -279,6 +282,14 @@ public final class ParameterSet implements AutoCloseable {
             offset += size;
         }
         Engine engine = engineFactory.create(device, config, (int) offset);
+        if (averaging != null) {
+            try {
+                engine.allocateAveraged();
+            } catch (RuntimeException e) {
+                engine.close();
+                throw e;
+            }
+        }
         engines.add(engine);
         configs.add(config);
         groupTensors.add(added);
@@ -676,6 +687,81 @@ public final class ParameterSet implements AutoCloseable {
     }
 
     /**
+     * Starts keeping an averaged copy of every tensor's parameters on the device, as
+     * {@code torch.optim.swa_utils.AveragedModel}: {@link #updateAveraged()} after a step updates
+     * it, {@link #readAveraged} reads it, and it is part of the state dict and checkpoints.
+     *
+     * @param averaging EMA with a decay, or SWA's equal weights
+     * @throws IllegalStateException if the set averages already
+     */
+    public synchronized void startAveraging(Averaging averaging) {
+        ensureOpen();
+        Objects.requireNonNull(averaging, "averaging");
+        if (this.averaging != null) {
+            throw new IllegalStateException("the set averages its parameters already (" + this.averaging + ")");
+        }
+        engines.forEach(Engine::allocateAveraged);
+        this.averaging = averaging;
+        this.averagedCount = 0;
+    }
+
+    /**
+     * Updates the averaged parameters from the parameters, as {@code update_parameters(model)}:
+     * the first update copies them, later ones average (see {@link Averaging}). Every tensor
+     * takes part, frozen or not. One launch per group, enqueued.
+     *
+     * @throws IllegalStateException if the set does not average ({@link #startAveraging})
+     */
+    public synchronized void updateAveraged() {
+        ensureOpen();
+        if (averaging == null) {
+            throw new IllegalStateException("the set does not average its parameters: call startAveraging first");
+        }
+        int mode = averagedCount == 0 ? SetKernels.AVERAGE_COPY
+                : averaging.ema() ? SetKernels.AVERAGE_EMA : SetKernels.AVERAGE_SWA;
+        float weight = averaging.weight(averagedCount);
+        for (Engine engine : engines) {
+            kernels.average(new SetKernels.Segment(engine, 0, engine.size), mode, weight);
+        }
+        averagedCount++;
+    }
+
+    /**
+     * How the set averages its parameters, or null when it does not.
+     *
+     * @return the averaging, or null
+     */
+    public synchronized Averaging averaging() {
+        return averaging;
+    }
+
+    /**
+     * The number of {@link #updateAveraged()} calls so far ({@code n_averaged}).
+     *
+     * @return the count
+     */
+    public synchronized long averagedCount() {
+        return averagedCount;
+    }
+
+    /**
+     * Copies the tensor's averaged parameters into {@code out} (exactly its size).
+     *
+     * @param name the tensor's name
+     * @param out where the averaged parameters go
+     * @throws IllegalArgumentException for an unknown tensor or a length other than its size
+     * @throws IllegalStateException if the set does not average
+     */
+    public synchronized void readAveraged(String name, float[] out) {
+        ensureOpen();
+        if (averaging == null) {
+            throw new IllegalStateException("the set does not average its parameters: call startAveraging first");
+        }
+        Tensor t = tensor(name);
+        transfer(name, engines.get(t.group).averagedArray(), FloatBuffer.wrap(out), false);
+    }
+
+    /**
      * Clamps the gradients of {@code tensors} (none named: every tensor that takes part in steps)
      * to [-clipValue, clipValue] in place, as {@code torch.nn.utils.clip_grad_value_}; NaN stays
      * NaN. One pass over the gradients, on the device.
@@ -831,13 +917,18 @@ public final class ParameterSet implements AutoCloseable {
                 parameters = new float[t.size];
                 readParameters(t.name, parameters);
             }
-            params.add(new StateDict.Param(t.name, t.shape, t.group, t.step, state, scalars, parameters));
+            float[] averaged = null;
+            if (averaging != null) {
+                averaged = new float[t.size];
+                readAveraged(t.name, averaged);
+            }
+            params.add(new StateDict.Param(t.name, t.shape, t.group, t.step, state, scalars, parameters, averaged));
         }
         List<Map<String, Object>> schedulers = new ArrayList<>(pending);
         if (pending.isEmpty()) {
             attached.forEach(a -> schedulers.add(a.stateDict()));
         }
-        return new StateDict(configs, params, schedulers);
+        return new StateDict(configs, params, schedulers, averaging, averagedCount);
     }
 
     /**
@@ -902,6 +993,16 @@ public final class ParameterSet implements AutoCloseable {
                         + " in the set");
             }
         }
+        if (averaging != null && state.averaging() == null) {
+            throw new IllegalArgumentException("the state has no averaged parameters but the set averages ("
+                    + averaging + ")");
+        }
+        boolean adopted = averaging == null && state.averaging() != null;
+        if (adopted) {
+            // The set takes the snapshot's averaging on, as when it is built from a checkpoint.
+            engines.forEach(Engine::allocateAveraged);
+            averaging = state.averaging();
+        }
         List<Map<String, Object>> schedulers = state.schedulers();
         boolean keepPending = attached.isEmpty() && !schedulers.isEmpty();
         List<Map<String, Object>> previousSchedulers = attached.stream().map(Stateful::stateDict).toList();
@@ -918,6 +1019,10 @@ public final class ParameterSet implements AutoCloseable {
         } catch (RuntimeException e) {
             try {
                 apply(previous);
+                if (adopted) {
+                    averaging = null;
+                    averagedCount = 0;
+                }
                 for (int i = 0; i < attached.size(); i++) {
                     attached.get(i).loadStateDict(previousSchedulers.get(i));
                 }
@@ -941,7 +1046,12 @@ public final class ParameterSet implements AutoCloseable {
             if (p.parameterArray() != null) {
                 writeParameters(t.name, p.parameterArray());
             }
+            if (p.averagedArray() != null) {
+                transfer(t.name, engines.get(t.group).averagedArray(), FloatBuffer.wrap(p.averagedArray()), true);
+            }
         }
+        averaging = state.averaging();
+        averagedCount = state.averagedCount();
         for (int i = 0; i < tensors.size(); i++) {
             StateDict.Param p = state.params().get(i);
             tensors.get(i).step = p.step();

@@ -37,6 +37,7 @@ public final class StateDict {
         private final Map<String, float[]> state;
         private final Map<String, Float> scalarState;
         private final float[] parameters;
+        private final float[] averaged;
 
         /**
          * An entry, checked for consistency in itself.
@@ -53,6 +54,27 @@ public final class StateDict {
          */
         public Param(String name, int[] shape, int group, long step, Map<String, float[]> state,
                      Map<String, Float> scalarState, float[] parameters) {
+            this(name, shape, group, step, state, scalarState, parameters, null);
+        }
+
+        /**
+         * An entry with the tensor's averaged parameters ({@link Averaging}), checked for
+         * consistency in itself.
+         *
+         * @param name the tensor's name
+         * @param shape the tensor's dimensions, each &gt;= 0
+         * @param group the index of the tensor's group
+         * @param step the tensor's step count, in [0, {@link StateDict#MAX_STEP}]
+         * @param state the state arrays by PyTorch key, each of the tensor's size
+         * @param scalarState scalar state by PyTorch key, such as NAdam's {@code mu_product}
+         * @param parameters the parameters, or null for a snapshot of optimizer state only
+         * @param averaged the averaged parameters, or null when the set keeps none
+         * @throws IllegalArgumentException as the constructor without {@code averaged}, or for
+         *     averaged parameters not of the tensor's size
+         */
+        public Param(String name, int[] shape, int group, long step, Map<String, float[]> state,
+                     Map<String, Float> scalarState, float[] parameters, float[] averaged) {
+            this.averaged = averaged == null ? null : averaged.clone();
             this.name = Objects.requireNonNull(name, "name");
             this.shape = shape.clone();
             this.group = group;
@@ -77,6 +99,23 @@ public final class StateDict {
                 throw new IllegalArgumentException(name + ": parameters have " + this.parameters.length
                         + " floats, the tensor " + size);
             }
+            if (this.averaged != null && this.averaged.length != size) {
+                throw new IllegalArgumentException(name + ": averaged parameters have " + this.averaged.length
+                        + " floats, the tensor " + size);
+            }
+        }
+
+        /**
+         * The averaged parameters as a read-only view, or null when the set keeps none.
+         *
+         * @return the averaged parameters, read-only, or null
+         */
+        public FloatBuffer averaged() {
+            return averaged == null ? null : FloatBuffer.wrap(averaged).asReadOnlyBuffer();
+        }
+
+        float[] averagedArray() {
+            return averaged;
         }
 
         /**
@@ -174,6 +213,8 @@ public final class StateDict {
     private final List<OptimizerConfig> groups;
     private final List<Param> params;
     private final List<Map<String, Object>> schedulers;
+    private final Averaging averaging;
+    private final long averagedCount;
 
     /**
      * A snapshot of these groups and tensors.
@@ -200,6 +241,36 @@ public final class StateDict {
      *     that is not JSON data with a {@code "type"} string
      */
     public StateDict(List<OptimizerConfig> groups, List<Param> params, List<Map<String, Object>> schedulers) {
+        this(groups, params, schedulers, null, 0);
+    }
+
+    /**
+     * A snapshot of these groups, tensors and schedulers, and of the averaged parameters.
+     *
+     * @param groups each group's hyperparameters, at least one
+     * @param params every tensor's entry, in the set's order
+     * @param schedulers each attached object's {@link Stateful#stateDict()}, in order
+     * @param averaging how the set averages its parameters, or null when it does not; then
+     *     every tensor's entry has its averaged parameters, else none has
+     * @param averagedCount how many updates the average has seen ({@code n_averaged}), &gt;= 0
+     * @throws IllegalArgumentException as {@link #StateDict(List, List, List)}, or when the
+     *     averaged parameters do not match {@code averaging}
+     */
+    public StateDict(List<OptimizerConfig> groups, List<Param> params, List<Map<String, Object>> schedulers,
+                     Averaging averaging, long averagedCount) {
+        this.averaging = averaging;
+        this.averagedCount = averagedCount;
+        if (averagedCount < 0 || (averaging == null && averagedCount != 0)) {
+            throw new IllegalArgumentException("invalid count of averaged updates " + averagedCount
+                    + (averaging == null ? " without averaging" : " (must be >= 0)"));
+        }
+        for (Param p : params) {
+            if ((p.averagedArray() != null) != (averaging != null)) {
+                throw new IllegalArgumentException(p.name() + (averaging == null
+                        ? ": averaged parameters in a snapshot without averaging"
+                        : ": no averaged parameters in a snapshot with averaging " + averaging));
+            }
+        }
         this.groups = List.copyOf(groups);
         this.params = List.copyOf(params);
         List<Map<String, Object>> copies = new ArrayList<>();
@@ -318,6 +389,24 @@ public final class StateDict {
         }
         throw new IllegalArgumentException(where + ": " + value + " is not JSON data (a finite number, "
                 + "string, boolean, list or map)");
+    }
+
+    /**
+     * How the set averaged its parameters, or null when it did not.
+     *
+     * @return the averaging, or null
+     */
+    public Averaging averaging() {
+        return averaging;
+    }
+
+    /**
+     * How many updates the averaged parameters have seen ({@code AveragedModel.n_averaged}).
+     *
+     * @return the count, 0 without averaging
+     */
+    public long averagedCount() {
+        return averagedCount;
     }
 
     /**
