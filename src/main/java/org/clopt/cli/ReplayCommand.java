@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.clopt.Averaging;
 import org.clopt.Checkpoint;
 import org.clopt.CheckpointException;
 import org.clopt.Device;
@@ -67,6 +68,28 @@ final class ReplayCommand implements Callable<Integer> {
                 + "(written atomically; see the README for the layout).")
     Path saveState;
 
+    @Mixin
+    ClipOptions clip;
+
+    @Option(names = "--clip-grad-value", paramLabel = "V",
+            description = "Clamp each gradient to [-V, V] before each step (clip_grad_value_).")
+    Double clipValue;
+
+    @Option(names = "--accumulate", paramLabel = "K", defaultValue = "1",
+            description = "Each step sums K consecutive rows of GRADS.npy, as p.grad += g over "
+                + "micro-batches (T must be a multiple of K; default 1).")
+    int accumulate;
+
+    @Option(names = "--ema", paramLabel = "DECAY",
+            description = "Keep an exponential moving average of the parameters, updated after "
+                + "each step (AveragedModel with get_ema_multi_avg_fn(DECAY)); needs --ema-out.")
+    Double emaDecay;
+
+    @Option(names = "--ema-out", paramLabel = "FILE",
+            description = "Where the averaged parameters after the last step go (float32, shape "
+                + "(N), written with the other outputs, all or none).")
+    Path emaOut;
+
     @Option(names = "--quiet", description = "Print nothing on success (default: one summary line on stderr).")
     boolean quiet;
 
@@ -76,12 +99,36 @@ final class ReplayCommand implements Callable<Integer> {
         if (!device.equals("opencl") && !device.equals("reference")) {
             throw new BadInputException("--device " + device + ": must be opencl or reference");
         }
+        clip.check();
+        if (clip.enabled() && clipValue != null) {
+            throw new BadInputException("--clip-grad-norm and --clip-grad-value: give one of them, not both");
+        }
+        if (clipValue != null && !(clipValue >= 0)) {
+            throw new BadInputException("--clip-grad-value " + clipValue + ": must be a number >= 0");
+        }
+        if (accumulate < 1) {
+            throw new BadInputException("--accumulate " + accumulate + ": must be >= 1");
+        }
+        if ((emaDecay == null) != (emaOut == null)) {
+            throw new BadInputException(emaDecay == null ? "--ema-out needs --ema DECAY"
+                    : "--ema needs --ema-out FILE (where the averaged parameters go)");
+        }
+        if (emaDecay != null && !(emaDecay >= 0 && emaDecay <= 1)) {
+            throw new BadInputException("--ema " + emaDecay + ": must be in [0, 1]");
+        }
         checkOutput("--out", out);
         if (saveState != null) {
             checkOutput("--save-state", saveState);
             if (samePath(out, saveState)) {
                 throw new BadInputException("--out and --save-state are both " + out
                         + ": each output needs a file of its own");
+            }
+        }
+        if (emaOut != null) {
+            checkOutput("--ema-out", emaOut);
+            if (samePath(out, emaOut) || (saveState != null && samePath(saveState, emaOut))) {
+                throw new BadInputException("--ema-out " + emaOut + ": is also another output; each output "
+                        + "needs a file of its own");
             }
         }
         checkInput("--params", params);
@@ -99,23 +146,28 @@ final class ReplayCommand implements Callable<Integer> {
         if (p0.length == 0) {
             throw new BadInputException("--params " + params + ": has no parameters (N = 0): nothing to replay");
         }
+        if (shape[0] % accumulate != 0) {
+            throw new BadInputException("--grads " + grads + ": has T = " + shape[0] + " rows, not a multiple of "
+                    + "--accumulate " + accumulate);
+        }
         float[] g = gradients.floats();
-        int steps = (int) shape[0];
+        int steps = (int) shape[0] / accumulate;
         int n = p0.length;
         float[] result = new float[n];
+        float[] averaged = emaOut == null ? null : new float[n];
         String where = "the CPU reference";
         long start = System.nanoTime();
         ParameterSet.Builder layout = ParameterSet.builder().group(config).tensor(TENSOR, n);
         StateDict state;
         if (device.equals("reference")) {
             try (ParameterSet set = layout.buildReference()) {
-                state = replay(set, p0, g, steps, result);
+                state = replay(set, p0, g, steps, result, averaged);
                 config = set.config(0);
             }
         } else {
             try (Device d = deviceOption.open(); ParameterSet set = layout.build(d)) {
                 where = d.toString();
-                state = replay(set, p0, g, steps, result);
+                state = replay(set, p0, g, steps, result, averaged);
                 config = set.config(0);
             }
         }
@@ -124,16 +176,20 @@ final class ReplayCommand implements Callable<Integer> {
         // failure while writing either leaves both files as they were.
         try (AtomicFile outFile = AtomicFile.prepare(out, Npy.contents(result, n));
              AtomicFile stateFile = saveState == null ? null : AtomicFile.prepare(saveState,
-                     channel -> Checkpoint.write(state, Channels.newOutputStream(channel)))) {
+                     channel -> Checkpoint.write(state, Channels.newOutputStream(channel)));
+             AtomicFile emaFile = emaOut == null ? null : AtomicFile.prepare(emaOut, Npy.contents(averaged, n))) {
             if (stateFile != null) {
                 stateFile.commit();
+            }
+            if (emaFile != null) {
+                emaFile.commit();
             }
             outFile.commit();
         }
         if (!quiet) {
             spec.commandLine().getErr().printf(Locale.ROOT, "replay: %s, %d steps on %d "
                     + "parameters, %s, %.1f ms; wrote %s%s%n", config, steps, n, where, ms, out,
-                    saveState == null ? "" : " and " + saveState);
+                    (saveState == null ? "" : " and " + saveState) + (emaOut == null ? "" : " and " + emaOut));
         }
         return 0;
     }
@@ -146,7 +202,7 @@ final class ReplayCommand implements Callable<Integer> {
      * give way to those set with --set, as changing param_groups after load_state_dict does in
      * PyTorch.
      */
-    private StateDict replay(ParameterSet set, float[] p0, float[] g, int steps, float[] result) {
+    private StateDict replay(ParameterSet set, float[] p0, float[] g, int steps, float[] result, float[] averaged) {
         int n = p0.length;
         if (loadState != null) {
             try {
@@ -160,14 +216,39 @@ final class ReplayCommand implements Callable<Integer> {
             }
             set.setConfig(0, loaded);
         }
+        if (emaDecay != null) {
+            if (set.averaging() == null) {
+                set.startAveraging(Averaging.ema(emaDecay));
+            } else if (!set.averaging().equals(Averaging.ema(emaDecay))) {
+                throw new BadInputException("--ema " + emaDecay + ": the loaded state averages with "
+                        + set.averaging());
+            }
+        }
         set.writeParameters(TENSOR, p0);
         float[] row = new float[n];
+        // PyTorch's order within a step: accumulate, clip, step, average, schedule.
         for (int t = 0; t < steps; t++) {
-            System.arraycopy(g, t * n, row, 0, n);
-            set.writeGradients(TENSOR, row);
+            for (int k = 0; k < accumulate; k++) {
+                System.arraycopy(g, (t * accumulate + k) * n, row, 0, n);
+                if (k == 0) {
+                    set.writeGradients(TENSOR, row);
+                } else {
+                    set.accumulateGradients(TENSOR, row);
+                }
+            }
+            clip.apply(set);
+            if (clipValue != null) {
+                set.clipGradValue(clipValue);
+            }
             set.step();
+            if (emaDecay != null) {
+                set.updateAveraged();
+            }
         }
         set.readParameters(TENSOR, result);
+        if (averaged != null) {
+            set.readAveraged(TENSOR, averaged);
+        }
         return saveState == null ? null : set.stateDict();
     }
 
