@@ -116,7 +116,7 @@ abstract class SetKernels implements AutoCloseable {
         private Kernel clamp;
         private Kernel averageKernel;
         /** The reduction's tables for the last list of tensors, reused while it stays the same. */
-        private List<Segment> tableFor;
+        private List<?> tableFor;
         private DeviceBuffer chunkTable;
         private DeviceBuffer tensorEnds;
         private DeviceBuffer partialBuffer;
@@ -139,7 +139,26 @@ abstract class SetKernels implements AutoCloseable {
 
         @Override
         void norm(List<Segment> tensors, int norm, float maxNorm) {
-            if (!tensors.equals(tableFor)) {
+            cl_mem[] sources = new cl_mem[tensors.size()];
+            for (int t = 0; t < sources.length; t++) {
+                sources[t] = ((ClEngine) tensors.get(t).engine).buffer(Engine.GRADIENTS);
+            }
+            reduce(tensors, tensors, sources, norm, maxNorm);
+        }
+
+        /** The sum of floats [from, from + size) of {@code buffer}, read back. */
+        float sum(cl_mem buffer, int from, int size) {
+            List<Segment> one = List.of(new Segment(null, from, size));
+            reduce(List.of(buffer, from, size), one, new cl_mem[] {buffer}, SUM, 0f);
+            return result()[1];
+        }
+
+        /**
+         * Enqueues the reduction of the tensors, tensor t read from {@code sources[t]}; the
+         * tables are made again only when {@code key} changes.
+         */
+        private void reduce(List<?> key, List<Segment> tensors, cl_mem[] sources, int norm, float maxNorm) {
+            if (!key.equals(tableFor)) {
                 int[][] tables = chunks(tensors);
                 tableFor = null;
                 chunkTable = replace(chunkTable, null);
@@ -151,27 +170,26 @@ abstract class SetKernels implements AutoCloseable {
                     partialBuffer = replace(partialBuffer, null);
                     partialBuffer = DeviceBuffer.allocate(device, 4L * chunkCount, "the reduction's partial results");
                 }
-                tableFor = List.copyOf(tensors);
+                tableFor = List.copyOf(key);
             }
             partials[norm] = kernel(partials[norm], "reduce", "norm_partials_"
                     + new String[] {"inf", "l1", "l2", "sum"}[norm]);
             finish = kernel(finish, "reduce", "norm_finish");
             Kernel fold = partials[norm].arg(1, chunkTable).arg(2, partialBuffer);
-            // One launch per run of chunks in the same group's buffer: usually one per group.
+            // One launch per run of chunks in the same buffer: usually one per group.
             int c = 0;
             int t = 0;
             while (t < tensors.size()) {
-                Engine engine = tensors.get(t).engine;
+                cl_mem source = sources[t];
                 int first = c;
-                while (t < tensors.size() && tensors.get(t).engine == engine) {
+                while (t < tensors.size() && sources[t] == source) {
                     c += Math.max(1, (tensors.get(t).size + CHUNK - 1) / CHUNK);
                     t++;
                 }
-                cl_mem gradients = ((ClEngine) engine).buffer(Engine.GRADIENTS);
-                // An empty group has no buffer; its empty chunks read nothing of this one.
-                // A work-group size of the runtime's choice: a chunk is a loop of its own, and
-                // the CPU rule (groups of 4096) would put a whole tensor on one core.
-                fold.arg(0, gradients != null ? gradients : one.handle()).arg(3, first)
+                // An empty group has no buffer; its empty chunks read nothing of this one. The
+                // work-group size is the runtime's choice: a chunk is a loop of its own, and the
+                // CPU rule (groups of 4096) would put a whole tensor on one core.
+                fold.arg(0, source != null ? source : one.handle()).arg(3, first)
                         .launch(new long[] {c - first}, null);
             }
             finish.arg(0, partialBuffer).arg(1, tensorEnds).arg(2, tensors.size()).arg(3, norm)
@@ -291,6 +309,17 @@ abstract class SetKernels implements AutoCloseable {
             total = normOf(partial, 0, tensors.size(), norm);
             float coef = maxNorm * (1f / (total + 1e-6f));
             coefficient = coef < 1f || Float.isNaN(coef) ? coef : 1f;
+        }
+
+        /** The sum of x[from, from + size) in the order of {@link Cl#sum}. */
+        float sum(float[] x, int from, int size) {
+            float[] partial = new float[Math.max(1, (size + CHUNK - 1) / CHUNK)];
+            int[] pairs = chunks(List.of(new Segment(null, from, size)))[0];
+            for (int c = 0; c < partial.length; c++) {
+                partial[c] = partial(x, pairs[2 * c], pairs[2 * c + 1], SUM);
+            }
+            total = normOf(partial, 0, partial.length, SUM);
+            return total;
         }
 
         /** norm_partials for one chunk. */

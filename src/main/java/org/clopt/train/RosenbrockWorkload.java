@@ -6,6 +6,7 @@ import org.clopt.Device;
 import org.clopt.DeviceBuffer;
 import org.clopt.Kernel;
 import org.clopt.ParameterSet;
+import org.clopt.Reduction;
 
 /**
  * The extended Rosenbrock function over 10,000,384 parameters (5,000,192 independent banana
@@ -27,7 +28,8 @@ public final class RosenbrockWorkload extends Workload {
     static final int PAIRS = GROUPS * WGS;
     static final int SIZE = 2 * PAIRS;
 
-    private final DeviceBuffer partial;
+    private final DeviceBuffer terms;
+    private final Reduction reduction;
     private final Kernel grad;
     private final Kernel loss;
     private ParameterSet lastSet;
@@ -35,9 +37,10 @@ public final class RosenbrockWorkload extends Workload {
     RosenbrockWorkload(Device device) {
         super(device);
         try {
-            partial = buffer(4L * GROUPS, "rosenbrock partial sums");
-            grad = kernel("train/rosenbrock", "rosenbrock_grad", "-DWGS=" + WGS);
-            loss = kernel("train/rosenbrock", "rosenbrock_loss", "-DWGS=" + WGS);
+            terms = buffer(4L * PAIRS, "rosenbrock terms of the loss");
+            reduction = own(Reduction.open(device));
+            grad = kernel("train/rosenbrock", "rosenbrock_grad", "");
+            loss = kernel("train/rosenbrock", "rosenbrock_loss", "");
         } catch (RuntimeException e) {
             closeAfter(e);
             throw e;
@@ -90,13 +93,9 @@ public final class RosenbrockWorkload extends Workload {
         if (lastSet == null) {
             throw new IllegalStateException("rosenbrock: loss() before the first gradients()");
         }
-        args(loss, lastSet.parameterSlice("x").buffer(), partial);
+        args(loss, lastSet.parameterSlice("x").buffer(), terms);
         loss.launch(new long[] {PAIRS}, new long[] {WGS});
-        double sum = 0;
-        for (float v : download(partial, GROUPS)) {
-            sum += v;
-        }
-        return sum / PAIRS;
+        return reduction.sum(terms, 0, PAIRS) / (double) PAIRS;
     }
 
 }
