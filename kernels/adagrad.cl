@@ -15,7 +15,7 @@ kernel void adagrad_step(global float* restrict p, global const float* restrict 
                          const float weight_decay, const float neg_clr, const float eps) {
     const uint i = get_global_id(0);
     const float pi = p[i];
-    const float g = clopt_grad(grad[i] * grad_scale[0], pi, weight_decay);
+    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
     const float s = sum[i] + g * g;
     sum[i] = s;
     p[i] = pi + neg_clr * g / (sqrt(s) + eps);

@@ -29,10 +29,10 @@ kernel void adam_step(global float* restrict p, global const float* restrict gra
     const uint i = get_global_id(0);
 #ifdef DECOUPLED
     const float pi = p[i] * weight_decay;
-    const float g = clopt_grad(grad[i] * grad_scale[0], pi, 0.0f);
+    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, 0.0f);
 #else
     const float pi = p[i];
-    const float g = clopt_grad(grad[i] * grad_scale[0], pi, weight_decay);
+    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
 #endif
     p[i] = clopt_adam_update(i, pi, g, exp_avg, exp_avg_sq, CLOPT_MAX_EXP_AVG_SQ, beta1,
                              one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps,

@@ -17,7 +17,7 @@ kernel void adamax_step(global float* restrict p, global const float* restrict g
                         const float beta2, const float eps, const float neg_clr) {
     const uint i = get_global_id(0);
     const float pi = p[i];
-    const float g = clopt_grad(grad[i] * grad_scale[0], pi, weight_decay);
+    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
     const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
     const float u = clopt_nan_max(exp_inf[i] * beta2, fabs(g) + eps);
     exp_avg[i] = m;

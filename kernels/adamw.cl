@@ -25,7 +25,7 @@ kernel void adamw_step(global float* restrict p, global const float* restrict gr
                        const float neg_step_size) {
     const uint i = get_global_id(0);
     const float pi = p[i] * decay_factor;
-    const float g = clopt_grad(grad[i] * grad_scale[0], pi, 0.0f);
+    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, 0.0f);
     p[i] = clopt_adam_update(i, pi, g, exp_avg, exp_avg_sq, CLOPT_MAX_EXP_AVG_SQ, beta1,
                              one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps,
                              neg_step_size);

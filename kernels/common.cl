@@ -5,9 +5,11 @@
  * Conventions for every <name>_step kernel:
  *   - arguments: p, grad, grad_scale, the state arrays in PyTorch's order, then the per-step
  *     scalars (all float, flags as 0.0f/1.0f);
- *   - grad_scale[0] multiplies every gradient as it is read: 1.0f, or the coefficient of
- *     gradient clipping that reduce.cl left on the device (clip_grad_norm_'s grad *= clip_coef,
- *     fused into the step, so clipping costs no second pass over the gradients and no read-back);
+ *   - with -DCLOPT_GRAD_SCALE, grad_scale[0] multiplies every gradient as it is read: the
+ *     coefficient of gradient clipping that reduce.cl left on the device (clip_grad_norm_'s
+ *     grad *= clip_coef fused into the step, so clipping costs no second pass over the gradients
+ *     and no read-back). Without it the argument is not read: a step without clipping loads
+ *     nothing more than before;
  *   - one work-item per element and no bounds check: the host launches the largest multiple of
  *     the work-group size, then the remaining elements as a second launch at a global offset.
  *     A guard such as if (i >= n) return; stops POCL from vectorizing across work-items and cost
@@ -23,6 +25,13 @@
  *   -DMAXIMIZE  negate the gradient (maximize=True)
  */
 #pragma OPENCL FP_CONTRACT OFF
+
+/* A gradient as read: times the clip coefficient in the variant built for clipped steps. */
+#ifdef CLOPT_GRAD_SCALE
+#define CLOPT_SCALED(g) ((g) * grad_scale[0])
+#else
+#define CLOPT_SCALED(g) (g)
+#endif
 
 /* The prologue every algorithm shares: maximize, then L2 weight decay (g + wd*p).
  * PyTorch skips the decay when weight_decay == 0, which matters when p is Inf. */

@@ -17,7 +17,7 @@ kernel void momentum_step(global float* restrict p, global const float* restrict
                           const float first_step) {
     const uint i = get_global_id(0);
     const float pi = p[i];
-    const float g = clopt_grad(grad[i] * grad_scale[0], pi, weight_decay);
+    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
     const float b = clopt_momentum_buffer(momentum_buffer[i], g, momentum, one_minus_dampening,
                                           first_step);
     momentum_buffer[i] = b;

@@ -28,7 +28,7 @@ kernel void nadam_step(global float* restrict p, global const float* restrict gr
                        const float neg_grad_step, const float neg_moment_step) {
     const uint i = get_global_id(0);
     const float pi = p[i] * decay_factor;
-    const float g = clopt_grad(grad[i] * grad_scale[0], pi, weight_decay);
+    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
     const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
     const float v = clopt_second_moment(exp_avg_sq[i], g, beta2, one_minus_beta2);
     exp_avg[i] = m;

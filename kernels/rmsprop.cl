@@ -26,7 +26,7 @@ kernel void rmsprop_step(global float* restrict p, global const float* restrict 
                          const float eps, const float momentum, const float neg_lr) {
     const uint i = get_global_id(0);
     const float pi = p[i];
-    const float g = clopt_grad(grad[i] * grad_scale[0], pi, weight_decay);
+    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
     const float v = square_avg[i] * alpha + one_minus_alpha * g * g;
     square_avg[i] = v;
 #ifdef CENTERED

@@ -36,7 +36,7 @@ kernel void rprop_step(global float* restrict p, global const float* restrict gr
                        const float etaminus, const float etaplus,
                        const float step_size_min, const float step_size_max) {
     const uint i = get_global_id(0);
-    float g = clopt_grad(grad[i] * grad_scale[0], 0.0f, 0.0f);
+    float g = clopt_grad(CLOPT_SCALED(grad[i]), 0.0f, 0.0f);
     float f = clopt_torch_sign(g * prev[i]);
     f = f > 0.0f ? etaplus : f;
     f = f < 0.0f ? etaminus : f;

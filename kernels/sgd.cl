@@ -12,6 +12,6 @@ kernel void sgd_step(global float* restrict p, global const float* restrict grad
                      const float weight_decay, const float lr) {
     const uint i = get_global_id(0);
     const float pi = p[i];
-    const float g = clopt_grad(grad[i] * grad_scale[0], pi, weight_decay);
+    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
     p[i] = pi + (-lr) * g;
 }

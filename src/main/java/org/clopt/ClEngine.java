@@ -22,12 +22,16 @@ final class ClEngine extends Engine {
      * when the size is 0.
      */
     private cl_mem[] buffers;
-    /** The gradient scale the kernel holds now (argument 2). */
+    /** The gradient scale the scaled kernel holds now (argument 2). */
     private cl_mem scaleSet;
+    /** The step kernel, and its variant that multiplies gradients by grad_scale (made on first use). */
     private final cl_kernel kernel;
+    private cl_kernel scaledKernel;
+    private final String options;
     private final long localSize;
-    /** The scalars the kernel holds now: most stay the same from step to step. */
+    /** The scalars each kernel holds now: most stay the same from step to step. */
     private float[] scalarsSet;
+    private float[] scaledScalarsSet;
 
     ClEngine(Device device, OptimizerConfig layout, int size) {
         super(layout, size);
@@ -49,13 +53,7 @@ final class ClEngine extends Engine {
                 fill(a, 0, size, a < 2 ? 0f : layout.initialState(a - 2));
             }
             k = device.createKernel(algorithm, layout.buildOptions());
-            cl_kernel kk = k;
-            Cl.run("clSetKernelArg", () -> {
-                for (int a = 0; a < buffers.length; a++) {
-                    // p and grad, then grad_scale (set per run), then the state arrays.
-                    clSetKernelArg(kk, a < 2 ? a : a + 1, Sizeof.cl_mem, Pointer.to(buffers[a]));
-                }
-            });
+            setBuffers(k);
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
             device.finish();
             localSize = LaunchShape.localSizeFor(device.info(), k);
@@ -64,6 +62,20 @@ final class ClEngine extends Engine {
             throw e;
         }
         kernel = k;
+        options = layout.buildOptions();
+    }
+
+    private void setBuffers(cl_kernel k) {
+        Cl.run("clSetKernelArg", () -> {
+            for (int a = 0; a < 2 + stateNames.size() && a < buffers.length; a++) {
+                // p and grad, then grad_scale (set per run), then the state arrays.
+                clSetKernelArg(k, a < 2 ? a : a + 1, Sizeof.cl_mem, Pointer.to(buffers[a]));
+            }
+            if (buffers.length > 0) {
+                // Every argument must be set; the kernel without -DCLOPT_GRAD_SCALE never reads it.
+                clSetKernelArg(k, 2, Sizeof.cl_mem, Pointer.to(buffers[GRADIENTS]));
+            }
+        });
     }
 
     /** The buffer behind transfer index {@code array}, for views on the device; null if empty. */
@@ -77,21 +89,37 @@ final class ClEngine extends Engine {
             return;
         }
         device.ensureOpen();
+        boolean scaled = scale.buffer() != null;
+        if (scaled && scaledKernel == null) {
+            cl_kernel k = device.createKernel(algorithm, options + " -DCLOPT_GRAD_SCALE");
+            try {
+                setBuffers(k);
+            } catch (RuntimeException e) {
+                clReleaseKernel(k);
+                throw e;
+            }
+            scaledKernel = k;
+        }
+        cl_kernel k = scaled ? scaledKernel : kernel;
         Cl.run("enqueue " + algorithm + "_step", () -> {
-            if (scale.buffer() != scaleSet) {
-                clSetKernelArg(kernel, 2, Sizeof.cl_mem, Pointer.to(scale.buffer()));
+            if (scaled && scale.buffer() != scaleSet) {
+                clSetKernelArg(k, 2, Sizeof.cl_mem, Pointer.to(scale.buffer()));
                 scaleSet = scale.buffer();
             }
+            float[] held = scaled ? scaledScalarsSet : scalarsSet;
             int first = 3 + stateNames.size();
-            for (int k = 0; k < scalars.length; k++) {
+            for (int i = 0; i < scalars.length; i++) {
                 // Compare bits, not values: NaN and -0 must be set too.
-                if (scalarsSet == null
-                        || Float.floatToRawIntBits(scalarsSet[k]) != Float.floatToRawIntBits(scalars[k])) {
-                    clSetKernelArg(kernel, first + k, Sizeof.cl_float, Pointer.to(new float[] {scalars[k]}));
+                if (held == null || Float.floatToRawIntBits(held[i]) != Float.floatToRawIntBits(scalars[i])) {
+                    clSetKernelArg(k, first + i, Sizeof.cl_float, Pointer.to(new float[] {scalars[i]}));
                 }
             }
-            scalarsSet = scalars;
-            LaunchShape.of(from, to, localSize).enqueue(device.queue(), kernel, null);
+            if (scaled) {
+                scaledScalarsSet = scalars;
+            } else {
+                scalarsSet = scalars;
+            }
+            LaunchShape.of(from, to, localSize).enqueue(device.queue(), k, null);
         });
     }
 
@@ -164,6 +192,9 @@ final class ClEngine extends Engine {
 
     @Override
     public void close() {
+        if (scaledKernel != null) {
+            clReleaseKernel(scaledKernel);
+        }
         releaseAll(kernel, buffers);
     }
 

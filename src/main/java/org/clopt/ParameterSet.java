@@ -366,7 +366,8 @@ public final class ParameterSet implements AutoCloseable {
 
     /**
      * Says a gradient is present again after one was written on the device into
-     * {@link #gradientSlice}.
+     * {@link #gradientSlice}, or is about to be: a clipping pending on the previous gradient is
+     * dropped with it. Call it for every tensor a backward pass of your own writes.
      *
      * @param name the tensor's name
      */

@@ -38,7 +38,10 @@ abstract class SetKernels implements AutoCloseable {
     record Segment(Engine engine, int from, int size) {
     }
 
-    /** What a step multiplies gradients by: a device buffer holding it, or its value. */
+    /**
+     * What a step multiplies gradients by: a device buffer holding it (null for none: the
+     * kernel without the multiplication runs), or its value on the CPU reference.
+     */
     record GradScale(cl_mem buffer, float value) {
     }
 
@@ -205,7 +208,7 @@ abstract class SetKernels implements AutoCloseable {
 
         @Override
         GradScale scale(boolean clipped) {
-            return new GradScale((clipped ? result : one).handle(), Float.NaN);
+            return new GradScale(clipped ? result.handle() : null, Float.NaN);
         }
 
         @Override

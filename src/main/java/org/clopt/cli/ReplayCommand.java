@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -16,6 +17,7 @@ import org.clopt.ParameterSet;
 import org.clopt.StateDict;
 import org.clopt.io.AtomicFile;
 import org.clopt.io.Npy;
+import org.clopt.schedule.LRScheduler;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -71,6 +73,9 @@ final class ReplayCommand implements Callable<Integer> {
     @Mixin
     ClipOptions clip;
 
+    @Mixin
+    ScheduleOptions schedule;
+
     @Option(names = "--clip-grad-value", paramLabel = "V",
             description = "Clamp each gradient to [-V, V] before each step (clip_grad_value_).")
     Double clipValue;
@@ -100,6 +105,7 @@ final class ReplayCommand implements Callable<Integer> {
             throw new BadInputException("--device " + device + ": must be opencl or reference");
         }
         clip.check();
+        schedule.check(List.of(config));
         if (clip.enabled() && clipValue != null) {
             throw new BadInputException("--clip-grad-norm and --clip-grad-value: give one of them, not both");
         }
@@ -204,6 +210,8 @@ final class ReplayCommand implements Callable<Integer> {
      */
     private StateDict replay(ParameterSet set, float[] p0, float[] g, int steps, float[] result, float[] averaged) {
         int n = p0.length;
+        // Made before a state is loaded, which then restores the schedule's own state too.
+        LRScheduler scheduler = schedule.attach(set);
         if (loadState != null) {
             try {
                 Checkpoint.load(set, loadState);
@@ -243,6 +251,9 @@ final class ReplayCommand implements Callable<Integer> {
             set.step();
             if (emaDecay != null) {
                 set.updateAveraged();
+            }
+            if (scheduler != null) {
+                scheduler.step();
             }
         }
         set.readParameters(TENSOR, result);

@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import org.clopt.Algorithms;
 import org.clopt.Device;
+import org.clopt.OptimizerConfig;
 import org.clopt.train.LossReport;
 import org.clopt.train.Trainer;
 import org.clopt.train.Workload;
@@ -62,6 +63,12 @@ final class TrainCommand implements Callable<Integer> {
     Path out;
 
     @Mixin
+    ScheduleOptions schedule;
+
+    @Mixin
+    ClipOptions clip;
+
+    @Mixin
     DeviceOption deviceOption;
 
     @Override
@@ -71,6 +78,16 @@ final class TrainCommand implements Callable<Integer> {
         if (steps != null && steps < 1) {
             throw new BadInputException("--steps " + steps + ": must be at least 1");
         }
+        clip.check();
+        List<OptimizerConfig> configs = new ArrayList<>();
+        for (String w : workloads) {
+            for (String o : optimizers) {
+                configs.add(OptimizerConfig.of(o, Trainer.settings(w, o)));
+            }
+        }
+        schedule.check(configs);
+        Trainer.Mechanics mechanics = new Trainer.Mechanics(
+                schedule.enabled() ? set -> schedule.attach(set)::step : null, clip.maxNorm, clip.normType());
         Path dir = out != null ? out : Path.of("runs",
                 LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
@@ -84,6 +101,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("--out " + dir + ": cannot create the folder (" + reason + ")", e);
         }
         List<LossReport.Point> points = new ArrayList<>();
+        List<LossReport.Point> rates = new ArrayList<>();
         List<Trainer.Run> runs = new ArrayList<>();
         String deviceName;
         try (Device device = deviceOption.open()) {
@@ -102,9 +120,11 @@ final class TrainCommand implements Callable<Integer> {
                 for (String w : workloads) {
                     try (Workload work = Trainer.open(w, device, seed)) {
                         for (String name : optimizers) {
-                            Trainer.Run run = Trainer.train(device, work, name, stepsFor(w), seed, listener);
+                            Trainer.Run run = Trainer.train(device, work, name, stepsFor(w), seed, mechanics,
+                                    listener);
                             runs.add(run);
                             points.addAll(run.points());
+                            rates.addAll(run.rates());
                             // Kept up to date as runs finish, so a later failure loses little.
                             LossReport.writeCsv(dir.resolve("loss.csv"), points);
                         }
@@ -115,7 +135,7 @@ final class TrainCommand implements Callable<Integer> {
         // The table first: it survives a failure to write the plot.
         PrintWriter out = spec.commandLine().getOut();
         summary(out, deviceName, runs);
-        LossReport.writePlot(dir.resolve("loss.png"), points);
+        LossReport.writePlot(dir.resolve("loss.png"), points, rates);
         out.printf(Locale.ROOT, "wrote %s and %s%n", dir.resolve("loss.csv"), dir.resolve("loss.png"));
         out.flush();
         return 0;

@@ -25,7 +25,7 @@ public final class DigitsWorkload extends Workload {
     /** Steps a run takes unless told otherwise. */
     static final int DEFAULT_STEPS = 600;
     /** The learning rate of each algorithm on this workload (the README's table). */
-    private static final Map<String, String> LEARNING_RATES = table(
+    static final Map<String, String> LEARNING_RATES = table(
             "sgd", "0.2", "momentum", "0.05", "nesterov", "0.05", "adagrad", "0.05", "rmsprop", "0.001",
             "adadelta", "1.0", "adam", "0.002", "adamw", "0.002", "nadam", "0.002", "adamax", "0.002",
             "radam", "0.01");
@@ -177,6 +177,7 @@ public final class DigitsWorkload extends Workload {
         int batches = trainRows / BATCH;
         int row0 = ((step - 1) % batches) * BATCH;
         forward(set, xTrain, yTrain, row0, BATCH);
+        replacingGradients(set);
         ParameterSet.DeviceSlice p = set.parameterSlice("fc1.weight");
         ParameterSet.DeviceSlice g = set.gradientSlice("fc1.weight");
         int w1 = offset(p);

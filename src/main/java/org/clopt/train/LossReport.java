@@ -103,6 +103,21 @@ public final class LossReport {
      * @throws IllegalArgumentException if {@code points} is empty
      */
     public static void writePlot(Path file, List<Point> points) throws IOException {
+        writePlot(file, points, List.of());
+    }
+
+    /**
+     * As {@link #writePlot(Path, List)}, with a second row of panels, when {@code rates} is not
+     * empty: the learning rate of each optimizer at each logged step (a schedule), on a linear
+     * axis (a schedule may reach 0). A rate point's {@code loss} is the learning rate.
+     *
+     * @param file the PNG to write
+     * @param points the losses
+     * @param rates the learning rates, or none
+     * @throws IOException if the file cannot be written
+     * @throws IllegalArgumentException if {@code points} is empty
+     */
+    public static void writePlot(Path file, List<Point> points, List<Point> rates) throws IOException {
         if (points.isEmpty()) {
             throw new IllegalArgumentException("no loss points to plot");
         }
@@ -120,16 +135,26 @@ public final class LossReport {
             }
         }
 
-        BufferedImage image = new BufferedImage(
-                PANEL_WIDTH * panels.size(), PANEL_HEIGHT, BufferedImage.TYPE_INT_RGB);
+        Map<String, Map<String, List<Point>>> ratePanels = new LinkedHashMap<>();
+        for (Point p : rates) {
+            ratePanels.computeIfAbsent(p.workload(), w -> new LinkedHashMap<>())
+                    .computeIfAbsent(p.optimizer(), o -> new ArrayList<>()).add(p);
+        }
+        BufferedImage image = new BufferedImage(PANEL_WIDTH * panels.size(),
+                PANEL_HEIGHT * (ratePanels.isEmpty() ? 1 : 2), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
         try {
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, image.getWidth(), image.getHeight());
             int x = 0;
             for (Map.Entry<String, Map<String, List<Point>>> panel : panels.entrySet()) {
-                XYChart chart = chart(panel.getKey(), panel.getValue(), colors);
+                XYChart chart = chart(panel.getKey(), panel.getValue(), colors, "loss (log scale)", true);
                 g.drawImage(BitmapEncoder.getBufferedImage(chart), x, 0, null);
+                Map<String, List<Point>> lr = ratePanels.get(panel.getKey());
+                if (lr != null) {
+                    XYChart rate = chart(panel.getKey() + ": learning rate", lr, colors, "learning rate", false);
+                    g.drawImage(BitmapEncoder.getBufferedImage(rate), x, PANEL_HEIGHT, null);
+                }
                 x += PANEL_WIDTH;
             }
         } finally {
@@ -143,14 +168,15 @@ public final class LossReport {
         writeBytes(file, png.toByteArray());
     }
 
-    private static XYChart chart(String workload, Map<String, List<Point>> lines, Map<String, Color> colors) {
+    private static XYChart chart(String workload, Map<String, List<Point>> lines, Map<String, Color> colors,
+                                 String yTitle, boolean logarithmic) {
         XYChart chart = new XYChartBuilder()
                 .width(PANEL_WIDTH).height(PANEL_HEIGHT)
-                .title(workload).xAxisTitle("step").yAxisTitle("loss (log scale)")
+                .title(workload).xAxisTitle("step").yAxisTitle(yTitle)
                 .build();
         XYStyler styler = chart.getStyler();
         styler.setLocale(Locale.ROOT);
-        styler.setYAxisLogarithmic(true);
+        styler.setYAxisLogarithmic(logarithmic);
         styler.setChartBackgroundColor(Color.WHITE);
         styler.setPlotBackgroundColor(Color.WHITE);
         styler.setPlotBorderColor(Color.GRAY);
@@ -190,8 +216,10 @@ public final class LossReport {
             }
             // Labels only at powers of ten would leave a curve within one decade with one label
             // or none: label 2, 3, ... 9 times a power of ten too then.
-            styler.setYAxisLogarithmicDecadeOnly(
-                    Math.floor(Math.log10(maxLoss)) - Math.ceil(Math.log10(minLoss)) >= 1);
+            if (logarithmic) {
+                styler.setYAxisLogarithmicDecadeOnly(
+                        Math.floor(Math.log10(maxLoss)) - Math.ceil(Math.log10(minLoss)) >= 1);
+            }
         }
 
         BasicStroke stroke = new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND);

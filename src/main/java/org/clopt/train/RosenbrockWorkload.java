@@ -18,7 +18,7 @@ public final class RosenbrockWorkload extends Workload {
     /** Steps a run takes unless told otherwise. */
     static final int DEFAULT_STEPS = 200;
     /** The learning rate of each algorithm on this workload (the README's table). */
-    private static final Map<String, String> LEARNING_RATES = table(
+    static final Map<String, String> LEARNING_RATES = table(
             "sgd", "0.0005", "momentum", "0.0001", "nesterov", "0.0001", "adagrad", "0.1", "rmsprop", "0.005",
             "adadelta", "1.0", "adam", "0.01", "adamw", "0.01", "nadam", "0.01", "adamax", "0.01",
             "radam", "0.001");
@@ -80,6 +80,7 @@ public final class RosenbrockWorkload extends Workload {
 
     @Override
     void gradients(ParameterSet set, int step) {
+        replacingGradients(set);
         ParameterSet.DeviceSlice x = set.parameterSlice("x");
         ParameterSet.DeviceSlice g = set.gradientSlice("x");
         // x is the group's only tensor, so it starts at the buffer's start.

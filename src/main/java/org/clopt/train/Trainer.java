@@ -2,6 +2,8 @@ package org.clopt.train;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
 import org.clopt.ParameterSet;
@@ -30,7 +32,20 @@ public final class Trainer {
      */
     public record Run(String workload, String optimizer, double firstLoss, double finalLoss,
                       double accuracy, double msPerStep, double optimizerShare,
-                      List<LossReport.Point> points) {
+                      List<LossReport.Point> points, List<LossReport.Point> rates) {
+    }
+
+    /**
+     * What wraps each step, in PyTorch's order (clip, step, schedule).
+     *
+     * @param schedule makes the run's scheduler on its set and returns its {@code step}; null
+     *     for none. The learning rate is then recorded at each logging step.
+     * @param maxNorm clip_grad_norm_'s max_norm, or null for no clipping
+     * @param normType clip_grad_norm_'s norm_type
+     */
+    public record Mechanics(Function<ParameterSet, Runnable> schedule, Double maxNorm, double normType) {
+        /** Plain steps. */
+        public static final Mechanics NONE = new Mechanics(null, null, 2);
     }
 
     /** Opens workload {@code name} (one of {@link #WORKLOADS}) on the device. */
@@ -46,6 +61,15 @@ public final class Trainer {
         }
     }
 
+    /**
+     * The hyperparameters optimizer {@code optimizer} gets on workload {@code workload} (one of
+     * {@link #WORKLOADS}): its learning rate there, PyTorch's defaults otherwise.
+     */
+    public static Map<String, String> settings(String workload, String optimizer) {
+        return Workload.settings(workload.equals("digits") ? DigitsWorkload.LEARNING_RATES
+                : RosenbrockWorkload.LEARNING_RATES, optimizer);
+    }
+
     /** The number of steps workload {@code name} runs by default. */
     public static int defaultSteps(String name) {
         return name.equals("digits") ? DigitsWorkload.DEFAULT_STEPS : RosenbrockWorkload.DEFAULT_STEPS;
@@ -56,24 +80,31 @@ public final class Trainer {
      * rate) for {@code steps} steps from the initial parameters of {@code seed}.
      */
     public static Run train(Device device, Workload work, String optimizer, int steps, long seed,
-                            Listener listener) {
+                            Mechanics mechanics, Listener listener) {
         OptimizerConfig config = OptimizerConfig.of(optimizer, work.settings(optimizer));
         ParameterSet.Builder builder = ParameterSet.builder().group(config);
         work.addTensors(builder);
         List<LossReport.Point> points = new ArrayList<>();
+        List<LossReport.Point> rates = new ArrayList<>();
         double gradientMs = 0;
         double optimizerMs = 0;
         try (ParameterSet set = builder.build(device)) {
             work.initialize(set, seed);
+            Runnable schedule = mechanics.schedule() == null ? () -> { } : mechanics.schedule().apply(set);
             device.finish();
             long start = System.nanoTime();
             for (int step = 1; step <= steps; step++) {
                 boolean log = step == 1 || step % work.logEvery() == 0 || step == steps;
                 if (!log) {
                     work.gradients(set, step);
+                    clip(set, mechanics);
                     set.step();
+                    schedule.run();
                     listener.stepped(work.name(), optimizer, step, Double.NaN);
                     continue;
+                }
+                if (mechanics.schedule() != null) {
+                    rates.add(new LossReport.Point(work.name(), optimizer, step, set.config(0).lr()));
                 }
                 // At a logging step the phases are timed apart (the loss read waits anyway):
                 // forward and backward, then the loss (not counted), then the optimizer step.
@@ -84,9 +115,11 @@ public final class Trainer {
                 long t1 = System.nanoTime();
                 double loss = work.loss();
                 long t2 = System.nanoTime();
+                clip(set, mechanics);
                 set.step();
                 device.finish();
                 long t3 = System.nanoTime();
+                schedule.run();
                 gradientMs += (t1 - t0) / 1e6;
                 optimizerMs += (t3 - t2) / 1e6;
                 points.add(new LossReport.Point(work.name(), optimizer, step, loss));
@@ -97,7 +130,13 @@ public final class Trainer {
             double accuracy = work.accuracy(set);
             return new Run(work.name(), optimizer, points.get(0).loss(),
                     points.get(points.size() - 1).loss(), accuracy, elapsed / 1e6 / steps,
-                    optimizerMs / (gradientMs + optimizerMs), List.copyOf(points));
+                    optimizerMs / (gradientMs + optimizerMs), List.copyOf(points), List.copyOf(rates));
+        }
+    }
+
+    private static void clip(ParameterSet set, Mechanics mechanics) {
+        if (mechanics.maxNorm() != null) {
+            set.clipGradNorm(mechanics.maxNorm(), mechanics.normType(), false);
         }
     }
 }

@@ -43,7 +43,11 @@ public abstract class Workload implements AutoCloseable {
 
     /** The hyperparameters an algorithm gets on this workload: its learning rate, PyTorch's defaults otherwise. */
     final Map<String, String> settings(String optimizer) {
-        String lr = learningRates().get(optimizer);
+        return settings(learningRates(), optimizer);
+    }
+
+    static Map<String, String> settings(Map<String, String> learningRates, String optimizer) {
+        String lr = learningRates.get(optimizer);
         return lr == null ? Map.of() : Map.of("lr", lr);
     }
 
@@ -112,6 +116,14 @@ public abstract class Workload implements AutoCloseable {
             }
         }
         return kernel;
+    }
+
+    /**
+     * Tells the set that a backward pass is about to replace every gradient on the device: a
+     * clipping pending on the old ones is dropped, not written into them (gradientSlice would).
+     */
+    static void replacingGradients(ParameterSet set) {
+        set.names().forEach(set::markGradient);
     }
 
     /** The tensor's offset in floats within its group's buffer. */
