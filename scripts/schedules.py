@@ -374,7 +374,7 @@ TEXT_CASES = [
       "gamma=0.999, scale_mode='cycle', base_momentum=0.85, max_momentum=0.95)"], None),
     ("onecycle", "sgd", ["OneCycleLR(max_lr=0.01, total_steps=1000)"], None),
     ("onecycle_linear_three", "sgd",
-     ["OneCycleLR(max_lr=0.01, total_steps=1000, anneal_strategy='linear', three_phase=True)"], None),
+     ["OneCycleLR(max_lr=0.01, total_steps=1001, anneal_strategy='linear', three_phase=True)"], None),
     ("onecycle_lists", "two",
      ["OneCycleLR(max_lr=[0.01, 0.002], epochs=10, steps_per_epoch=100, pct_start=0.25, "
       "div_factor=10, final_div_factor=100, base_momentum=(0.8, 0.75), max_momentum=0.9)"], None),
@@ -393,7 +393,7 @@ TEXT_CASES = [
      ["ExponentialLR(gamma=0.98)", "CyclicLR(base_lr=1e-4, max_lr=1e-3, step_size_up=40)"], [300]),
     ("chained_doc", "sgd", ["ConstantLR(factor=0.1, total_iters=20)", "ExponentialLR(gamma=0.9)"], None),
     ("chained_cosine_multistep", "two",
-     ["CosineAnnealingLR(T_max=100, eta_min=0.001)", "MultiStepLR(milestones=[300, 600], gamma=0.5)"], None),
+     ["CosineAnnealingLR(T_max=100)", "MultiStepLR(milestones=[300, 600], gamma=0.5)"], None),
     ("chained_cyclic_exponential", "adam",
      ["CyclicLR(base_lr=0.001, max_lr=0.01, step_size_up=20, cycle_momentum=False)",
       "ExponentialLR(gamma=0.999)"], None),
