@@ -60,17 +60,6 @@ class ScheduleGoldenTest {
             for (int t = 0; t < actual[g].length; t++) {
                 double e = expected.get(g)[t];
                 double a = actual[g][t];
-                if (Double.doubleToLongBits(e) != Double.doubleToLongBits(a)) {
-                    differ++;
-                    worst = Math.max(worst, Math.abs(a - e) / Math.abs(e));
-                }
-            }
-        }
-        System.err.println("STATS " + c + " " + what + " differ=" + differ + " worst=" + worst);
-        for (int g = 0; g < actual.length; g++) {
-            for (int t = 0; t < actual[g].length; t++) {
-                double e = expected.get(g)[t];
-                double a = actual[g][t];
                 if (Double.doubleToLongBits(e) != Double.doubleToLongBits(a)
                         && !(Math.abs(a - e) <= TOLERANCE * Math.abs(e))) {
                     throw new AssertionError(c + ": group " + g + " " + what + " at epoch " + t + ": expected " + e
