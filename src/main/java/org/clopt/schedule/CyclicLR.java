@@ -305,8 +305,8 @@ public final class CyclicLR extends LRScheduler {
             if (cycleMomentum) {
                 s.lastMomentum = new double[s.groups];
                 for (int g = 0; g < s.groups; g++) {
-                    checked(g, keys[g], s.set.config(g), baseMomentums[g]);
                     s.setMomentum(g, keys[g], maxMomentums[g]);
+                    checked(g, keys[g], s.set.config(g), baseMomentums[g]);
                 }
             }
             super.init(s);

@@ -265,7 +265,8 @@ public abstract class LRScheduler implements Stateful {
             throw new IllegalArgumentException("group " + group + ": " + key + " " + Py.repr(value)
                     + " would turn the group's " + config.algorithm() + " into " + next.algorithm()
                     + " with state " + next.stateNames() + ", and clopt fixes the kernel variant when a group"
-                    + " is made (momentum zero or not): keep " + key + " on the same side of zero");
+                    + " is made (momentum zero or not): keep " + key + " on the same side of zero"
+                    + (key.equals("lr") ? "" : ", or pass cycle_momentum=False"));
         }
         return next;
     }

@@ -345,8 +345,8 @@ public final class OneCycleLR extends LRScheduler {
             if (cycleMomentum) {
                 s.lastMomentum = new double[s.groups];
                 for (int g = 0; g < s.groups; g++) {
-                    checked(g, keys[g], s.set.config(g), momentums[g][BASE_MOMENTUM]);
                     s.setMomentum(g, keys[g], momentums[g][MAX_MOMENTUM]);
+                    checked(g, keys[g], s.set.config(g), momentums[g][BASE_MOMENTUM]);
                 }
             }
             super.init(s);
