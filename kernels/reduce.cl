@@ -9,12 +9,12 @@
  * The order of every operation is fixed by the data alone, never by the work-group size or
  * the device, so the same gradients give the same bits on every run, and the CPU reference
  * (SetKernels.Reference) repeats it exactly:
- *   - each tensor is cut into chunks of CLOPT_CHUNK elements (the last one shorter);
- *   - norm_partials, one work-item per chunk: element k of the chunk goes to lane k % 16, each
- *     lane folds its elements in order, then the lanes are combined pairwise (i with i + 8,
- *     then i + 4, i + 2, i + 1);
+ *   - each tensor is cut into chunks of CLOPT_CHUNK (4096) elements (the last one shorter);
+ *   - norm_partials_<norm>, one work-item per chunk: element k of the chunk goes to lane k % 64,
+ *     each lane folds its elements in order, then the lanes are combined pairwise (i with
+ *     i + 32, then i + 16, 8, 4, 2, 1);
  *   - norm_finish, one work-item: each tensor's chunk results are folded in order (sums with
- *     compensated, Kahan, summation: a tensor of 2^24 elements has 16384 of them), giving the
+ *     compensated, Kahan, summation: a tensor of 2^24 elements has 4096 of them), giving the
  *     tensor's norm; then the tensors' norms are folded in order into the total.
  *
  * Norm codes: 2 the Euclidean norm; 1 the sum of |x|; 0 infinity, the max of |x|, where NaN wins
@@ -28,9 +28,9 @@
  * same way, so no step squares a number that could overflow.
  * Chunk table: uint2 (first element, element count) per chunk, in tensor order; tensor_ends[t]
  * is one past tensor t's last chunk.
- * Traffic: one read of the gradients (4 bytes per element) and 4 bytes per 1024 elements.
+ * Traffic: one read of the gradients (4 bytes per element) and 4 bytes per 4096 elements.
  */
-#define CLOPT_CHUNK 1024
+#define CLOPT_CHUNK 4096
 #define CLOPT_NORM_INF 0
 #define CLOPT_NORM_L1 1
 #define CLOPT_NORM_L2 2
@@ -48,7 +48,12 @@ inline float16 clopt_norm_fold(const float16 acc, const float16 x, const int nor
     }
 }
 
-/* The 16 lanes combined pairwise: i with i + 8, then i + 4, i + 2, i + 1. */
+/* Two float16 of lanes combined lane-wise: + for sums, the NaN-propagating max for infinity. */
+inline float16 clopt_lanes16(const float16 a, const float16 b, const int norm) {
+    return norm == CLOPT_NORM_INF ? select(a, b, isgreater(b, a) | isnan(b)) : a + b;
+}
+
+/* 16 lanes combined pairwise: i with i + 8, then i + 4, i + 2, i + 1. */
 inline float clopt_lanes(const float16 acc, const int norm) {
     if (norm == CLOPT_NORM_INF) {
         const float8 a8 = select(acc.lo, acc.hi, isgreater(acc.hi, acc.lo) | isnan(acc.hi));
@@ -62,19 +67,45 @@ inline float clopt_lanes(const float16 acc, const int norm) {
     return a2.x + a2.y;
 }
 
-/* The fold of a chunk of n elements (n <= CLOPT_CHUNK), each multiplied by scale first. */
-inline float clopt_chunk(global const float* start, const uint n, const int norm, const float scale) {
-    const uint full = n / 16;
+/*
+ * The fold of a chunk of n elements (n <= CLOPT_CHUNK), each multiplied by scale first, over
+ * 64 lanes held as four float16 (a0 has lanes 0-15, a1 16-31 ...): four independent chains
+ * keep the fused multiply-adds' latency off the memory's path. The lanes are then combined
+ * pairwise: lane i with i + 32 (a0 + a2, a1 + a3), then i + 16, 8, 4, 2, 1.
+ */
+inline float clopt_chunk(global const float* start, const uint n, const int norm, const int scaled,
+                         const float scale) {
+    const uint full = n / 64;
     /* Zero is neutral for every norm (|0| and 0*0 add nothing, and lanes are >= 0 for max). */
-    float16 acc = (float16) (0.0f);
+    float16 a0 = (float16) (0.0f);
+    float16 a1 = a0;
+    float16 a2 = a0;
+    float16 a3 = a0;
     for (uint k = 0; k < full; k++) {
-        acc = clopt_norm_fold(acc, vload16(k, start) * scale, norm);
+        float16 v0 = vload16(4 * k, start);
+        float16 v1 = vload16(4 * k + 1, start);
+        float16 v2 = vload16(4 * k + 2, start);
+        float16 v3 = vload16(4 * k + 3, start);
+        if (scaled) {
+            v0 *= scale;
+            v1 *= scale;
+            v2 *= scale;
+            v3 *= scale;
+        }
+        a0 = clopt_norm_fold(a0, v0, norm);
+        a1 = clopt_norm_fold(a1, v1, norm);
+        a2 = clopt_norm_fold(a2, v2, norm);
+        a3 = clopt_norm_fold(a3, v3, norm);
     }
-    float tail[16];
-    for (uint k = 0; k < 16; k++) {
-        tail[k] = full * 16 + k < n ? start[full * 16 + k] * scale : 0.0f;
+    float tail[64];
+    for (uint k = 0; k < 64; k++) {
+        tail[k] = full * 64 + k < n ? (scaled ? start[full * 64 + k] * scale : start[full * 64 + k]) : 0.0f;
     }
-    return clopt_lanes(clopt_norm_fold(acc, vload16(0, tail), norm), norm);
+    a0 = clopt_norm_fold(a0, vload16(0, tail), norm);
+    a1 = clopt_norm_fold(a1, vload16(1, tail), norm);
+    a2 = clopt_norm_fold(a2, vload16(2, tail), norm);
+    a3 = clopt_norm_fold(a3, vload16(3, tail), norm);
+    return clopt_lanes(clopt_lanes16(clopt_lanes16(a0, a2, norm), clopt_lanes16(a1, a3, norm), norm), norm);
 }
 
 /* 2^-e for the exponent e of m, kept within float's normal range: x * it is exact. */
@@ -82,18 +113,19 @@ inline float clopt_unscale(const float m) {
     return ldexp(1.0f, -max(ilogb(m), -126));
 }
 
-kernel void norm_partials(global const float* restrict x, global const uint2* restrict chunks,
-                          global float* restrict partials, const int norm) {
-    const uint c = get_global_id(0);
+/* One chunk's result; norm is a constant in each kernel below, so the loops are specialised. */
+inline void clopt_partial(global const float* restrict x, global const uint2* restrict chunks,
+                          global float* restrict partials, const int norm, const uint first) {
+    const uint c = first + get_global_id(0);
     const uint2 chunk = chunks[c];
     global const float* start = x + chunk.x;
-    float r = clopt_chunk(start, chunk.y, norm, 1.0f);
+    float r = clopt_chunk(start, chunk.y, norm, 0, 1.0f);
     if (norm == CLOPT_NORM_L2) {
         if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-            const float m = clopt_chunk(start, chunk.y, CLOPT_NORM_INF, 1.0f);
+            const float m = clopt_chunk(start, chunk.y, CLOPT_NORM_INF, 0, 1.0f);
             if (m > 0.0f && !isinf(m)) {
                 const float u = clopt_unscale(m);
-                r = sqrt(clopt_chunk(start, chunk.y, CLOPT_NORM_L2, u)) / u;
+                r = sqrt(clopt_chunk(start, chunk.y, CLOPT_NORM_L2, 1, u)) / u;
             } else {
                 r = m;
             }
@@ -103,6 +135,16 @@ kernel void norm_partials(global const float* restrict x, global const uint2* re
     }
     partials[c] = r;
 }
+
+#define CLOPT_PARTIALS(name, norm) \
+    kernel void name(global const float* restrict x, global const uint2* restrict chunks, \
+                     global float* restrict partials, const uint first) { \
+        clopt_partial(x, chunks, partials, norm, first); \
+    }
+CLOPT_PARTIALS(norm_partials_inf, CLOPT_NORM_INF)
+CLOPT_PARTIALS(norm_partials_l1, CLOPT_NORM_L1)
+CLOPT_PARTIALS(norm_partials_l2, CLOPT_NORM_L2)
+CLOPT_PARTIALS(norm_partials_sum, CLOPT_SUM)
 
 /* Kahan summation of values[from, to), each squared after scaling when square is set. */
 inline float clopt_sum(global const float* restrict values, const uint from, const uint to,

@@ -626,7 +626,7 @@ public final class ParameterSet implements AutoCloseable {
      * ({@link #readGradients}, {@link #gradientSlice}), accumulated into or clipped again, when
      * the scaling is written into them. A step sees exactly what PyTorch's would; a step
      * repeated without new gradients reuses the clipped ones, as PyTorch's does. The reduction's
-     * order is fixed by the tensors' sizes alone (chunks of 1024 elements, see
+     * order is fixed by the tensors' sizes alone (chunks of 4096 elements, see
      * {@code kernels/reduce.cl}), so the same gradients give the same norm on every run and on
      * the CPU reference. {@link #gradNorm()} reads the total norm back.
      *

@@ -22,8 +22,8 @@ import org.jocl.cl_mem;
  */
 abstract class SetKernels implements AutoCloseable {
     /** Elements per chunk of the reduction; a property of the order, not of any device. */
-    static final int CHUNK = 1024;
-    private static final int LANES = 16;
+    static final int CHUNK = 4096;
+    private static final int LANES = 64;
     /** Norm codes shared with reduce.cl. */
     static final int NORM_INF = 0;
     static final int NORM_L1 = 1;
@@ -108,7 +108,8 @@ abstract class SetKernels implements AutoCloseable {
         /** [clip coefficient, total norm]; starts as [1, 0]. */
         private final DeviceBuffer result;
         private final DeviceBuffer one;
-        private Kernel partials;
+        /** norm_partials_<norm> by norm code. */
+        private final Kernel[] partials = new Kernel[4];
         private Kernel finish;
         private Kernel add;
         private Kernel scaleKernel;
@@ -152,9 +153,10 @@ abstract class SetKernels implements AutoCloseable {
                 }
                 tableFor = List.copyOf(tensors);
             }
-            partials = kernel(partials, "reduce", "norm_partials");
+            partials[norm] = kernel(partials[norm], "reduce", "norm_partials_"
+                    + new String[] {"inf", "l1", "l2", "sum"}[norm]);
             finish = kernel(finish, "reduce", "norm_finish");
-            partials.arg(1, chunkTable).arg(2, partialBuffer).arg(3, norm);
+            Kernel fold = partials[norm].arg(1, chunkTable).arg(2, partialBuffer);
             // One launch per run of chunks in the same group's buffer: usually one per group.
             int c = 0;
             int t = 0;
@@ -167,7 +169,10 @@ abstract class SetKernels implements AutoCloseable {
                 }
                 cl_mem gradients = ((ClEngine) engine).buffer(Engine.GRADIENTS);
                 // An empty group has no buffer; its empty chunks read nothing of this one.
-                partials.arg(0, gradients != null ? gradients : one.handle()).launch(first, c);
+                // A work-group size of the runtime's choice: a chunk is a loop of its own, and
+                // the CPU rule (groups of 4096) would put a whole tensor on one core.
+                fold.arg(0, gradients != null ? gradients : one.handle()).arg(3, first)
+                        .launch(new long[] {c - first}, null);
             }
             finish.arg(0, partialBuffer).arg(1, tensorEnds).arg(2, tensors.size()).arg(3, norm)
                     .arg(4, maxNorm).arg(5, result).launch(0, 1);

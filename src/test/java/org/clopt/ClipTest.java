@@ -21,9 +21,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and non-finite norms, max_norm 0, one huge element, empty tensors).
  */
 class ClipTest extends OnDevice {
-    /** Name, group, size: empty tensors, sizes at and around the chunk of 1024, a large one. */
+    /** Name, group, size: empty tensors, sizes at and around the chunk of 4096, a large one. */
     private static final Object[][] LAYOUT = {
-        {"e0", 0, 0}, {"one", 0, 1}, {"three", 0, 3}, {"k", 0, 1023}, {"chunk", 0, 1024},
+        {"e0", 0, 0}, {"one", 0, 1}, {"three", 0, 3}, {"k", 0, 1023}, {"chunk", 0, 4096},
         {"e1", 1, 0}, {"mid", 1, 4097}, {"big", 1, 70001}, {"e2", 1, 0},
     };
     private static final double[] NORMS = {2, 1, Double.POSITIVE_INFINITY};
@@ -265,8 +265,9 @@ class ClipTest extends OnDevice {
             try (DeviceBuffer in = DeviceBuffer.of(device, x, "x");
                  DeviceBuffer pairs = DeviceBuffer.of(device, table, "chunks");
                  DeviceBuffer out = DeviceBuffer.allocate(device, 4L * chunks, "partials");
-                 Kernel k = Kernel.fromClasspath(device, "reduce", "norm_partials", "")) {
-                k.arg(0, in).arg(1, pairs).arg(2, out).arg(3, norm);
+                 Kernel k = Kernel.fromClasspath(device, "reduce",
+                         "norm_partials_" + new String[] {"inf", "l1", "l2", "sum"}[norm], "")) {
+                k.arg(0, in).arg(1, pairs).arg(2, out).arg(3, 0);
                 for (long local : new long[] {1, 2, 8, 64}) {
                     out.fill(-1f);
                     k.launch(new long[] {chunks}, new long[] {local});

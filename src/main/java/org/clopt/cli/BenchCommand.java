@@ -62,6 +62,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     DeviceOption deviceOption;
 
+    @Mixin
+    ClipOptions clip;
+
     @Override
     public Integer call() {
         List<OptimizerConfig> configs = configs();
@@ -74,6 +77,7 @@ final class BenchCommand implements Callable<Integer> {
         if (repetitions < 3) {
             throw new BadInputException("--repetitions " + repetitions + ": must be >= 3");
         }
+        clip.check();
         PrintWriter out = spec.commandLine().getOut();
         List<Map<String, Object>> rows = new ArrayList<>();
         try (Device device = deviceOption.open();
@@ -87,11 +91,21 @@ final class BenchCommand implements Callable<Integer> {
                 // Each step alternates with a roofline step, so drift in the machine's speed
                 // during the run affects both sides of the ratio alike.
                 progress.setExtraMessage(config.algorithm());
-                Benchmark.Comparison c = tensors == 1
-                        ? Benchmark.compare(device, config, size, repetitions)
-                        : Benchmark.compare(device, config, size, tensors, repetitions);
-                Benchmark.Timing t = c.optimizer();
-                Benchmark.Timing roofline = c.roofline();
+                Benchmark.Timing t;
+                Benchmark.Timing roofline;
+                Benchmark.ClipComparison clipped = null;
+                if (clip.enabled()) {
+                    clipped = Benchmark.compareClipping(device, config, size, tensors, clip.maxNorm,
+                            clip.normType(), repetitions);
+                    t = clipped.step();
+                    roofline = clipped.roofline();
+                } else {
+                    Benchmark.Comparison c = tensors == 1
+                            ? Benchmark.compare(device, config, size, repetitions)
+                            : Benchmark.compare(device, config, size, tensors, repetitions);
+                    t = c.optimizer();
+                    roofline = c.roofline();
+                }
                 double rooflineGbps = roofline.gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, size);
                 rooflines.add(rooflineGbps);
                 progress.step();
@@ -113,6 +127,16 @@ final class BenchCommand implements Callable<Integer> {
                 row.put("melems_per_s", round(size / (t.medianMs() * 1e3)));
                 row.put("reference_median_ms", round(referenceMs));
                 row.put("speedup_over_reference", round(referenceMs / t.medianMs()));
+                if (clipped != null) {
+                    // Clipping adds one read of the gradients (4 bytes per element) to the step.
+                    double normGbps = clipped.norm().gbps(4, size);
+                    row.put("clip_step_median_ms", round(clipped.clipAndStep().medianMs()));
+                    row.put("clip_step_ratio", round(clipped.clipAndStep().medianMs() / t.medianMs()));
+                    row.put("clip_step_ratio_of_bytes", round((config.bytesPerElement() + 4.0) / config.bytesPerElement()));
+                    row.put("norm_median_ms", round(clipped.norm().medianMs()));
+                    row.put("norm_gbps", round(normGbps));
+                    row.put("norm_roofline_fraction", round(normGbps / rooflineGbps));
+                }
                 row.put("hyperparameters", config.hyperparameters());
                 rows.add(row);
             }
@@ -156,6 +180,16 @@ final class BenchCommand implements Callable<Integer> {
                     r.get("gbps"), r.get("roofline_gbps"), 100 * (double) r.get("roofline_fraction"),
                     r.get("melems_per_s"), r.get("reference_median_ms"),
                     r.get("speedup_over_reference"));
+        }
+        if (clip.enabled()) {
+            out.printf(Locale.ROOT, "%nclip_grad_norm_(max_norm=%s, norm_type=%s), timed alternately with the "
+                    + "plain step:%n%-10s %12s %9s %12s %9s %9s %9s%n", clip.maxNorm, clip.normType, "optimizer",
+                    "clip+step ms", "ratio", "bytes ratio", "norm ms", "norm GB/s", "% roof");
+            for (Map<String, Object> r : rows) {
+                out.printf(Locale.ROOT, "%-10s %12.3f %9.3f %12.3f %9.3f %9.1f %8.0f%%%n", r.get("optimizer"),
+                        r.get("clip_step_median_ms"), r.get("clip_step_ratio"), r.get("clip_step_ratio_of_bytes"),
+                        r.get("norm_median_ms"), r.get("norm_gbps"), 100 * (double) r.get("norm_roofline_fraction"));
+            }
         }
         out.flush();
     }

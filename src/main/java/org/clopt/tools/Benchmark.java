@@ -4,6 +4,7 @@ import static org.jocl.CL.*;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -122,6 +123,66 @@ public final class Benchmark {
      */
     public static Comparison compare(Device device, OptimizerConfig config, int n, int tensors,
                                      int repetitions) {
+        try (ParameterSet set = randomSet(device, config, n, tensors);
+             Roofline roofline = new Roofline(device, n)) {
+            Timing[] t = time(device, repetitions, new Runnable[] {set::step, roofline});
+            return new Comparison(t[0], t[1]);
+        }
+    }
+
+    /**
+     * Gradient clipping's cost, timed alternately: the plain step, clipping plus step, the
+     * norm alone (the reduction that leaves the clip coefficient on the device) and the roofline.
+     *
+     * @param step the optimizer's step alone
+     * @param clipAndStep {@code clipGradNorm} then the step, which reads the coefficient
+     * @param norm {@code clipGradNorm} alone: one read of the gradients
+     * @param roofline the roofline kernel on as many elements
+     */
+    public record ClipComparison(Timing step, Timing clipAndStep, Timing norm, Timing roofline) {
+    }
+
+    /**
+     * Times clipping by the total gradient norm with {@code config}'s step on {@code n} elements
+     * in {@code tensors} tensors of a set, as {@link #compare(Device, OptimizerConfig, int, int, int)}.
+     * Each timed run starts from fresh gradients, as a training step does.
+     *
+     * @param device the device to time on
+     * @param config the configuration to time
+     * @param n the number of elements in all
+     * @param tensors the number of tensors, in [1, max(1, n)]
+     * @param maxNorm the clipping's max_norm
+     * @param normType the clipping's norm_type (2, 1 or infinity)
+     * @param repetitions the number of timed runs of each, after 3 of warm-up
+     * @return the four timings
+     * @throws IllegalArgumentException for a number of tensors out of range or invalid clipping
+     */
+    public static ClipComparison compareClipping(Device device, OptimizerConfig config, int n, int tensors,
+                                                 double maxNorm, double normType, int repetitions) {
+        try (ParameterSet set = randomSet(device, config, n, tensors);
+             Roofline roofline = new Roofline(device, n)) {
+            List<String> names = set.names();
+            Runnable fresh = () -> names.forEach(set::markGradient);
+            Runnable step = () -> {
+                fresh.run();
+                set.step();
+            };
+            Runnable clipAndStep = () -> {
+                fresh.run();
+                set.clipGradNorm(maxNorm, normType, false);
+                set.step();
+            };
+            Runnable norm = () -> {
+                fresh.run();
+                set.clipGradNorm(maxNorm, normType, false);
+            };
+            Timing[] t = time(device, repetitions, new Runnable[] {step, clipAndStep, norm, roofline});
+            return new ClipComparison(t[0], t[1], t[2], t[3]);
+        }
+    }
+
+    /** A set of {@code tensors} tensors holding {@code n} random parameters and gradients. */
+    private static ParameterSet randomSet(Device device, OptimizerConfig config, int n, int tensors) {
         if (tensors < 1 || tensors > Math.max(1, n)) {
             throw new IllegalArgumentException("invalid tensors: " + tensors + " (must be in [1, " + n + "])");
         }
@@ -130,8 +191,8 @@ public final class Benchmark {
             int size = k < tensors - 1 ? n / tensors : n - (tensors - 1) * (n / tensors);
             builder.tensor("t" + k, size);
         }
-        try (ParameterSet set = builder.build(device);
-             Roofline roofline = new Roofline(device, n)) {
+        ParameterSet set = builder.build(device);
+        try {
             SplittableRandom random = new SplittableRandom(1);
             for (String name : set.names()) {
                 float[] v = new float[set.size(name)];
@@ -141,8 +202,10 @@ public final class Benchmark {
                 set.writeParameters(name, v);
                 set.writeGradients(name, v);
             }
-            Timing[] t = time(device, repetitions, new Runnable[] {set::step, roofline});
-            return new Comparison(t[0], t[1]);
+            return set;
+        } catch (RuntimeException e) {
+            set.close();
+            throw e;
         }
     }
 
