@@ -149,6 +149,20 @@ class ReplayCommandTest {
     }
 
     @Test
+    void rejectsBadTrainingMechanics() throws IOException {
+        rejected(run(replay("--clip-grad-norm", "1", "--clip-grad-value", "1")), "--clip-grad-norm",
+                "--clip-grad-value", "not both");
+        rejected(run(replay("--accumulate", "3")), "--accumulate 3", "T = 2", "multiple");
+        rejected(run(replay("--ema", "0.9")), "--ema", "--ema-out");
+        Path ema = dir.resolve("ema.npy");
+        rejected(run(replay("--ema-out", ema.toString())), "--ema-out", "--ema DECAY");
+        rejected(run(replay("--clip-grad-norm", "1", "--norm-type", "3")), "--norm-type 3", "2, 1 or inf");
+        // Checked before anything is written: the averaged parameters' file is not made either.
+        rejected(run(replay("--accumulate", "3", "--ema", "0.9", "--ema-out", ema.toString())), "--accumulate 3");
+        assertTrue(Files.notExists(ema), "--ema-out written on bad input");
+    }
+
+    @Test
     void rejectsBadFiles() throws IOException {
         Path missing = dir.resolve("missing.npy");
         rejected(run("replay", "--optimizer", "sgd", "--set", "lr=1", "--params", missing.toString(),
