@@ -31,6 +31,8 @@ torch/optim/lr_scheduler.py). Where torch 1.13 differs, the classes are patched 
 below to behave as upstream does; each patch says what differs. Two clopt extensions, eta_min
 given per group to CosineAnnealingLR and CosineAnnealingWarmRestarts, are recorded by running
 each group alone with its own eta_min (the groups do not interact in these schedulers).
+clopt refuses a negative lr, which PyTorch sets in two corners (a linear OneCycleLR stepped to
+total_steps, a chainable cosine with eta_min > 0 chained below eta_min): the cases keep clear.
 """
 import argparse
 import functools
@@ -186,6 +188,7 @@ class SequentialLR(L.SequentialLR):
 
 
 def _format_param(name, optimizer, param):
+    """Upstream's helper: one value per group."""
     if isinstance(param, (list, tuple)):
         if len(param) != len(optimizer.param_groups):
             raise ValueError(name)

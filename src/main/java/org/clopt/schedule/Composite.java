@@ -3,12 +3,13 @@ package org.clopt.schedule;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.clopt.ParameterSet;
 
 /** What SequentialLR and ChainedScheduler share: schedulers of the same set, driven and saved by one. */
 abstract class Composite extends Rule {
     final List<LRScheduler> children;
 
-    Composite(String type, org.clopt.ParameterSet set, List<? extends LRScheduler> schedulers) {
+    Composite(String type, ParameterSet set, List<? extends LRScheduler> schedulers) {
         Check.notNull(type, "schedulers", schedulers);
         Check.notNull(type, "set", set);
         if (schedulers.isEmpty()) {
@@ -52,6 +53,11 @@ abstract class Composite extends Rule {
 
     @Override
     void saveArgs(Map<String, Object> state) {
+    }
+
+    @Override
+    String describe() {
+        return children.toString();
     }
 
     @Override

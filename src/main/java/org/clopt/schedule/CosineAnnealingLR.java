@@ -23,6 +23,10 @@ import org.clopt.schedule.Signature.Param;
  *   lr_t = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
  * </pre>
  *
+ * <p>Chained with another schedule that lowers the lr below {@code eta_min}, the recursive form
+ * can overshoot below zero; PyTorch then sets a negative lr, clopt's step fails (see
+ * {@link LRScheduler}).
+ *
  * <p>Arguments: {@code T_max}, an integer &gt;= 1 (PyTorch takes 0, then divides by it at the
  * first step); {@code eta_min} = 0.0, finite. clopt also takes {@code eta_min} as one value per
  * group, which runs each group as PyTorch runs a group with that {@code eta_min}.

@@ -36,8 +36,10 @@ import org.clopt.Stateful;
  * {@code last_epoch} other than -1 is not supported: resuming goes through the state.
  *
  * <p>A constructor that fails (invalid arguments, a value the group's configuration refuses)
- * leaves the set as it was, and so does a step that fails. Not thread-safe: step a scheduler
- * from one thread.
+ * leaves the set as it was, and so does a step that fails. A value PyTorch would set but a clopt
+ * configuration refuses (a negative lr, momentum switched between zero and non-zero) fails the
+ * constructor or step that would set it. Not thread-safe: step a scheduler from one thread. The
+ * schedulers are the classes of this package; others cannot extend this class.
  */
 public abstract class LRScheduler implements Stateful {
     final ParameterSet set;
@@ -158,18 +160,15 @@ public abstract class LRScheduler implements Stateful {
     }
 
     /**
-     * The class and its arguments, as in a spec: {@code StepLR(step_size=30, gamma=0.1)}.
+     * The class and its settings under the names of its state, written as Python would:
+     * {@code StepLR(step_size=30, gamma=0.1)}; a SequentialLR or ChainedScheduler lists its
+     * schedulers.
      *
      * @return a description of the scheduler
      */
     @Override
     public String toString() {
-        Map<String, Object> args = State.of(type());
-        rule.saveArgs(args);
-        args.remove("type");
-        List<String> parts = new ArrayList<>();
-        args.forEach((k, v) -> parts.add(k + "=" + (v instanceof List<?> || v instanceof Double ? Py.repr(v) : v)));
-        return type() + "(" + String.join(", ", parts) + ")";
+        return type() + "(" + rule.describe() + ")";
     }
 
     // ---- for the rules ----

@@ -1,5 +1,7 @@
 package org.clopt.schedule;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -64,6 +66,15 @@ abstract class Rule {
     /** Whether the scheduler sets momentum or betas[0] (its state then has _last_momentum). */
     boolean cyclesMomentum() {
         return false;
+    }
+
+    /** The settings as {@code key=value, ...}, for toString(). */
+    String describe() {
+        Map<String, Object> args = new LinkedHashMap<>();
+        saveArgs(args);
+        List<String> parts = new ArrayList<>();
+        args.forEach((k, v) -> parts.add(k + "=" + Py.repr(v)));
+        return String.join(", ", parts);
     }
 
     /** The state dict: the arguments and PyTorch's common entries. */

@@ -97,6 +97,11 @@ public final class SequentialLR extends LRScheduler {
         }
 
         @Override
+        String describe() {
+            return super.describe() + ", milestones=" + Py.repr(milestones);
+        }
+
+        @Override
         Map<String, Object> save(LRScheduler s) {
             Map<String, Object> state = State.of(s.type());
             state.put("_milestones", State.integers(milestones));

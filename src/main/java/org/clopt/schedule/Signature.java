@@ -144,21 +144,14 @@ final class Signature {
         Object v = value == SpecParser.NONE ? null : value;
         switch (p.kind) {
             case INT:
-                if (v instanceof Long l && l == (int) l.longValue()) {
-                    return (int) l.longValue();
+            case LAST_EPOCH:
+                if (isInt(v)) {
+                    return (int) (long) (Long) v;
                 }
                 break;
             case OPTIONAL_INT:
-                if (v == null) {
-                    return null;
-                }
-                if (v instanceof Long l && l == (int) l.longValue()) {
-                    return (int) l.longValue();
-                }
-                break;
-            case LAST_EPOCH:
-                if (v instanceof Long l && l == (int) l.longValue()) {
-                    return (int) l.longValue();
+                if (v == null || isInt(v)) {
+                    return v == null ? null : (int) (long) (Long) v;
                 }
                 break;
             case FLOAT:
@@ -175,8 +168,7 @@ final class Signature {
                 }
                 break;
             case INTS:
-                if (v instanceof List<?> list
-                        && list.stream().allMatch(x -> x instanceof Long l && l == (int) l.longValue())) {
+                if (v instanceof List<?> list && list.stream().allMatch(Signature::isInt)) {
                     return list.stream().mapToInt(x -> (int) ((Long) x).longValue()).toArray();
                 }
                 break;
@@ -206,6 +198,11 @@ final class Signature {
         String expected = p.kind == Kind.CHOICE ? "one of " + choices(p) : p.kind.text;
         throw new IllegalArgumentException(name + ": " + p.name + " must be " + expected + ", not "
                 + Py.repr(value == SpecParser.NONE ? null : value));
+    }
+
+    /** A Python int that fits a Java int. */
+    private static boolean isInt(Object v) {
+        return v instanceof Long l && l == (int) l.longValue();
     }
 
     static String choices(Param p) {

@@ -36,5 +36,13 @@
  * PyTorch class name, is saved with the set's state dict and checkpoints: resuming from it
  * continues the sequence bit for bit. {@link org.clopt.schedule.Schedulers} makes them from
  * text specs for the command line.
+ *
+ * <p>Where clopt differs from PyTorch: a scheduler starts at epoch -1 only ({@code last_epoch}
+ * is not an argument; resume from the state); {@code step(epoch)} is not supported; a value a
+ * clopt configuration refuses (a negative lr, momentum moved between zero and non-zero) fails
+ * the constructor or step, where PyTorch would set it; a scheduler governs the groups its set
+ * had when it was made (ReduceLROnPlateau all of them at each step, as PyTorch's); arguments on which PyTorch fails later or computes nonsense (a step size
+ * or {@code T_max} of 0, a negative step size, a non-finite number, an unknown
+ * {@code scale_mode}) are refused at once; and {@code eta_min} may be given per group.
  */
 package org.clopt.schedule;
