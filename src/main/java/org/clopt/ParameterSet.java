@@ -411,6 +411,9 @@ public final class ParameterSet implements AutoCloseable {
             pending = List.of();
             pendingConfigs = List.of();
         }
+        for (Stateful a : attached) {
+            a.beforeStep();
+        }
         for (int g = 0; g < configs.size(); g++) {
             OptimizerConfig config = configs.get(g);
             List<Tensor> list = groupTensors.get(g);

@@ -31,4 +31,13 @@ public interface Stateful {
      * @throws IllegalArgumentException saying what does not fit; the object is then unchanged
      */
     void loadStateDict(Map<String, Object> state);
+
+    /**
+     * Called by the set at the start of each {@link ParameterSet#step()}, before anything is
+     * enqueued: a scheduler whose schedule has run out refuses the step here.
+     *
+     * @throws IllegalStateException saying why the set may not step
+     */
+    default void beforeStep() {
+    }
 }

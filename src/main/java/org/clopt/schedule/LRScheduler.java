@@ -56,6 +56,16 @@ public abstract class LRScheduler implements Stateful {
     double[] lastMomentum;
     /** The SequentialLR or ChainedScheduler that drives this one, if any. */
     LRScheduler parent;
+    /**
+     * Why the set may not step, or null: the schedule computed an lr no optimizer takes (a
+     * OneCycleLR stepped once past its total_steps anneals linearly below zero, as PyTorch's
+     * does). PyTorch keeps such a value in param_groups and fails nowhere if no step follows,
+     * as after a training loop's last scheduler step; clopt keeps the group's last valid lr
+     * and refuses the next step of the set, or of this scheduler, saying why.
+     */
+    String runOut;
+    /** Inside {@link #step()}: only a step, never a constructor, may run out. */
+    private boolean stepping;
 
     /** Runs the rule's constructor steps; on success, attaches the scheduler, as the last action. */
     LRScheduler(ParameterSet set, Rule rule) {
@@ -87,18 +97,29 @@ public abstract class LRScheduler implements Stateful {
      * Advances the schedule one epoch (PyTorch's {@code scheduler.step()}) and sets each
      * group's lr for the next {@link ParameterSet#step()}.
      *
+     * <p>A step that computes an lr no optimizer takes (below zero: a linear OneCycleLR stepped
+     * once past its last step, as a training loop's final scheduler step does) succeeds as
+     * PyTorch's does and reports the value in {@link #getLastLr()}, but leaves the group's lr
+     * as it was and makes the set's next {@link ParameterSet#step()}, and this scheduler's next
+     * step, fail saying why (the state dict carries this on).
+     *
      * @throws IllegalStateException if the scheduler is driven by a {@link SequentialLR} or
-     *     {@link ChainedScheduler} (step that one), or if the step fails as PyTorch's would
-     *     (a {@link OneCycleLR} past its total steps, a division by zero) or sets a value the
-     *     group's configuration refuses; the scheduler and the set are then unchanged
+     *     {@link ChainedScheduler} (step that one), if its schedule has run out (above), or if
+     *     the step fails as PyTorch's would (a {@link OneCycleLR} past its total steps, a
+     *     division by zero) or sets a value the group's configuration refuses; the scheduler and
+     *     the set are then unchanged
      */
     public final void step() {
         if (parent != null) {
             throw new IllegalStateException(this + " is driven by a " + parent.type() + ": step that one");
         }
+        if (runOut != null) {
+            throw new IllegalStateException(runOut);
+        }
         Map<String, Object> before = stateDict();
         List<OptimizerConfig> configs = configs();
         try {
+            stepping = true;
             rule.step(this);
         } catch (RuntimeException e) {
             restore(configs);
@@ -106,6 +127,8 @@ public abstract class LRScheduler implements Stateful {
             String m = message(e);
             throw new IllegalStateException(type() + ": step to epoch " + ((long) rule.lastEpoch(this) + 1)
                     + " failed: " + (m.startsWith(type() + ": ") ? m.substring(type().length() + 2) : m), e);
+        } finally {
+            stepping = false;
         }
     }
 
@@ -157,6 +180,30 @@ public abstract class LRScheduler implements Stateful {
     @Override
     public final void loadStateDict(Map<String, Object> state) {
         rule.prepareLoad(this, state).run();
+        runOut = null;
+        for (int g = 0; g < groups; g++) {
+            if (!(lastLr[g] >= 0) || Double.isInfinite(lastLr[g])) {
+                runOut = runOutMessage(g, lastLr[g]);
+            }
+        }
+    }
+
+    /**
+     * Refuses the set's step while the schedule's last lr is one no optimizer takes.
+     *
+     * @throws IllegalStateException saying which lr and why
+     */
+    @Override
+    public final void beforeStep() {
+        if (runOut != null) {
+            throw new IllegalStateException(runOut);
+        }
+    }
+
+    private String runOutMessage(int group, double lr) {
+        return type() + " at epoch " + lastEpoch() + " gave group " + group + " the lr " + Py.repr(lr)
+                + ", which no optimizer takes (PyTorch would set it): the schedule has run past its end, "
+                + "so the set may not step with it";
     }
 
     /**
@@ -202,10 +249,29 @@ public abstract class LRScheduler implements Stateful {
     }
 
     void apply(double[] values) {
+        LRScheduler root = this;
+        while (root.parent != null) {
+            root = root.parent;
+        }
+        boolean stepping = root.stepping;
+        String refused = null;
         for (int g = 0; g < groups; g++) {
+            if (stepping && (!(values[g] >= 0) || Double.isInfinite(values[g]))) {
+                refused = refused != null ? refused : runOutMessage(g, values[g]);
+                continue;
+            }
             setLr(g, values[g]);
         }
         lastLr = lrs();
+        if (refused != null) {
+            // Kept as PyTorch's get_last_lr() reports it; the group keeps its last valid lr.
+            for (int g = 0; g < groups; g++) {
+                if (stepping && (!(values[g] >= 0) || Double.isInfinite(values[g]))) {
+                    lastLr[g] = values[g];
+                }
+            }
+            root.runOut = refused;
+        }
     }
 
     double lr(int group) {

@@ -323,12 +323,23 @@ class ScheduleValidationTest {
             for (int t = 0; t < 999; t++) {
                 s.step();
             }
-            Map<String, Object> state = s.stateDict();
             List<OptimizerConfig> configs = configs(set);
-            assertMessage(assertThrows(IllegalStateException.class, s::step),
-                    new String[] {"OneCycleLR: step to epoch 1000 failed: group 0: invalid lr: -9.574"});
-            assertEquals(state, s.stateDict());
+            // The step itself succeeds, as PyTorch's (a loop's last scheduler step) ...
+            s.step();
+            assertTrue(s.getLastLr()[0] < 0, "PyTorch's get_last_lr() is below zero");
             assertEquals(configs, configs(set));
+            // ... but the set will not step with it, nor will the scheduler step again.
+            String[] why = {"OneCycleLR at epoch 1000 gave group 0 the lr -9.574", "which no optimizer takes"};
+            assertMessage(assertThrows(IllegalStateException.class, set::step), why);
+            assertMessage(assertThrows(IllegalStateException.class, s::step), why);
+            // A state saved now carries it on into a resumed run.
+            Map<String, Object> saved = s.stateDict();
+            try (ParameterSet again = set("sgd")) {
+                OneCycleLR resumed = OneCycleLR.builder().maxLr(0.01).totalSteps(1000).annealStrategy("linear")
+                        .threePhase(true).build(again);
+                resumed.loadStateDict(saved);
+                assertMessage(assertThrows(IllegalStateException.class, again::step), why);
+            }
         }
     }
 
