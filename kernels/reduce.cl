@@ -24,8 +24,8 @@
  * double on CPUs) does not: one element of 1e30 has the norm 1e30, not inf. A chunk's sum of
  * squares is taken directly (fused multiply-adds) and, only when that is not finite or below
  * 2^-100, again on the elements scaled by a power of two (exact) set by their largest magnitude.
- * Each chunk leaves its norm (not its square), and the finishing folds square norms scaled the
- * same way, so no step squares a number that could overflow.
+ * Each chunk leaves its norm (not its square), and the finishing folds their squares the same
+ * way (directly, and scaled only when that is not finite or below 2^-100).
  * Chunk table: uint2 (first element, element count) per chunk, in tensor order; tensor_ends[t]
  * is one past tensor t's last chunk.
  * Traffic: one read of the gradients (4 bytes per element) and 4 bytes per 4096 elements.
@@ -76,7 +76,8 @@ inline float clopt_lanes(const float16 acc, const int norm) {
 inline float clopt_chunk(global const float* start, const uint n, const int norm, const int scaled,
                          const float scale) {
     const uint full = n / 64;
-    /* Zero is neutral for every norm (|0| and 0*0 add nothing, and lanes are >= 0 for max). */
+    /* Zero is neutral for every norm (|0| and 0*0 add nothing, and lanes are >= 0 for max),
+     * so a zero-padded row changes nothing, except a sum's -0 into +0. */
     float16 a0 = (float16) (0.0f);
     float16 a1 = a0;
     float16 a2 = a0;
@@ -97,14 +98,17 @@ inline float clopt_chunk(global const float* start, const uint n, const int norm
         a2 = clopt_norm_fold(a2, v2, norm);
         a3 = clopt_norm_fold(a3, v3, norm);
     }
-    float tail[64];
-    for (uint k = 0; k < 64; k++) {
-        tail[k] = full * 64 + k < n ? (scaled ? start[full * 64 + k] * scale : start[full * 64 + k]) : 0.0f;
+    if (full * 64 < n) {
+        /* The last, partial row of 64, zero-padded (a zero changes no lane, see above). */
+        float tail[64];
+        for (uint k = 0; k < 64; k++) {
+            tail[k] = full * 64 + k < n ? (scaled ? start[full * 64 + k] * scale : start[full * 64 + k]) : 0.0f;
+        }
+        a0 = clopt_norm_fold(a0, vload16(0, tail), norm);
+        a1 = clopt_norm_fold(a1, vload16(1, tail), norm);
+        a2 = clopt_norm_fold(a2, vload16(2, tail), norm);
+        a3 = clopt_norm_fold(a3, vload16(3, tail), norm);
     }
-    a0 = clopt_norm_fold(a0, vload16(0, tail), norm);
-    a1 = clopt_norm_fold(a1, vload16(1, tail), norm);
-    a2 = clopt_norm_fold(a2, vload16(2, tail), norm);
-    a3 = clopt_norm_fold(a3, vload16(3, tail), norm);
     return clopt_lanes(clopt_lanes16(clopt_lanes16(a0, a2, norm), clopt_lanes16(a1, a3, norm), norm), norm);
 }
 
@@ -115,8 +119,8 @@ inline float clopt_unscale(const float m) {
 
 /* One chunk's result; norm is a constant in each kernel below, so the loops are specialised. */
 inline void clopt_partial(global const float* restrict x, global const uint2* restrict chunks,
-                          global float* restrict partials, const int norm, const uint first) {
-    const uint c = first + get_global_id(0);
+                          global float* restrict partials, const int norm) {
+    const uint c = get_global_id(0);
     const uint2 chunk = chunks[c];
     global const float* start = x + chunk.x;
     float r = clopt_chunk(start, chunk.y, norm, 0, 1.0f);
@@ -138,8 +142,8 @@ inline void clopt_partial(global const float* restrict x, global const uint2* re
 
 #define CLOPT_PARTIALS(name, norm) \
     kernel void name(global const float* restrict x, global const uint2* restrict chunks, \
-                     global float* restrict partials, const uint first) { \
-        clopt_partial(x, chunks, partials, norm, first); \
+                     global float* restrict partials) { \
+        clopt_partial(x, chunks, partials, norm); \
     }
 CLOPT_PARTIALS(norm_partials_inf, CLOPT_NORM_INF)
 CLOPT_PARTIALS(norm_partials_l1, CLOPT_NORM_L1)
@@ -174,6 +178,11 @@ inline float clopt_norm_of(global const float* restrict values, const uint from,
     }
     if (norm != CLOPT_NORM_L2) {
         return clopt_sum(values, from, to, 0, 1.0f);
+    }
+    /* Directly first; scaled by the largest only when that overflows or may have underflowed. */
+    const float direct = clopt_sum(values, from, to, 1, 1.0f);
+    if (isnan(direct) || (isfinite(direct) && direct >= 0x1p-100f)) {
+        return sqrt(direct);
     }
     float m = 0.0f;
     for (uint c = from; c < to; c++) {

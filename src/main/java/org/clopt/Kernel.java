@@ -253,6 +253,17 @@ public final class Kernel implements AutoCloseable {
     }
 
     /**
+     * Launches one work-item per element of [from, to) in work-groups of {@code local} items (a
+     * remainder as one smaller group), for clopt's own kernels whose work-items each loop over
+     * many elements, where the element-wise rule's large CPU groups would leave cores idle.
+     */
+    void launch(long from, long to, long local) {
+        ensureLaunchable();
+        LaunchShape shape = LaunchShape.of(from, to, Math.max(1, Math.min(local, localSize)));
+        Cl.run("enqueue " + name, () -> shape.enqueue(device.queue(), kernel, null));
+    }
+
+    /**
      * Runs an N-dimensional range; {@code local} may be null to let the runtime choose.
      *
      * @param global the global size in each of 1 to 3 dimensions, each &gt;= 1

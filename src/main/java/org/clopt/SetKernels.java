@@ -24,6 +24,8 @@ abstract class SetKernels implements AutoCloseable {
     /** Elements per chunk of the reduction; a property of the order, not of any device. */
     static final int CHUNK = 4096;
     private static final int LANES = 64;
+    /** Work-items (chunks) per work-group of the reduction's first pass. */
+    private static final int PARTIALS_GROUP = 64;
     /** Norm codes shared with reduce.cl. */
     static final int NORM_INF = 0;
     static final int NORM_L1 = 1;
@@ -189,11 +191,10 @@ abstract class SetKernels implements AutoCloseable {
                     c += Math.max(1, (tensors.get(t).size + CHUNK - 1) / CHUNK);
                     t++;
                 }
-                // An empty group has no buffer; its empty chunks read nothing of this one. The
-                // work-group size is the runtime's choice: a chunk is a loop of its own, and the
-                // CPU rule (groups of 4096) would put a whole tensor on one core.
-                fold.arg(0, source != null ? source : one.handle()).arg(3, first)
-                        .launch(new long[] {c - first}, null);
+                // An empty group has no buffer; its empty chunks read nothing of this one. Small
+                // work-groups: a chunk is a loop of its own, and the element-wise CPU rule
+                // (groups of 4096) would put a tensor of 2^24 elements on one core.
+                fold.arg(0, source != null ? source : one.handle()).launch(first, c, PARTIALS_GROUP);
             }
             finish.arg(0, partialBuffer).arg(1, tensorEnds).arg(2, tensors.size()).arg(3, norm)
                     .arg(4, maxNorm).arg(5, result).launch(0, 1);
@@ -350,7 +351,7 @@ abstract class SetKernels implements AutoCloseable {
                     acc[j] = fold(acc[j], x[start + k * LANES + j] * scale, norm);
                 }
             }
-            for (int j = 0; j < LANES; j++) {
+            for (int j = 0; full * LANES < n && j < LANES; j++) {
                 int i = full * LANES + j;
                 acc[j] = fold(acc[j], i < n ? x[start + i] * scale : 0f, norm);
             }
@@ -394,6 +395,12 @@ abstract class SetKernels implements AutoCloseable {
         }
 
         private static float normOf(float[] values, int from, int to, int norm) {
+            if (norm == NORM_L2) {
+                float direct = sum(values, from, to, true, 1f);
+                if (Float.isNaN(direct) || (Float.isFinite(direct) && direct >= 0x1p-100f)) {
+                    return (float) Math.sqrt(direct);
+                }
+            }
             if (norm == NORM_INF || norm == NORM_L2) {
                 float m = 0f;
                 for (int c = from; c < to; c++) {

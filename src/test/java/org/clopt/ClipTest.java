@@ -267,7 +267,7 @@ class ClipTest extends OnDevice {
                  DeviceBuffer out = DeviceBuffer.allocate(device, 4L * chunks, "partials");
                  Kernel k = Kernel.fromClasspath(device, "reduce",
                          "norm_partials_" + new String[] {"inf", "l1", "l2", "sum"}[norm], "")) {
-                k.arg(0, in).arg(1, pairs).arg(2, out).arg(3, 0);
+                k.arg(0, in).arg(1, pairs).arg(2, out);
                 for (long local : new long[] {1, 2, 8, 64}) {
                     out.fill(-1f);
                     k.launch(new long[] {chunks}, new long[] {local});
