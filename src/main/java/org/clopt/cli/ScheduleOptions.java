@@ -17,7 +17,7 @@ final class ScheduleOptions {
                 "Schedulers: ${sys:clopt.scheduler.names}."})
     List<String> specs = new ArrayList<>();
 
-    @Option(names = "--scheduler-milestones", paramLabel = "M1,M2,...", split = ",",
+    @Option(names = "--scheduler-milestones", paramLabel = "M", split = ",",
             description = "The steps at which a SequentialLR of the --scheduler specs moves on to the next.")
     List<Integer> milestones = new ArrayList<>();
 

@@ -33,7 +33,8 @@ import picocli.CommandLine.Spec;
                 + "128, 20%% held out for accuracy; 600 steps) and rosenbrock (the extended "
                 + "Rosenbrock function over 10,000,384 parameters; 200 steps).",
             "Writes loss.csv (workload,optimizer,step,loss) and loss.png (loss curves, one panel "
-                + "per workload) to --out, and prints a summary table."})
+                + "per workload; with --scheduler, lr.csv and the learning rate under the loss) to "
+                + "--out, and prints a summary table."})
 final class TrainCommand implements Callable<Integer> {
 
     @Spec
@@ -127,6 +128,9 @@ final class TrainCommand implements Callable<Integer> {
                             rates.addAll(run.rates());
                             // Kept up to date as runs finish, so a later failure loses little.
                             LossReport.writeCsv(dir.resolve("loss.csv"), points);
+                            if (!rates.isEmpty()) {
+                                LossReport.writeCsv(dir.resolve("lr.csv"), rates, "lr");
+                            }
                         }
                     }
                 }

@@ -80,7 +80,17 @@ public final class LossReport {
      * @throws IllegalArgumentException if a name contains a comma, a double quote or a line break
      */
     public static void writeCsv(Path file, List<Point> points) throws IOException {
-        StringBuilder csv = new StringBuilder("workload,optimizer,step,loss\n");
+        writeCsv(file, points, "loss");
+    }
+
+    /**
+     * As {@link #writeCsv(Path, List)}, with {@code value} as the last column's name ({@code lr}
+     * for learning rates).
+     *
+     * @throws IllegalArgumentException if a name contains a comma, a double quote or a line break
+     */
+    public static void writeCsv(Path file, List<Point> points, String value) throws IOException {
+        StringBuilder csv = new StringBuilder("workload,optimizer,step," + value + "\n");
         for (Point p : points) {
             csv.append(plain(p.workload())).append(',')
                     .append(plain(p.optimizer())).append(',')

@@ -40,6 +40,31 @@ class TrainCommandTest {
         assertTrue(r[0].contains("final loss") && r[0].contains("accuracy") && r[0].contains("rosenbrock"), r[0]);
     }
 
+    /** A schedule and clipping: the lr recorded per logging step follows the schedule, plotted under the loss. */
+    @Test
+    void aScheduleAndClippingRunAndTheLearningRateIsPlotted() throws IOException {
+        Path out = dir.resolve("scheduled");
+        run(0, "train", "--workload", "digits", "--optimizer", "adam", "--steps", "40",
+                "--scheduler", "LinearLR(start_factor=0.5,total_iters=10)", "--scheduler", "CosineAnnealingLR(T_max=30)",
+                "--scheduler-milestones", "10", "--clip-grad-norm", "1.0", "--out", out.toString());
+        List<String> lr = Files.readAllLines(out.resolve("lr.csv"));
+        assertEquals("workload,optimizer,step,lr", lr.get(0));
+        // Step 1 runs with half of digits' adam lr of 2e-3; the cosine ends near zero.
+        assertEquals("digits,adam,1,0.001", lr.get(1));
+        double last = Double.parseDouble(lr.get(lr.size() - 1).substring(lr.get(lr.size() - 1).lastIndexOf(',') + 1));
+        assertTrue(last < 2e-5, lr.toString());
+        List<String> csv = Files.readAllLines(out.resolve("loss.csv"));
+        double first = Double.parseDouble(csv.get(1).substring(csv.get(1).lastIndexOf(',') + 1));
+        double end = Double.parseDouble(csv.get(csv.size() - 1).substring(csv.get(csv.size() - 1).lastIndexOf(',') + 1));
+        assertTrue(end < first, csv.toString());
+        // Two rows of panels, the loss then the learning rate: twice as high as without a schedule.
+        Path plain = dir.resolve("plain");
+        run(0, "train", "--workload", "digits", "--optimizer", "adam", "--steps", "5", "--out", plain.toString());
+        assertEquals(2 * ImageIO.read(plain.resolve("loss.png").toFile()).getHeight(),
+                ImageIO.read(out.resolve("loss.png").toFile()).getHeight());
+        assertTrue(Files.notExists(plain.resolve("lr.csv")));
+    }
+
     @Test
     void badArgumentsAreOneLineAndExitTwo() throws IOException {
         Path file = Files.writeString(dir.resolve("file"), "x");
@@ -49,6 +74,13 @@ class TrainCommandTest {
             {"train", "--steps", "0"},
             {"train", "--steps", "many"},
             {"train", "--out", file.toString()},
+            {"train", "--scheduler", "WarpLR(gamma=2)"},
+            {"train", "--scheduler", "StepLR(step_size=0)"},
+            {"train", "--scheduler-milestones", "3"},
+            // Cycles momentum, which adagrad does not have: refused before any training.
+            {"train", "--optimizer", "adagrad", "--scheduler", "OneCycleLR(max_lr=0.1,total_steps=100)"},
+            {"train", "--clip-grad-norm", "-1"},
+            {"train", "--clip-grad-norm", "1", "--norm-type", "3"},
         }) {
             String[] r = run(2, args);
             assertEquals(1, r[1].strip().lines().count(), r[1]);
