@@ -81,12 +81,21 @@ class ResourceTest {
                     .tensor("a", 100).tensor("b", 0).tensor("c", 300)
                     .group(RmsProp.builder().centered(true).lr(0).build()).tensor("d", 50)
                     .build(device)) {
+                // The warm-up clips too: building the reduction's kernels takes memory of its own.
                 for (int i = 0; i < 10_000; i++) {
+                    if (i % 10 == 0) {
+                        set.markGradient("a");
+                        set.clipGradNorm(1.0);
+                    }
                     set.step();
                 }
                 device.finish();
                 before = residentBytes();
                 for (int i = 0; i < 100_000; i++) {
+                    if (i % 10 == 0) {
+                        set.markGradient("a");
+                        set.clipGradNorm(1.0);
+                    }
                     set.step();
                     if (i % 1000 == 999) {
                         device.finish();
@@ -149,7 +158,14 @@ class ResourceTest {
             try (ParameterSet set = ParameterSet.builder().group(Adam.builder().amsgrad(true).build())
                     .tensor("w", 256, 255).tensor("b", 256).group(Sgd.builder().lr(0.1).build())
                     .tensor("e", 0).tensor("v", CHURN_SIZE).build(device)) {
+                // Every native resource of a set: engines, the clipped kernel variant, the
+                // reduction's tables, the accumulation buffer, the averaged parameters.
+                set.startAveraging(Averaging.ema(0.9));
+                new org.clopt.schedule.StepLR(set, 1);
+                set.accumulateGradients("b", new float[256]);
+                set.clipGradNorm(1.0);
                 set.step();
+                set.updateAveraged();
             }
         }
         device.finish();
