@@ -55,6 +55,11 @@ final class ReplayCommand implements Callable<Integer> {
             description = "Where the final parameters go (float32, shape (N)).")
     Path out;
 
+    @Option(names = "--shape", paramLabel = "D", split = ",",
+            description = "The parameters' shape, row-major (default: a vector of N); P0, GRADS and "
+                + "OUT stay flat. Algorithms that treat matrices apart read it.")
+    List<Integer> tensorShape;
+
     @Option(names = "--device", paramLabel = "opencl|reference", defaultValue = "opencl",
             description = "opencl (default) runs the kernels on the selected device; reference "
                 + "runs the CPU reference path.")
@@ -163,7 +168,20 @@ final class ReplayCommand implements Callable<Integer> {
         float[] averaged = emaOut == null ? null : new float[n];
         String where = "the CPU reference";
         long start = System.nanoTime();
-        ParameterSet.Builder layout = ParameterSet.builder().group(config).tensor(TENSOR, n);
+        int[] dims = tensorShape == null ? new int[] {n}
+                : tensorShape.stream().mapToInt(Integer::intValue).toArray();
+        long product = 1;
+        for (int d : dims) {
+            if (d < 1) {
+                throw new BadInputException("--shape " + Npy.shapeText(longs(dims)) + ": dimensions must be >= 1");
+            }
+            product = Math.min((long) Integer.MAX_VALUE + 1, product * d);
+        }
+        if (product != n) {
+            throw new BadInputException("--shape " + Npy.shapeText(longs(dims)) + ": has " + product
+                    + " elements but --params has N = " + n);
+        }
+        ParameterSet.Builder layout = ParameterSet.builder().group(config).tensor(TENSOR, dims);
         StateDict state;
         if (device.equals("reference")) {
             try (ParameterSet set = layout.buildReference()) {
@@ -261,6 +279,10 @@ final class ReplayCommand implements Callable<Integer> {
             set.readAveraged(TENSOR, averaged);
         }
         return saveState == null ? null : set.stateDict();
+    }
+
+    private static long[] longs(int[] dims) {
+        return java.util.Arrays.stream(dims).asLongStream().toArray();
     }
 
     /** An input must be a regular file: a pipe or device would block or read as something else. */

@@ -163,6 +163,36 @@ class ReplayCommandTest {
     }
 
     @Test
+    void aShapeKeepsTheFilesFlatAndMustMatchN() throws IOException {
+        assertEquals(0, run(replay("--quiet")).code());
+        float[] flat = Npy.read(out).floats();
+        Cli.Result r = run(replay("--shape", "3,1", "--quiet"));
+        assertEquals(0, r.code(), r.err());
+        Npy.Array shaped = Npy.read(out);
+        assertArrayEquals(new long[] {3}, shaped.shape());
+        assertArrayEquals(flat, shaped.floats()); // adam is element-wise: the shape changes nothing
+        Files.write(out, OLD_OUT);
+        rejected(run(replay("--shape", "2,2")), "--shape (2, 2)", "4 elements", "N = 3");
+        rejected(run(replay("--shape", "3,0")), "--shape (3, 0)", ">= 1");
+        rejected(run(replay("--shape", "three")), "--shape", "three");
+    }
+
+    @Test
+    void rejectsBadSchedules() throws IOException {
+        rejected(run(replay("--scheduler", "WarpLR(gamma=2)")), "--scheduler", "WarpLR");
+        rejected(run(replay("--scheduler", "StepLR(step_size=2,gama=0.5)")), "--scheduler", "gama");
+        rejected(run(replay("--scheduler", "StepLR(gamma=0.5)")), "--scheduler", "step_size");
+        rejected(run(replay("--scheduler-milestones", "1")), "--scheduler-milestones");
+        // Adam's betas[0] cycles, but adagrad has neither momentum nor betas.
+        List<String> adagrad = new ArrayList<>(List.of(replay("--scheduler", "OneCycleLR(max_lr=0.1,total_steps=2)")));
+        adagrad.set(adagrad.indexOf("adam"), "adagrad");
+        rejected(run(adagrad.toArray(String[]::new)), "--scheduler", "cycle_momentum");
+        // A schedule that runs for every step of the replay works.
+        Cli.Result r = run(replay("--scheduler", "OneCycleLR(max_lr=0.1,total_steps=2)", "--quiet"));
+        assertEquals(0, r.code(), r.err());
+    }
+
+    @Test
     void rejectsBadFiles() throws IOException {
         Path missing = dir.resolve("missing.npy");
         rejected(run("replay", "--optimizer", "sgd", "--set", "lr=1", "--params", missing.toString(),
