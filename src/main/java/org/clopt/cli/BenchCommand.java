@@ -84,13 +84,13 @@ final class BenchCommand implements Callable<Integer> {
              ProgressBar progress = Progress.bar(spec, "bench", configs.size() * 2 + 1)) {
             List<Double> rooflines = new ArrayList<>();
             // A first, discarded measurement lets the machine reach its steady speed.
-            progress.setExtraMessage("warm-up");
+            Progress.say(progress, "warm-up");
             Benchmark.roofline(device, size, repetitions);
             progress.step();
             for (OptimizerConfig config : configs) {
                 // Each step alternates with a roofline step, so drift in the machine's speed
                 // during the run affects both sides of the ratio alike.
-                progress.setExtraMessage(config.algorithm());
+                Progress.say(progress, config.algorithm());
                 Benchmark.Timing t;
                 Benchmark.Timing roofline;
                 Benchmark.ClipComparison clipped = null;
@@ -142,7 +142,7 @@ final class BenchCommand implements Callable<Integer> {
                 row.put("hyperparameters", config.hyperparameters());
                 rows.add(row);
             }
-            progress.setExtraMessage("done");
+            Progress.say(progress, "done");
             print(out, device, rooflines, rows);
         }
         return 0;

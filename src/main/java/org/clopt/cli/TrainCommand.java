@@ -60,8 +60,13 @@ final class TrainCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--out", paramLabel = "DIR",
-            description = "Output folder (default: a new folder under runs/).")
+            description = "Output folder (default: a new folder under runs/); one that holds files "
+                + "already is refused unless --overwrite.")
     Path out;
+
+    @Option(names = "--overwrite", description = "Let --out name a folder that holds files already; "
+            + "the run's files replace those of the same names.")
+    boolean overwrite;
 
     @Mixin
     ScheduleOptions schedule;
@@ -94,12 +99,18 @@ final class TrainCommand implements Callable<Integer> {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new BadInputException("--out " + dir + ": exists and is not a directory");
         }
+        if (Files.isDirectory(dir) && !overwrite) {
+            try (var entries = Files.list(dir)) {
+                if (entries.findAny().isPresent()) {
+                    throw new BadInputException("--out " + dir + ": holds files already (another run's?); "
+                            + "give a new folder, or --overwrite");
+                }
+            }
+        }
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            String reason = e instanceof java.nio.file.FileSystemException f && f.getReason() != null
-                    ? f.getReason() : e.getClass().getSimpleName();
-            throw new BadInputException("--out " + dir + ": cannot create the folder (" + reason + ")", e);
+            throw new BadInputException("--out " + dir + ": cannot create the folder (" + reason(dir, e) + ")", e);
         }
         List<LossReport.Point> points = new ArrayList<>();
         List<LossReport.Point> rates = new ArrayList<>();
@@ -115,7 +126,7 @@ final class TrainCommand implements Callable<Integer> {
                 Trainer.Listener listener = (w, o, step, loss) -> {
                     progress.step();
                     if (!Double.isNaN(loss)) {
-                        progress.setExtraMessage(String.format(Locale.ROOT, "%s %s loss %.4g", w, o, loss));
+                        Progress.say(progress, String.format(Locale.ROOT, "%s %s loss %.4g", w, o, loss));
                     }
                 };
                 for (String w : workloads) {
@@ -143,6 +154,22 @@ final class TrainCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "wrote %s and %s%n", dir.resolve("loss.csv"), dir.resolve("loss.png"));
         out.flush();
         return 0;
+    }
+
+    /** Why a folder could not be made, in words: the nearest existing parent and what it refuses. */
+    private static String reason(Path dir, IOException e) {
+        Path parent = dir.toAbsolutePath().getParent();
+        while (parent != null && !Files.exists(parent)) {
+            parent = parent.getParent();
+        }
+        if (e instanceof java.nio.file.AccessDeniedException || (parent != null && !Files.isWritable(parent))) {
+            return "permission denied: " + parent + " is not writable";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        // No reason given (a special file system such as /proc): say where it was refused.
+        return parent + " does not take new folders";
     }
 
     private int stepsFor(String workload) {

@@ -53,6 +53,23 @@ class BenchCommandTest {
     }
 
     @Test
+    void clippingIsTimedBesideTheStepAndProgressEndsOnce() {
+        String[] r = run(0, "bench", "--optimizer", "adam", "--size", "5000", "--tensors", "3", "--repetitions", "3",
+                "--clip-grad-norm", "0.5", "--json");
+        JsonObject o = JsonParser.parseString(r[0].strip()).getAsJsonObject();
+        for (String key : new String[] {"clip_step_median_ms", "clip_step_ratio", "clip_step_ratio_of_bytes",
+            "norm_median_ms", "norm_gbps", "norm_roofline_fraction", "norm_roofline_read_fraction"}) {
+            assertTrue(o.has(key), key + " missing in " + r[0]);
+        }
+        assertEquals(32.0 / 28, o.get("clip_step_ratio_of_bytes").getAsDouble(), 1e-4);
+        String[] table = run(0, "bench", "--optimizer", "sgd", "--size", "1000", "--repetitions", "3",
+                "--clip-grad-norm", "1", "--norm-type", "inf");
+        assertTrue(table[0].contains("clip_grad_norm_(max_norm=1.0, norm_type=inf)"), table[0]);
+        // Not a terminal here: plain progress lines, the final one once.
+        assertEquals(1, table[1].lines().filter(l -> l.contains("100%")).count(), table[1]);
+    }
+
+    @Test
     void badInputIsOneLineAndExitTwo() {
         for (String[] args : new String[][] {
             {"bench", "--tensors", "0"},

@@ -81,6 +81,8 @@ class TrainCommandTest {
             {"train", "--optimizer", "adagrad", "--scheduler", "OneCycleLR(max_lr=0.1,total_steps=100)"},
             {"train", "--clip-grad-norm", "-1"},
             {"train", "--clip-grad-norm", "1", "--norm-type", "3"},
+            {"train", "--out", dir.toString()}, // holds "file": another run's, perhaps
+            {"train", "--out", "/proc/nope"},
         }) {
             String[] r = run(2, args);
             assertEquals(1, r[1].strip().lines().count(), r[1]);
@@ -88,11 +90,27 @@ class TrainCommandTest {
     }
 
     @Test
+    void aFolderThatHoldsFilesIsRefusedWithoutOverwrite() throws IOException {
+        Path out = Files.createDirectories(dir.resolve("used"));
+        Files.writeString(out.resolve("loss.csv"), "another run");
+        Cli.Result r = Cli.run(2, "train", "--workload", "digits", "--optimizer", "sgd", "--steps", "2",
+                "--out", out.toString());
+        assertTrue(r.err().contains("holds files already") && r.err().contains("--overwrite"), r.err());
+        assertEquals("another run", Files.readString(out.resolve("loss.csv")));
+        Cli.run(0, "train", "--workload", "digits", "--optimizer", "sgd", "--steps", "2", "--out", out.toString(),
+                "--overwrite");
+        assertTrue(Files.readString(out.resolve("loss.csv")).startsWith("workload,optimizer,step,loss"));
+        // A folder that cannot be made says why.
+        r = Cli.run(2, "train", "--out", "/proc/nope");
+        assertTrue(r.err().contains("/proc does not take new folders"), r.err());
+    }
+
+    @Test
     void anOutputThatCannotBeWrittenLosesNeitherTheTableNorTheLosses() throws IOException {
         Path out = Files.createDirectories(dir.resolve("run"));
         Files.createDirectory(out.resolve("loss.png")); // the plot cannot be written there
         Cli.Result r = Cli.run(1, "train", "--workload", "digits", "--optimizer", "adam", "--steps", "10",
-                "--out", out.toString());
+                "--out", out.toString(), "--overwrite");
         assertTrue(r.out().contains("final loss") && r.out().contains("adam"), r.out());
         assertEquals(1, r.err().strip().lines().filter(l -> !l.startsWith("train ")).count(), r.err());
         assertTrue(r.err().contains(out.resolve("loss.png") + ": not a regular file"), r.err());
