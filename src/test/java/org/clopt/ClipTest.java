@@ -156,6 +156,53 @@ class ClipTest extends OnDevice {
         }
     }
 
+    static List<org.clopt.tools.Conformance.OptionSet> optionSets() {
+        return org.clopt.tools.Conformance.optionSets();
+    }
+
+    /**
+     * Every algorithm's clipped kernel variant (-DCLOPT_GRAD_SCALE): steps that read grad *
+     * coefficient are bit for bit the steps of the same kernel on gradients clipped in place.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("optionSets")
+    void everyAlgorithmsFusedClippingEqualsClippingInPlace(org.clopt.tools.Conformance.OptionSet options) {
+        ParameterSet.Builder b = ParameterSet.builder().group(options.config()).tensor("a", 1023).tensor("b", 3)
+                .group(options.config()).tensor("c", 4097);
+        try (ParameterSet fused = b.build(device); ParameterSet inPlace = b.build(device)) {
+            SplittableRandom r = new SplittableRandom(4);
+            for (int step = 0; step < 3; step++) {
+                for (String name : fused.names()) {
+                    float[] p = random(r, fused.size(name), 1);
+                    float[] g = random(r, fused.size(name), 2);
+                    if (step == 0) {
+                        fused.writeParameters(name, p);
+                        inPlace.writeParameters(name, p);
+                    }
+                    fused.writeGradients(name, g);
+                    inPlace.writeGradients(name, g);
+                }
+                fused.clipGradNorm(0.5, step == 1 ? Double.POSITIVE_INFINITY : 2, false, "a", "c");
+                inPlace.clipGradNorm(0.5, step == 1 ? Double.POSITIVE_INFINITY : 2, false, "a", "c");
+                read(inPlace, true); // writes the coefficient into the gradients
+                fused.step();
+                inPlace.step();
+            }
+            for (String name : fused.names()) {
+                float[] x = new float[fused.size(name)];
+                float[] y = new float[fused.size(name)];
+                fused.readParameters(name, x);
+                inPlace.readParameters(name, y);
+                assertArrayEquals(y, x, options + " " + name);
+                for (String key : fused.stateNames(name)) {
+                    fused.readState(name, key, x);
+                    inPlace.readState(name, key, y);
+                    assertArrayEquals(y, x, options + " " + name + " " + key);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {true, false})
     void edgeCases(boolean onDevice) {
