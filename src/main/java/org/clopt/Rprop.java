@@ -71,7 +71,7 @@ public final class Rprop extends OptimizerConfig {
     }
 
     @Override
-    float[] scalars(long t, float muProduct) {
+    float[] scalars(long t, float[] before, float[] after) {
         return new float[] {(float) pair("etas", 0), (float) pair("etas", 1),
             (float) pair("step_sizes", 0), (float) pair("step_sizes", 1)};
     }
