@@ -25,8 +25,10 @@ need neither Python nor torch.
 Notes on torch 1.13: optimizers run with foreach=False, except NAdam, whose
 single-tensor path multiplies one mu too many into mu_product_next; its foreach
 path is correct. NAdam and RAdam 1.13 have no maximize or decoupled_weight_decay,
-so both are emulated as newer PyTorch defines them. Scalar state (step, mu_product) is
-left as torch creates it (float32) in both runs and is not written.
+so both are emulated as newer PyTorch defines them. ASGD's single-tensor path is
+upstream's (eta and mu updated after the step, from the step's lr). Scalar state
+(step, mu_product, eta, mu) is left as torch creates it (float32) in both runs and
+is not written.
 """
 import argparse
 import os
@@ -37,7 +39,7 @@ import torch
 
 N, T = 67, 7
 STATE_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "sum", "square_avg",
-              "acc_delta", "grad_avg", "momentum_buffer", "exp_inf", "prev", "step_size")
+              "acc_delta", "grad_avg", "momentum_buffer", "exp_inf", "prev", "step_size", "ax")
 
 # (case name, optimizer, settings exactly as given to the optimizer)
 CASES = [
@@ -88,6 +90,10 @@ CASES = [
     ("radam_decoupled_max", "radam",
      {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-06, "weight_decay": 0.1,
       "decoupled_weight_decay": True, "maximize": True}),
+    # With the default t0 = 1e6, ax is a copy of p; t0 = 2.5 averages from step 5 (mu = 1/1.5).
+    ("asgd", "asgd", {}),
+    ("asgd_all", "asgd",
+     {"lr": 0.05, "lambd": 0.1, "alpha": 0.5, "t0": 2.5, "weight_decay": 0.1, "maximize": True}),
 ]
 
 
@@ -122,7 +128,8 @@ def make_optimizer(name, param, settings):
         # Current PyTorch's Adam(decoupled_weight_decay=True) is AdamW's update.
         return o.AdamW([param], foreach=False, **kw), False, 0.0
     cls = {"adagrad": o.Adagrad, "rmsprop": o.RMSprop, "adadelta": o.Adadelta,
-           "adam": o.Adam, "adamw": o.AdamW, "adamax": o.Adamax, "rprop": o.Rprop}[name]
+           "adam": o.Adam, "adamw": o.AdamW, "adamax": o.Adamax, "rprop": o.Rprop,
+           "asgd": o.ASGD}[name]
     return cls([param], foreach=False, **kw), False, 0.0
 
 
