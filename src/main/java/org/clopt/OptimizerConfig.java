@@ -259,6 +259,11 @@ public abstract class OptimizerConfig {
         return g;
     }
 
+    /** torch.sign: 1, -1 or +0; +0 for NaN and for -0 (Math.signum keeps both). */
+    static float torchSign(float x) {
+        return (x > 0f ? 1f : 0f) - (x < 0f ? 1f : 0f);
+    }
+
     static String define(boolean on, String define) {
         return on ? " -D" + define : "";
     }

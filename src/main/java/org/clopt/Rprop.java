@@ -101,11 +101,6 @@ public final class Rprop extends OptimizerConfig {
         }
     }
 
-    /** torch.sign: 1, -1 or +0; +0 for NaN and for -0 (Math.signum keeps both). */
-    static float torchSign(float x) {
-        return (x > 0f ? 1f : 0f) - (x < 0f ? 1f : 0f);
-    }
-
     /** Builds an {@link Rprop}, starting from PyTorch's defaults. */
     public static final class Builder extends OptimizerConfig.Builder<Builder, Rprop> {
         private Builder(Algorithm row) {

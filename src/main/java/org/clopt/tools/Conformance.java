@@ -208,6 +208,8 @@ public final class Conformance {
         add(sets, "asgd");
         // t0 = 2.5: ax averages from step 5 on (mu = 1/1.5, 1/2.5, ...), not only copies p.
         add(sets, "asgd", "lr=0.05", "lambd=0.1", "alpha=0.5", "t0=2.5", "weight_decay=0.1", "maximize=true");
+        add(sets, "lion");
+        add(sets, "lion", "lr=0.01", "betas=0.8,0.95", "weight_decay=0.1", "maximize=true");
         return sets;
     }
 
