@@ -75,6 +75,12 @@ inline float clopt_nan_max(const float a, const float b) {
     return (a > b || isnan(a)) ? a : b;
 }
 
+/* torch.sign, which rprop and lion step by: 1, -1 or +0; +0 for NaN and for -0 (OpenCL's
+ * sign() keeps both). */
+inline float clopt_torch_sign(const float x) {
+    return (float) (x > 0.0f) - (float) (x < 0.0f);
+}
+
 /* The update adam and adamw share once the gradient and p are prepared: both moments, amsgrad's
  * running maximum (-DAMSGRAD; max_exp_avg_sq is not touched without it), and the new p. */
 inline float clopt_adam_update(const uint i, const float p, const float g,

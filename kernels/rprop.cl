@@ -20,11 +20,6 @@
  * Traffic: read p, grad, prev, step_size; write p, prev, step_size: 28 bytes per element.
  */
 
-/* torch.sign: 1, -1 or +0; +0 for NaN and for -0 (OpenCL's sign() keeps both). */
-inline float clopt_torch_sign(const float x) {
-    return (float) (x > 0.0f) - (float) (x < 0.0f);
-}
-
 /* torch.clamp: NaN stays NaN (fmin and fmax would drop it). */
 inline float clopt_clamp(const float x, const float lo, const float hi) {
     return x < lo ? lo : (x > hi ? hi : x);

@@ -28,6 +28,8 @@ CASES = [
     ("adadelta", {}, torch.optim.Adadelta, {}),
     ("momentum", {"lr": "0.01"}, torch.optim.SGD, {"lr": 0.01, "momentum": 0.9}),
     ("nadam", {}, torch.optim.NAdam, {"foreach": True}),
+    # Scalar state eta and mu besides ax; t0 = 2 averages from step 4.
+    ("asgd", {"lr": "0.05", "t0": "2"}, torch.optim.ASGD, {"lr": 0.05, "t0": 2, "foreach": False}),
 ]
 
 

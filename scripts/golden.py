@@ -11,6 +11,7 @@ vector of N parameters, once in float64 and once in float32, and writes:
   <out>/<case>/params_f32.npy          float32 (T, N) same, run in float32
   <out>/<case>/state_<key>_f64.npy     float64 (N,)   per-element state after the last step
   <out>/<case>/state_<key>_f32.npy     float32 (N,)   (exp_avg, sum, momentum_buffer, ...)
+  <out>/lion_hand/...                  a small Lion case in float64, checked by hand (LionTest)
 
 Every case also has a "<case>_sparse" variant whose gradients are about 80% zeros.
 The default <out> is src/test/resources/org/clopt/golden under the repository root.
@@ -25,8 +26,14 @@ need neither Python nor torch.
 Notes on torch 1.13: optimizers run with foreach=False, except NAdam, whose
 single-tensor path multiplies one mu too many into mu_product_next; its foreach
 path is correct. NAdam and RAdam 1.13 have no maximize or decoupled_weight_decay,
-so both are emulated as newer PyTorch defines them. Scalar state (step, mu_product) is
-left as torch creates it (float32) in both runs and is not written.
+so both are emulated as newer PyTorch defines them. ASGD's single-tensor path is
+upstream's (eta and mu updated after the step, from the step's lr). Scalar state
+(step, mu_product, eta, mu) is left as torch creates it (float32) in both runs and
+is not written.
+
+Lion is not in torch: lion() below is Algorithm 2 of Chen et al. 2023 in NumPy,
+written from the definition as lion-pytorch computes it (torch.sign: 0 for 0 and
+NaN), run in float64 and, operation by operation, in float32.
 """
 import argparse
 import os
@@ -37,7 +44,7 @@ import torch
 
 N, T = 67, 7
 STATE_KEYS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "sum", "square_avg",
-              "acc_delta", "grad_avg", "momentum_buffer", "exp_inf", "prev", "step_size")
+              "acc_delta", "grad_avg", "momentum_buffer", "exp_inf", "prev", "step_size", "ax")
 
 # (case name, optimizer, settings exactly as given to the optimizer)
 CASES = [
@@ -88,7 +95,43 @@ CASES = [
     ("radam_decoupled_max", "radam",
      {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-06, "weight_decay": 0.1,
       "decoupled_weight_decay": True, "maximize": True}),
+    # With the default t0 = 1e6, ax is a copy of p; t0 = 2.5 averages from step 5 (mu = 1/1.5).
+    ("asgd", "asgd", {}),
+    ("asgd_all", "asgd",
+     {"lr": 0.05, "lambd": 0.1, "alpha": 0.5, "t0": 2.5, "weight_decay": 0.1, "maximize": True}),
+    ("lion", "lion", {}),
+    ("lion_all", "lion",
+     {"lr": 0.01, "betas": (0.8, 0.95), "weight_decay": 0.1, "maximize": True}),
 ]
+
+LION_DEFAULTS = {"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0, "maximize": False}
+
+
+def torch_sign(x):
+    """torch.sign: 1, -1 or 0, and 0 for NaN (np.sign gives NaN)."""
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
+def lion(params0, grads, dtype, settings):
+    """Lion (Chen et al. 2023, Algorithm 2) in NumPy, every operation rounded to dtype in
+    lion-pytorch's order; the Python-float hyperparameters are rounded to dtype as torch
+    rounds a scalar operand. Returns (trajectory, {"exp_avg": m})."""
+    kw = dict(LION_DEFAULTS, **settings)
+    f = np.dtype(dtype).type
+    lr, (b1, b2), wd = kw["lr"], kw["betas"], kw["weight_decay"]
+    p = params0.astype(dtype)
+    m = np.zeros_like(p)
+    trajectory = []
+    for g in grads:
+        g = g.astype(dtype)
+        if kw["maximize"]:
+            g = -g
+        p = p * f(1 - lr * wd)
+        c = m * f(b1) + f(1 - b1) * g
+        p = p - f(lr) * torch_sign(c)
+        m = m * f(b2) + f(1 - b2) * g
+        trajectory.append(p.copy())
+    return np.stack(trajectory), {"exp_avg": m}
 
 
 def format_value(value):
@@ -122,11 +165,15 @@ def make_optimizer(name, param, settings):
         # Current PyTorch's Adam(decoupled_weight_decay=True) is AdamW's update.
         return o.AdamW([param], foreach=False, **kw), False, 0.0
     cls = {"adagrad": o.Adagrad, "rmsprop": o.RMSprop, "adadelta": o.Adadelta,
-           "adam": o.Adam, "adamw": o.AdamW, "adamax": o.Adamax, "rprop": o.Rprop}[name]
+           "adam": o.Adam, "adamw": o.AdamW, "adamax": o.Adamax, "rprop": o.Rprop,
+           "asgd": o.ASGD}[name]
     return cls([param], foreach=False, **kw), False, 0.0
 
 
 def run(name, settings, params0, grads, dtype):
+    if name == "lion":
+        return lion(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
+                    settings)
     param = torch.tensor(params0, dtype=dtype, requires_grad=True)
     opt, maximize, decay = make_optimizer(name, param, settings)
     trajectory = []
@@ -162,6 +209,25 @@ def write_case(out, case, name, settings, sparse):
             np.save(os.path.join(folder, "state_%s_%s.npy" % (key, suffix)), value.astype(np_dtype))
 
 
+# A small Lion case whose every value is exact in binary, so that a test can check lion()
+# against values worked out by hand (LionTest): 3 elements, 3 steps, a zero and a NaN gradient.
+LION_HAND = {"lr": 0.5, "betas": (0.5, 0.75), "weight_decay": 0.5}
+LION_HAND_PARAMS0 = [1.0, -2.0, 0.5]
+LION_HAND_GRADS = [[1.0, -1.0, 0.0], [-2.0, -1.0, 4.0], [0.3125, float("nan"), -3.0]]
+
+
+def write_lion_hand(out):
+    folder = os.path.join(out, "lion_hand")
+    os.makedirs(folder, exist_ok=True)
+    params0 = np.array(LION_HAND_PARAMS0, dtype=np.float32)
+    grads = np.array(LION_HAND_GRADS, dtype=np.float32)
+    trajectory, state = lion(params0, grads, np.float64, LION_HAND)
+    np.save(os.path.join(folder, "params0.npy"), params0)
+    np.save(os.path.join(folder, "grads.npy"), grads)
+    np.save(os.path.join(folder, "params_f64.npy"), trajectory)
+    np.save(os.path.join(folder, "state_exp_avg_f64.npy"), state["exp_avg"])
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -175,6 +241,7 @@ def main():
         for variant, sparse in ((case, False), (case + "_sparse", True)):
             write_case(out, variant, name, settings, sparse)
             lines.append("%s\t%s\t%s" % (variant, name, text))
+    write_lion_hand(out)
     with open(os.path.join(out, "cases.tsv"), "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote %d cases to %s" % (len(lines) - 1, out))

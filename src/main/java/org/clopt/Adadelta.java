@@ -51,7 +51,7 @@ public final class Adadelta extends OptimizerConfig {
     }
 
     @Override
-    float[] scalars(long t, float muProduct) {
+    float[] scalars(long t, float[] before, float[] after) {
         double rho = number("rho");
         return new float[] {(float) number("weight_decay"), (float) rho, (float) (1 - rho),
             (float) number("eps"), (float) -lr()};

@@ -57,7 +57,7 @@ public final class Adagrad extends OptimizerConfig {
     }
 
     @Override
-    float[] scalars(long t, float muProduct) {
+    float[] scalars(long t, float[] before, float[] after) {
         double clr = lr() / (1 + (t - 1) * number("lr_decay"));
         return new float[] {(float) number("weight_decay"), (float) -clr, (float) number("eps")};
     }

@@ -45,7 +45,7 @@ abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
     abstract float decayScalar();
 
     @Override
-    final float[] scalars(long t, float muProduct) {
+    final float[] scalars(long t, float[] before, float[] after) {
         double beta1 = pair("betas", 0);
         double beta2 = pair("betas", 1);
         double biasCorrection1 = 1 - Math.pow(beta1, t);

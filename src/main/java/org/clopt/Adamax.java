@@ -52,7 +52,7 @@ public final class Adamax extends OptimizerConfig {
     }
 
     @Override
-    float[] scalars(long t, float muProduct) {
+    float[] scalars(long t, float[] before, float[] after) {
         double beta1 = pair("betas", 0);
         double beta2 = pair("betas", 1);
         double clr = lr() / (1 - Math.pow(beta1, t));

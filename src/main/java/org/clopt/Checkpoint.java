@@ -34,8 +34,9 @@ import org.clopt.io.SafeTensors;
  *
  * <p>Tensors, named as in PyTorch's optimizer {@code state_dict} with the tensor's index i in the
  * set: {@code state.i.step} (I64 scalar), {@code state.i.<key>} for each state array
- * ({@code exp_avg}, {@code sum} ... F32, the tensor's shape), {@code state.i.mu_product} (F32
- * scalar, NAdam), when asked for, {@code param.i} (the parameters), and with {@link Averaging},
+ * ({@code exp_avg}, {@code sum} ... F32, the tensor's shape), {@code state.i.<key>} for each
+ * scalar state (F32 scalars: NAdam's {@code mu_product}, ASGD's {@code eta} and {@code mu}),
+ * when asked for, {@code param.i} (the parameters), and with {@link Averaging},
  * {@code averaged.i} (the averaged parameters). {@code __metadata__}
  * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("3"), {@code params}
  * (JSON: each tensor's name, shape and group), {@code param_groups} (JSON: each group's
@@ -90,7 +91,7 @@ public final class Checkpoint {
     }
 
     /**
-     * Loads a checkpoint into {@code set}: every state array, step count and mu_product, each
+     * Loads a checkpoint into {@code set}: every state array, step count and scalar state, each
      * group's hyperparameters, and the parameters if the file has them.
      *
      * @param set the set to load into

@@ -74,13 +74,20 @@ public final class NAdam extends OptimizerConfig {
     }
 
     @Override
-    float nextMuProduct(long t, float muProduct) {
-        // float times float is exact in double: this is the correctly rounded float product.
-        return (float) (muProduct * (double) (float) mu(t));
+    float[] initialScalarState() {
+        return new float[] {1f};
     }
 
     @Override
-    float[] scalars(long t, float muProduct) {
+    float[] nextScalarState(long t, float[] before) {
+        // float times float is exact in double: this is the correctly rounded float product.
+        return new float[] {(float) (before[0] * (double) (float) mu(t))};
+    }
+
+    @Override
+    float[] scalars(long t, float[] before, float[] after) {
+        // PyTorch multiplies mu_t into mu_product before the update and uses the new product.
+        float muProduct = after[0];
         double muT = mu(t);
         double muNext = mu(t + 1);
         double lr = lr();

@@ -16,6 +16,9 @@ import java.util.Objects;
  * and {@link #toBuilder()}.
  */
 public abstract class OptimizerConfig {
+    /** The scalar state of the algorithms that keep none. */
+    static final float[] NO_SCALAR_STATE = new float[0];
+
     private final Algorithm row;
     private final Map<String, Object> values;
 
@@ -83,8 +86,8 @@ public abstract class OptimizerConfig {
     public abstract List<String> stateNames();
 
     /**
-     * Scalar state kept per tensor besides the step count, by PyTorch key (NAdam's
-     * {@code mu_product}).
+     * Scalar state kept per tensor besides the step count, by PyTorch key, as float32 values
+     * that advance every step (NAdam's {@code mu_product}, ASGD's {@code eta} and {@code mu}).
      *
      * @return the keys, usually empty
      */
@@ -212,16 +215,33 @@ public abstract class OptimizerConfig {
         return 0f;
     }
 
-    /** NAdam's running product of momentum coefficients after step {@code t}; others keep it. */
-    float nextMuProduct(long t, float muProduct) {
-        return muProduct;
+    /**
+     * The scalar state a tensor takes its first step with, in the order of
+     * {@link #scalarStateNames()}. As PyTorch creates a parameter's state at its first step from
+     * the group's hyperparameters then, this is asked of the configuration of that step
+     * (ASGD's {@code eta} starts at the lr of its first step).
+     */
+    float[] initialScalarState() {
+        return NO_SCALAR_STATE;
+    }
+
+    /**
+     * The scalar state after step {@code t} (first step is 1), from the state before it, which is
+     * not changed: computed in double from float32 values and rounded to float32, as PyTorch
+     * keeps these values in float32 tensors.
+     */
+    float[] nextScalarState(long t, float[] before) {
+        return before;
     }
 
     /**
      * The per-step scalars for step {@code t} (first step is 1), computed in double and rounded
-     * to float, in the kernel's argument order.
+     * to float, in the kernel's argument order. {@code before} and {@code after} are the
+     * tensor's scalar state before and after the step ({@link #nextScalarState}); an algorithm
+     * reads the one its PyTorch update reads (NAdam advances mu_product first and uses the new
+     * value; ASGD steps with eta and mu, then advances them).
      */
-    abstract float[] scalars(long t, float muProduct);
+    abstract float[] scalars(long t, float[] before, float[] after);
 
     /**
      * The CPU reference: one step over elements [from, to), the same equations in the same
@@ -237,6 +257,11 @@ public abstract class OptimizerConfig {
             g = g + weightDecay * p;
         }
         return g;
+    }
+
+    /** torch.sign: 1, -1 or +0; +0 for NaN and for -0 (Math.signum keeps both). */
+    static float torchSign(float x) {
+        return (x > 0f ? 1f : 0f) - (x < 0f ? 1f : 0f);
     }
 
     static String define(boolean on, String define) {

@@ -54,7 +54,12 @@ public final class ParameterSet implements AutoCloseable {
         final int offset;
         final int size;
         long step;
-        float muProduct = 1f;
+        /**
+         * The algorithm's scalar state after the last step (NAdam's mu_product, ASGD's eta and
+         * mu), in the order of its scalarStateNames; null until the first step, which starts
+         * from the configuration's initial values then, as PyTorch creates state lazily.
+         */
+        float[] scalarState;
         boolean frozen;
         boolean hasGradient = true;
         /**
@@ -424,20 +429,23 @@ public final class ParameterSet implements AutoCloseable {
                     i++;
                     continue;
                 }
-                // A run: consecutive tensors of this group that take part with equal counters.
+                // A run: consecutive tensors of this group that take part with equal step counts
+                // and scalar state (bit for bit), so with the same kernel scalars.
                 int j = i + 1;
                 while (j < list.size() && active(list.get(j)) && list.get(j).step == first.step
-                        && list.get(j).muProduct == first.muProduct && list.get(j).clipped == first.clipped) {
+                        && Arrays.equals(list.get(j).scalarState, first.scalarState)
+                        && list.get(j).clipped == first.clipped) {
                     j++;
                 }
                 long t = first.step + 1;
-                float mu = config.nextMuProduct(t, first.muProduct);
+                float[] before = first.scalarState != null ? first.scalarState : config.initialScalarState();
+                float[] after = config.nextScalarState(t, before);
                 Tensor last = list.get(j - 1);
-                engines.get(g).run(config, config.scalars(t, mu), first.offset, last.offset + last.size,
-                        kernels.scale(first.clipped));
+                engines.get(g).run(config, config.scalars(t, before, after), first.offset,
+                        last.offset + last.size, kernels.scale(first.clipped));
                 for (int k = i; k < j; k++) {
                     list.get(k).step = t;
-                    list.get(k).muProduct = mu;
+                    list.get(k).scalarState = after;
                 }
                 i = j;
             }
@@ -913,8 +921,10 @@ public final class ParameterSet implements AutoCloseable {
                 state.put(key, values);
             }
             Map<String, Float> scalars = new LinkedHashMap<>();
-            for (String key : config.scalarStateNames()) {
-                scalars.put(key, t.muProduct);
+            float[] values = t.scalarState != null ? t.scalarState : config.initialScalarState();
+            List<String> keys = config.scalarStateNames();
+            for (int k = 0; k < keys.size(); k++) {
+                scalars.put(keys.get(k), values[k]);
             }
             float[] parameters = null;
             if (includeParameters) {
@@ -1059,11 +1069,28 @@ public final class ParameterSet implements AutoCloseable {
         for (int i = 0; i < tensors.size(); i++) {
             StateDict.Param p = state.params().get(i);
             tensors.get(i).step = p.step();
-            tensors.get(i).muProduct = p.scalarState().getOrDefault("mu_product", 1f);
+            tensors.get(i).scalarState = scalarState(state.groups().get(p.group()), p);
         }
         for (int g = 0; g < configs.size(); g++) {
             configs.set(g, state.groups().get(g));
         }
+    }
+
+    /**
+     * A snapshot's scalar state as a tensor holds it: none before the first step (the first step
+     * starts from the configuration then, as PyTorch's lazily created state does), else the
+     * values in the algorithm's order.
+     */
+    private static float[] scalarState(OptimizerConfig config, StateDict.Param p) {
+        if (p.step() == 0) {
+            return null;
+        }
+        List<String> keys = config.scalarStateNames();
+        float[] values = new float[keys.size()];
+        for (int k = 0; k < values.length; k++) {
+            values[k] = p.scalarState().get(keys.get(k));
+        }
+        return values;
     }
 
     /**

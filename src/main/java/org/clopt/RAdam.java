@@ -69,7 +69,7 @@ public final class RAdam extends OptimizerConfig {
     }
 
     @Override
-    float[] scalars(long t, float muProduct) {
+    float[] scalars(long t, float[] before, float[] after) {
         double lr = lr();
         double beta1 = pair("betas", 0);
         double beta2 = pair("betas", 1);

@@ -70,7 +70,7 @@ public final class RmsProp extends OptimizerConfig {
     }
 
     @Override
-    float[] scalars(long t, float muProduct) {
+    float[] scalars(long t, float[] before, float[] after) {
         double alpha = number("alpha");
         return new float[] {(float) number("weight_decay"), (float) alpha, (float) (1 - alpha),
             (float) number("eps"), (float) number("momentum"), (float) -lr()};

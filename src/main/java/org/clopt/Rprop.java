@@ -71,7 +71,7 @@ public final class Rprop extends OptimizerConfig {
     }
 
     @Override
-    float[] scalars(long t, float muProduct) {
+    float[] scalars(long t, float[] before, float[] after) {
         return new float[] {(float) pair("etas", 0), (float) pair("etas", 1),
             (float) pair("step_sizes", 0), (float) pair("step_sizes", 1)};
     }
@@ -99,11 +99,6 @@ public final class Rprop extends OptimizerConfig {
             prev[i] = g;
             p[i] = p[i] + (-1f * torchSign(g)) * x;
         }
-    }
-
-    /** torch.sign: 1, -1 or +0; +0 for NaN and for -0 (Math.signum keeps both). */
-    static float torchSign(float x) {
-        return (x > 0f ? 1f : 0f) - (x < 0f ? 1f : 0f);
     }
 
     /** Builds an {@link Rprop}, starting from PyTorch's defaults. */

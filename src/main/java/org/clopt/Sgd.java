@@ -92,7 +92,7 @@ public final class Sgd extends OptimizerConfig {
     }
 
     @Override
-    float[] scalars(long t, float muProduct) {
+    float[] scalars(long t, float[] before, float[] after) {
         double lr = lr();
         double momentum = number("momentum");
         double weightDecay = number("weight_decay");

@@ -47,7 +47,8 @@ public final class StateDict {
          * @param group the index of the tensor's group
          * @param step the tensor's step count, in [0, {@link StateDict#MAX_STEP}]
          * @param state the state arrays by PyTorch key, each of the tensor's size
-         * @param scalarState scalar state by PyTorch key, such as NAdam's {@code mu_product}
+         * @param scalarState scalar state by PyTorch key, such as NAdam's {@code mu_product}: every
+         *     key the group's algorithm keeps
          * @param parameters the parameters, or null for a snapshot of optimizer state only
          * @throws IllegalArgumentException for a negative dimension, a step count out of range,
          *     or an array whose length is not the tensor's size
@@ -66,7 +67,8 @@ public final class StateDict {
          * @param group the index of the tensor's group
          * @param step the tensor's step count, in [0, {@link StateDict#MAX_STEP}]
          * @param state the state arrays by PyTorch key, each of the tensor's size
-         * @param scalarState scalar state by PyTorch key, such as NAdam's {@code mu_product}
+         * @param scalarState scalar state by PyTorch key, such as NAdam's {@code mu_product}: every
+         *     key the group's algorithm keeps
          * @param parameters the parameters, or null for a snapshot of optimizer state only
          * @param averaged the averaged parameters, or null when the set keeps none
          * @throws IllegalArgumentException as the constructor without {@code averaged}, or for
@@ -180,7 +182,11 @@ public final class StateDict {
         }
 
         /**
-         * Scalar state by PyTorch key (NAdam's {@code mu_product}); empty for most algorithms.
+         * Scalar state by PyTorch key (NAdam's {@code mu_product}, ASGD's {@code eta} and
+         * {@code mu}); empty for most algorithms. At step 0 it holds the values the first step
+         * would start from under the group's configuration of the snapshot; a snapshot loaded at
+         * step 0 leaves them to the configuration of the first step, as PyTorch creates a
+         * parameter's state at its first step.
          *
          * @return the scalar state (immutable)
          */

@@ -58,6 +58,19 @@ class ValidationTest {
         "radam    | eps                       | -1e-8    | invalid eps: -1.0E-8",
         "radam    | weight_decay              | -0.1     | invalid weight_decay: -0.1",
         "radam    | decoupled_weight_decay    | yes      | invalid decoupled_weight_decay: 'yes'",
+        "asgd     | lr                        | -0.01    | invalid lr: -0.01 (must be a finite number >= 0)",
+        "asgd     | lambd                     | -1e-4    | invalid lambd: -1.0E-4 (must be a finite number >= 0)",
+        "asgd     | alpha                     | -0.75    | invalid alpha: -0.75 (must be a finite number >= 0)",
+        "asgd     | t0                        | NaN      | invalid t0: NaN (must be a finite number)",
+        "asgd     | t0                        | -Infinity | invalid t0: -Infinity (must be a finite number)",
+        "asgd     | weight_decay              | -0.1     | invalid weight_decay: -0.1",
+        "asgd     | momentum                  | 0.9      | unknown hyperparameter for asgd: 'momentum'",
+        "lion     | lr                        | -1e-4    | invalid lr: -1.0E-4 (must be a finite number >= 0)",
+        "lion     | betas                     | '-0.1,0.99' | invalid betas[0]: -0.1 (must be in [0, 1])",
+        "lion     | betas                     | '0.9,1.5'   | invalid betas[1]: 1.5 (must be in [0, 1])",
+        "lion     | weight_decay              | -0.1     | invalid weight_decay: -0.1",
+        "lion     | maximize                  | yes      | invalid maximize: 'yes' (must be true or false)",
+        "lion     | eps                       | 1e-8     | unknown hyperparameter for lion: 'eps' (known: lr, betas, weight_decay, maximize)",
     })
     void rejectsInvalidValue(String optimizer, String key, String value, String message) {
         Map<String, String> settings = optimizer.startsWith("sgd") || optimizer.equals("momentum")
@@ -102,6 +115,10 @@ class ValidationTest {
         assertThrows(IllegalArgumentException.class, () -> Rprop.builder().etas(0.5, 0.9).build());
         assertThrows(IllegalArgumentException.class, () -> Rprop.builder().stepSizes(1, 0.5).build());
         assertThrows(IllegalArgumentException.class, () -> Rprop.builder().weightDecay(0.1));
+        assertThrows(IllegalArgumentException.class, () -> Asgd.builder().lambd(-1).build());
+        assertThrows(IllegalArgumentException.class, () -> Asgd.builder().t0(Double.NaN).build());
+        assertThrows(IllegalArgumentException.class, () -> Lion.builder().betas(0.9, 1.1).build());
+        assertThrows(IllegalArgumentException.class, () -> Lion.builder().set("eps", 1e-8));
     }
 
     @Test
@@ -119,6 +136,11 @@ class ValidationTest {
         assertEquals(Map.of("lr", 1e-2, "etas", java.util.List.of(0.5, 1.2), "step_sizes",
                 java.util.List.of(1e-6, 50.0), "maximize", false),
                 OptimizerConfig.of("rprop", Map.of()).hyperparameters());
+        assertEquals(Map.of("lr", 1e-2, "lambd", 1e-4, "alpha", 0.75, "t0", 1e6, "weight_decay", 0.0,
+                "maximize", false), OptimizerConfig.of("asgd", Map.of()).hyperparameters());
+        // Lion: lion-pytorch's defaults.
+        assertEquals(Map.of("lr", 1e-4, "betas", java.util.List.of(0.9, 0.99), "weight_decay", 0.0,
+                "maximize", false), OptimizerConfig.of("lion", Map.of()).hyperparameters());
         Sgd nesterov = (Sgd) OptimizerConfig.of("nesterov", Map.of("lr", "0.1"));
         assertEquals(0.9, nesterov.number("momentum"));
         assertEquals("nesterov", nesterov.algorithm());

@@ -205,6 +205,11 @@ public final class Conformance {
         add(sets, "radam", "weight_decay=0.1");
         add(sets, "radam", "lr=0.01", "betas=0.8,0.99", "eps=1e-6", "weight_decay=0.1",
                 "decoupled_weight_decay=true", "maximize=true");
+        add(sets, "asgd");
+        // t0 = 2.5: ax averages from step 5 on (mu = 1/1.5, 1/2.5, ...), not only copies p.
+        add(sets, "asgd", "lr=0.05", "lambd=0.1", "alpha=0.5", "t0=2.5", "weight_decay=0.1", "maximize=true");
+        add(sets, "lion");
+        add(sets, "lion", "lr=0.01", "betas=0.8,0.95", "weight_decay=0.1", "maximize=true");
         return sets;
     }
 

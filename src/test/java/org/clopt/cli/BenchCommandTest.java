@@ -75,7 +75,7 @@ class BenchCommandTest {
             {"bench", "--tensors", "0"},
             {"bench", "--size", "10", "--tensors", "11"},
             {"bench", "--size", "0"},
-            {"bench", "--optimizer", "lion"},
+            {"bench", "--optimizer", "adamx"},
             {"bench", "--set", "lr=-1"},
             {"bench", "--repetitions", "1"},
         }) {

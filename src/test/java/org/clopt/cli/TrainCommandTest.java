@@ -70,7 +70,7 @@ class TrainCommandTest {
         Path file = Files.writeString(dir.resolve("file"), "x");
         for (String[] args : new String[][] {
             {"train", "--workload", "mnist"},
-            {"train", "--optimizer", "lion"},
+            {"train", "--optimizer", "adamx"},
             {"train", "--steps", "0"},
             {"train", "--steps", "many"},
             {"train", "--out", file.toString()},

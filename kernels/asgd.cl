@@ -1,0 +1,38 @@
+/*
+ * asgd: torch.optim.ASGD, averaged stochastic gradient descent: SGD with a step size eta that
+ * decays with the step count, and a running average ax of the parameters that starts at t0.
+ *
+ * Scalar state per tensor, float32 as PyTorch keeps it: eta (starts at lr) and mu (starts at 1).
+ * Device, step t, with the eta and mu the previous step left:
+ *   g = -grad if maximize else grad
+ *   if weight_decay != 0:  g = g + weight_decay * p
+ *   p = p * (1 - lambd * eta)
+ *   p = p - eta * g
+ *   ax = ax + (p - ax) * mu   if mu != 1
+ *   ax = p                    otherwise
+ * Host, after the step, in double from the step's lr, each rounded to float32:
+ *   eta = lr / (1 + lambd * lr * t)^alpha
+ *   mu  = 1 / max(1, t - t0)
+ *
+ * 1 - lambd * eta is a host scalar (decay_factor), as PyTorch computes it in Python from the
+ * float32 eta; mu != 1 is the same for every element (one uniform branch), and the copy reads
+ * no ax, as PyTorch's ax.copy_(p). With the default t0 = 1e6, ax is a copy of p for a million
+ * steps. State: ax.
+ * Traffic: read p, grad, ax; write p, ax: 20 bytes per element.
+ */
+kernel void asgd_step(global float* restrict p, global const float* restrict grad,
+                      global const float* restrict grad_scale, global float* restrict ax,
+                      const float weight_decay, const float decay_factor, const float eta,
+                      const float mu) {
+    const uint i = get_global_id(0);
+    const float pi = p[i];
+    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
+    const float q = pi * decay_factor - eta * g;
+    p[i] = q;
+    if (mu != 1.0f) {
+        const float a = ax[i];
+        ax[i] = a + (q - a) * mu;
+    } else {
+        ax[i] = q;
+    }
+}
