@@ -69,7 +69,7 @@ public class StepBenchmark {
             throw new IllegalStateException("run org.clopt.StepBenchmark's main, which expands "
                     + "algorithm=all to the registry's names");
         }
-        OptimizerConfig config = org.clopt.tools.Benchmark.config(algorithm, Map.of());
+        OptimizerConfig config = OptimizerConfig.of(algorithm, Map.of());
         device = Device.open();
         optimizer = Optimizer.create(device, config, size);
         SplittableRandom random = new SplittableRandom(1);

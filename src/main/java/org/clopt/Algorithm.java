@@ -110,10 +110,6 @@ public final class Algorithm {
         Map<String, Object> all = new LinkedHashMap<>();
         for (Hyperparameter h : hyperparameters) {
             Object value = values.containsKey(h.key()) ? h.coerce(values.get(h.key())) : h.defaultValue();
-            if (value == null) {
-                throw new IllegalArgumentException("missing " + h.key() + ": " + name
-                        + " has no default " + h.key() + " (set " + h.key() + ", " + h.range() + ")");
-            }
             h.check(value);
             all.put(h.key(), value);
         }

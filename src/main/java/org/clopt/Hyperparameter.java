@@ -6,8 +6,8 @@ import java.util.Objects;
 
 /**
  * One hyperparameter of an {@link Algorithm}, declared once: its PyTorch keyword, its kind
- * (a number, a pair of numbers such as {@code betas}, or a flag), its default (none for a
- * required one, such as SGD's {@code lr}), the values it allows and whether it is structural.
+ * (a number, a pair of numbers such as {@code betas}, or a flag), its default (PyTorch's), the
+ * values it allows and whether it is structural.
  * Validation, builders' defaults, text parsing, {@link OptimizerConfig#hyperparameters()},
  * checkpoints and help texts all read these.
  *
@@ -97,11 +97,6 @@ public final class Hyperparameter {
     /** A number with this default. */
     static Hyperparameter number(String key, double defaultValue, Range range) {
         return new Hyperparameter(key, Kind.NUMBER, range, null, defaultValue, false);
-    }
-
-    /** A number the user must give (SGD's lr in PyTorch 1.13). */
-    static Hyperparameter requiredNumber(String key, Range range) {
-        return new Hyperparameter(key, Kind.NUMBER, range, null, null, false);
     }
 
     /** Two numbers, each in {@code range}, given as {@code first,second} in text. */
@@ -195,9 +190,9 @@ public final class Hyperparameter {
     }
 
     /**
-     * The default value, or null when the hyperparameter must be given.
+     * The default value.
      *
-     * @return the default, or null
+     * @return the default
      */
     public Object defaultValue() {
         return defaultValue;
@@ -331,9 +326,9 @@ public final class Hyperparameter {
         return String.valueOf(value);
     }
 
-    /** {@code key=default}, or {@code key (required)}. */
+    /** {@code key=default}. */
     @Override
     public String toString() {
-        return defaultValue == null ? key + " (required)" : key + "=" + format(defaultValue);
+        return key + "=" + format(defaultValue);
     }
 }

@@ -22,12 +22,13 @@ import org.clopt.Hyperparameter.Range;
  * <p>{@link #algorithm()} is {@code sgd} without momentum (no state), {@code nesterov} with
  * Nesterov momentum and {@code momentum} otherwise (state {@code momentum_buffer}). The
  * {@code momentum} and {@code nesterov} presets differ from {@code sgd} only in their defaults
- * (momentum 0.9; nesterov true as well). As in PyTorch 1.13, {@code lr} has no default.
+ * (momentum 0.9; nesterov true as well). {@code lr} defaults to 1e-3, as in current PyTorch (1.13's
+ * SGD had none).
  */
 public final class Sgd extends OptimizerConfig {
     /** Plain SGD: momentum 0, no state. */
     static final Algorithm SGD = new Algorithm("sgd", 2, Sgd::new,
-            Hyperparameter.requiredNumber("lr", Range.AT_LEAST_ZERO),
+            Hyperparameter.number("lr", 1e-3, Range.AT_LEAST_ZERO),
             // Zero or not selects the kernel and the state; its value may change.
             Hyperparameter.number("momentum", 0, Range.AT_LEAST_ZERO),
             Hyperparameter.number("dampening", 0, Range.FINITE),
@@ -52,7 +53,7 @@ public final class Sgd extends OptimizerConfig {
     /**
      * Plain SGD: momentum 0.
      *
-     * @return a new builder, whose {@code lr} must be set
+     * @return a new builder
      */
     public static Builder builder() {
         return new Builder(SGD);
@@ -61,7 +62,7 @@ public final class Sgd extends OptimizerConfig {
     /**
      * The {@code momentum} preset: momentum 0.9 unless set.
      *
-     * @return a new builder, whose {@code lr} must be set
+     * @return a new builder
      */
     public static Builder momentumBuilder() {
         return new Builder(MOMENTUM);
@@ -70,7 +71,7 @@ public final class Sgd extends OptimizerConfig {
     /**
      * The {@code nesterov} preset: momentum 0.9 unless set, nesterov true.
      *
-     * @return a new builder, whose {@code lr} must be set
+     * @return a new builder
      */
     public static Builder nesterovBuilder() {
         return new Builder(NESTEROV);
@@ -130,7 +131,7 @@ public final class Sgd extends OptimizerConfig {
         }
     }
 
-    /** Builds an {@link Sgd}; {@code lr} must be set. */
+    /** Builds an {@link Sgd}, starting from PyTorch's defaults. */
     public static final class Builder extends OptimizerConfig.Builder<Builder, Sgd> {
         private Builder(Algorithm row) {
             super(row);

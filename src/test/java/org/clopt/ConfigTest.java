@@ -22,7 +22,7 @@ class ConfigTest {
 
     /** A configuration of the row with its defaults (SGD's rows need an lr). */
     static OptimizerConfig defaults(Algorithm a) {
-        return a.create(a.hyperparameter("lr").defaultValue() == null ? Map.of("lr", 0.1) : Map.of());
+        return a.create(Map.of());
     }
 
     @ParameterizedTest(name = "{0}")

@@ -83,11 +83,10 @@ class ValidationTest {
     }
 
     @Test
-    void sgdNeedsLr() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> OptimizerConfig.of("sgd", Map.of()));
-        assertTrue(e.getMessage().startsWith("missing lr"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> Sgd.momentumBuilder().build());
+    void sgdsLrDefaultsToCurrentPyTorchs() {
+        assertEquals(1e-3, OptimizerConfig.of("sgd", Map.of()).lr());
+        assertEquals(1e-3, Sgd.momentumBuilder().build().lr());
+        assertEquals(0.9, Sgd.nesterovBuilder().build().number("momentum"));
     }
 
     @Test

@@ -28,8 +28,7 @@ import picocli.CommandLine.Spec;
             + "momentum, 28 for adam or rprop, 36 for adam with amsgrad).",
             "Times are medians of device-timed launches after warm-up; wall time per step "
                 + "(steps enqueued back to back) is checked beside them. The CPU reference "
-                + "(single thread) is timed on the same data. sgd, momentum and nesterov use "
-                + "lr=0.01 unless --set."})
+                + "(single thread) is timed on the same data."})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -153,7 +152,7 @@ final class BenchCommand implements Callable<Integer> {
         List<OptimizerConfig> configs = new ArrayList<>();
         for (String name : names) {
             try {
-                configs.add(Benchmark.config(name, settings));
+                configs.add(OptimizerConfig.of(name, settings));
             } catch (IllegalArgumentException e) {
                 String flag = Algorithms.NAMES.contains(name) ? "--set" : "--optimizer";
                 throw new BadInputException(flag + ": " + e.getMessage(), e);

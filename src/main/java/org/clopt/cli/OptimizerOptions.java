@@ -14,9 +14,8 @@ final class OptimizerOptions {
     String optimizer;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", mapFallbackValue = "",
-            description = {"A hyperparameter under its PyTorch name; repeatable. Tuples are "
-                + "comma-separated (betas=0.9,0.999), booleans true/false.",
-                "A hyperparameter shown as (required) has no default."})
+            description = "A hyperparameter under its PyTorch name; repeatable. Tuples are "
+                + "comma-separated (betas=0.9,0.999), booleans true/false.")
     Map<String, String> settings = new LinkedHashMap<>();
 
     OptimizerConfig config() {

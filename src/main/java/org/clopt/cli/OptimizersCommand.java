@@ -15,8 +15,8 @@ import picocli.CommandLine.Spec;
 /** {@code optimizers}: the registry, one algorithm a row with its hyperparameters and defaults. */
 @Command(name = "optimizers", mixinStandardHelpOptions = true,
         description = {"Lists every optimizer clopt runs, with its hyperparameters under PyTorch's "
-            + "names and their defaults; (required) marks one without a default. These are the "
-            + "names --optimizer takes and the keys --set takes."})
+            + "names and their defaults. These are the names --optimizer takes and the keys --set "
+            + "takes."})
 final class OptimizersCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

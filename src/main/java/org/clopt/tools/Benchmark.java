@@ -3,13 +3,9 @@ package org.clopt.tools;
 import static org.jocl.CL.*;
 
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
-import org.clopt.Algorithm;
-import org.clopt.Algorithms;
 import org.clopt.Closer;
 import org.clopt.Device;
 import org.clopt.DeviceBuffer;
@@ -34,27 +30,6 @@ import org.jocl.cl_event;
  */
 public final class Benchmark {
     private Benchmark() {
-    }
-
-    /** The learning rate benchmarks give an algorithm that has no default one (SGD). */
-    public static final double LR_WITHOUT_DEFAULT = 0.01;
-
-    /**
-     * The configuration a benchmark times: {@code settings} over the algorithm's defaults, and
-     * {@link #LR_WITHOUT_DEFAULT} where the algorithm has no default learning rate and none is set.
-     *
-     * @param algorithm a name of {@link Algorithms#NAMES}
-     * @param settings hyperparameter values as text by PyTorch keyword
-     * @return the validated configuration
-     * @throws IllegalArgumentException naming the unknown algorithm or the invalid setting
-     */
-    public static OptimizerConfig config(String algorithm, Map<String, String> settings) {
-        Algorithm row = Algorithms.named(algorithm);
-        Map<String, Object> values = new LinkedHashMap<>(settings);
-        if (row.hyperparameter("lr").defaultValue() == null) {
-            values.putIfAbsent("lr", LR_WITHOUT_DEFAULT);
-        }
-        return row.create(values);
     }
 
     /** Bytes per element of the roofline kernel, y += a*x: read x and y, write y. */

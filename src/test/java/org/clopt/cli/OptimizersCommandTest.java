@@ -19,7 +19,7 @@ class OptimizersCommandTest {
         Cli.Result r = Cli.run(0, "optimizers");
         long rows = r.lines().stream().filter(l -> !l.startsWith(" ")).count();
         assertEquals(Algorithms.NAMES.size(), rows, r.out());
-        assertTrue(r.out().contains("sgd        lr (required) momentum=0 dampening=0"), r.out());
+        assertTrue(r.out().contains("sgd        lr=0.001 momentum=0 dampening=0"), r.out());
         assertTrue(r.out().contains("weight_decay=0.01"), r.out());
         assertTrue(r.lines().stream().allMatch(l -> l.length() <= 78), r.out());
     }
