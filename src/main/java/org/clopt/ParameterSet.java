@@ -27,8 +27,9 @@ import org.jocl.cl_mem;
  *     set.writeParameters("fc1.weight", initial);
  *     ...
  *     set.writeGradients("fc1.weight", gradient);   // or write into gradientSlice(...) on the device
+ *     set.clipGradNorm(1.0);                        // clip_grad_norm_, fused into the step
  *     set.step();
- *     set.setConfig(0, set.config(0).with("lr", 5e-4));   // a schedule
+ *     set.setConfig(0, set.config(0).with("lr", 5e-4));   // by hand, or a scheduler's step()
  * }
  * }</pre>
  *
@@ -41,6 +42,12 @@ import org.jocl.cl_mem;
  * count matching its data. Tensors start with a gradient of zeros;
  * {@link #zeroGrad(boolean) zeroGrad(true)} or {@link #clearGradient} remove it until the next
  * write or {@link #markGradient}.
+ *
+ * <p>Around the step, on the device and with PyTorch's semantics: {@link #accumulateGradients}
+ * ({@code .grad +=}), {@link #clipGradNorm} and {@link #clipGradValue} ({@code torch.nn.utils}),
+ * {@link #startAveraging} and {@link #updateAveraged} ({@code AveragedModel}), and learning-rate
+ * schedulers ({@code org.clopt.schedule}), which {@link #attach} themselves so that their state
+ * is saved with the set's.
  *
  * <p>Thread-safe in the sense that calls from several threads are serialised: each method
  * runs alone, and {@link #close} waits for a running step. Close it to release its device memory.
