@@ -62,7 +62,12 @@ public final class Lamb extends OptimizerConfig {
         return List.of("exp_avg", "exp_avg_sq");
     }
 
-    /** 20 (moments) + 12 (norms of p and r) + 16 (the update): every pass counted. */
+    /**
+     * Bytes per element over the step's passes: 20 (the moments) + 12 (the norms of p and r) +
+     * 16 (the update).
+     *
+     * @return 48
+     */
     @Override
     public int bytesPerElement() {
         return 48;
