@@ -4,6 +4,7 @@ import static org.jocl.CL.*;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.List;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
@@ -152,7 +153,7 @@ final class ClEngine extends Engine {
             apply = Kernel.wrap(device, algorithm + "_apply",
                     device.createKernel(files, algorithm + "_apply", options));
         }
-        if (!java.util.Arrays.equals(bounds, boundsSet)) {
+        if (!Arrays.equals(bounds, boundsSet)) {
             int[][] tables = chunks(bounds);
             closeTables();
             chunkCount = tables[0].length / 2;
@@ -195,7 +196,7 @@ final class ClEngine extends Engine {
     void allocateAveraged() {
         if (buffers.length == averagedArray()) {
             cl_mem averaged = device.allocate(4L * size, arrayName(averagedArray()));
-            buffers = java.util.Arrays.copyOf(buffers, buffers.length + 1);
+            buffers = Arrays.copyOf(buffers, buffers.length + 1);
             buffers[buffers.length - 1] = averaged;
             fill(buffers.length - 1, 0, size, 0f);
         }

@@ -1,6 +1,7 @@
 package org.clopt;
 
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -51,7 +52,7 @@ abstract class Engine implements AutoCloseable {
 
     /** reduce.cl's chunk table (first element, count) and tensor ends for these bounds. */
     static int[][] chunks(int[] bounds) {
-        java.util.List<SetKernels.Segment> tensors = new java.util.ArrayList<>();
+        List<SetKernels.Segment> tensors = new ArrayList<>();
         for (int k = 0; k + 1 < bounds.length; k++) {
             tensors.add(new SetKernels.Segment(null, bounds[k], bounds[k + 1] - bounds[k]));
         }
