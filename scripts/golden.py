@@ -12,6 +12,7 @@ vector of N parameters, once in float64 and once in float32, and writes:
   <out>/<case>/state_<key>_f64.npy     float64 (N,)   per-element state after the last step
   <out>/<case>/state_<key>_f32.npy     float32 (N,)   (exp_avg, sum, momentum_buffer, ...)
   <out>/lion_hand/...                  a small Lion case in float64, checked by hand (LionTest)
+  <out>/lamb_hand/...                  a small LAMB case of three tensors, float64 (LambTest)
 
 Every case also has a "<case>_sparse" variant whose gradients are about 80% zeros.
 The default <out> is src/test/resources/org/clopt/golden under the repository root.
@@ -34,6 +35,12 @@ is not written.
 Lion is not in torch: lion() below is Algorithm 2 of Chen et al. 2023 in NumPy,
 written from the definition as lion-pytorch computes it (torch.sign: 0 for 0 and
 NaN), run in float64 and, operation by operation, in float32.
+
+LAMB is not in torch either: lamb() below is You et al.'s LAMB as optax.lamb computes it
+(Adam's bias-corrected update with eps outside the sqrt, plus weight_decay * p, times the
+per-tensor trust ratio ||p|| / ||r||, 1 when either norm is 0), in NumPy, in float64 and,
+operation by operation, in float32 (norms as float32 sums of squares). A golden case is one
+tensor; lamb_hand has three, for the per-tensor ratio.
 """
 import argparse
 import os
@@ -102,6 +109,9 @@ CASES = [
     ("lion", "lion", {}),
     ("lion_all", "lion",
      {"lr": 0.01, "betas": (0.8, 0.95), "weight_decay": 0.1, "maximize": True}),
+    ("lamb", "lamb", {}),
+    ("lamb_all", "lamb",
+     {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-08, "weight_decay": 0.01, "maximize": True}),
 ]
 
 LION_DEFAULTS = {"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0, "maximize": False}
@@ -132,6 +142,43 @@ def lion(params0, grads, dtype, settings):
         m = m * f(b2) + f(1 - b2) * g
         trajectory.append(p.copy())
     return np.stack(trajectory), {"exp_avg": m}
+
+
+LAMB_DEFAULTS = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-6, "weight_decay": 0.0,
+                 "maximize": False}
+
+
+def lamb(params0, grads, dtype, settings, bounds=None):
+    """LAMB as optax.lamb in NumPy, every operation rounded to dtype in optax's order; the
+    Python-float hyperparameters are rounded to dtype as a scalar operand is. Tensor k is
+    elements [bounds[k], bounds[k + 1]) (default: one tensor). Returns (trajectory,
+    {"exp_avg": m, "exp_avg_sq": v})."""
+    kw = dict(LAMB_DEFAULTS, **settings)
+    f = np.dtype(dtype).type
+    lr, (b1, b2), eps, wd = kw["lr"], kw["betas"], kw["eps"], kw["weight_decay"]
+    p = params0.astype(dtype)
+    bounds = bounds or [0, p.size]
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    trajectory = []
+    for t, g in enumerate(grads, start=1):
+        g = g.astype(dtype)
+        if kw["maximize"]:
+            g = -g
+        m = m * f(b1) + f(1 - b1) * g
+        v = v * f(b2) + f(1 - b2) * g * g
+        r = (m / f(1 - b1 ** t)) / (np.sqrt(v / f(1 - b2 ** t)) + f(eps))
+        if wd != 0:
+            r = r + f(wd) * p
+        new = p.copy()
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            p_norm = np.sqrt(np.sum(p[lo:hi] * p[lo:hi], dtype=dtype))
+            r_norm = np.sqrt(np.sum(r[lo:hi] * r[lo:hi], dtype=dtype))
+            ratio = f(1) if p_norm == 0 or r_norm == 0 else p_norm / r_norm
+            new[lo:hi] = p[lo:hi] + (r[lo:hi] * ratio) * f(-lr)
+        p = new
+        trajectory.append(p.copy())
+    return np.stack(trajectory), {"exp_avg": m, "exp_avg_sq": v}
 
 
 def format_value(value):
@@ -173,6 +220,9 @@ def make_optimizer(name, param, settings):
 def run(name, settings, params0, grads, dtype):
     if name == "lion":
         return lion(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
+                    settings)
+    if name == "lamb":
+        return lamb(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
                     settings)
     param = torch.tensor(params0, dtype=dtype, requires_grad=True)
     opt, maximize, decay = make_optimizer(name, param, settings)
@@ -228,6 +278,28 @@ def write_lion_hand(out):
     np.save(os.path.join(folder, "state_exp_avg_f64.npy"), state["exp_avg"])
 
 
+# A small LAMB case of three tensors whose every value is exact in binary (LambTest): betas
+# (0.5, 0.75) and eps 0 make the first step's r = sign(g); the ratios are 2.5, 1 (p is zero)
+# and 0.5, so one ratio for the three tensors would give other values.
+LAMB_HAND = {"lr": 0.125, "betas": (0.5, 0.75), "eps": 0.0}
+LAMB_HAND_BOUNDS = [0, 4, 7, 11]
+LAMB_HAND_PARAMS0 = [3.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.5]
+LAMB_HAND_GRADS = [[1.0, -1.0, 1.0, -1.0, 2.0, -0.5, 4.0, -3.0, 5.0, -7.0, 9.0]]
+
+
+def write_lamb_hand(out):
+    folder = os.path.join(out, "lamb_hand")
+    os.makedirs(folder, exist_ok=True)
+    params0 = np.array(LAMB_HAND_PARAMS0, dtype=np.float32)
+    grads = np.array(LAMB_HAND_GRADS, dtype=np.float32)
+    trajectory, state = lamb(params0, grads, np.float64, LAMB_HAND, LAMB_HAND_BOUNDS)
+    np.save(os.path.join(folder, "params0.npy"), params0)
+    np.save(os.path.join(folder, "grads.npy"), grads)
+    np.save(os.path.join(folder, "params_f64.npy"), trajectory)
+    for key, value in sorted(state.items()):
+        np.save(os.path.join(folder, "state_%s_f64.npy" % key), value)
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -242,6 +314,7 @@ def main():
             write_case(out, variant, name, settings, sparse)
             lines.append("%s\t%s\t%s" % (variant, name, text))
     write_lion_hand(out)
+    write_lamb_hand(out)
     with open(os.path.join(out, "cases.tsv"), "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote %d cases to %s" % (len(lines) - 1, out))

@@ -4,6 +4,8 @@ import static org.jocl.CL.*;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.List;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_kernel;
@@ -28,6 +30,19 @@ final class ClEngine extends Engine {
     private final cl_kernel kernel;
     private cl_kernel scaledKernel;
     private final String options;
+    /** The kernel files of the program: the algorithm's, after reduce.cl's for per-tensor norms. */
+    private final List<String> files;
+    /** The per-tensor passes ({@link OptimizerConfig#perTensor()}), made on first use. */
+    private Kernel partials;
+    private Kernel finish;
+    private Kernel apply;
+    /** The chunk table, tensor ends, partial norms and factors of the last run's bounds. */
+    private int[] boundsSet;
+    private int chunkCount;
+    private DeviceBuffer chunkTable;
+    private DeviceBuffer tensorEnds;
+    private DeviceBuffer partialBuffer;
+    private DeviceBuffer factorBuffer;
     private final long localSize;
     /** The scalars each kernel holds now: most stay the same from step to step. */
     private float[] scalarsSet;
@@ -36,6 +51,7 @@ final class ClEngine extends Engine {
     ClEngine(Device device, OptimizerConfig layout, int size) {
         super(layout, size);
         this.device = device;
+        this.files = layout.perTensor() ? List.of("reduce", algorithm) : List.of(algorithm);
         device.ensureOpen();
         int arrays = 2 + stateNames.size();
         long bytes = 4L * size;
@@ -52,7 +68,7 @@ final class ClEngine extends Engine {
                 buffers[a] = device.allocate(bytes, arrayName(a));
                 fill(a, 0, size, a < 2 ? 0f : layout.initialState(a - 2));
             }
-            k = device.createKernel(algorithm, layout.buildOptions());
+            k = device.createKernel(files, algorithm + "_step", layout.buildOptions());
             setBuffers(k);
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
             device.finish();
@@ -91,7 +107,7 @@ final class ClEngine extends Engine {
         device.ensureOpen();
         boolean scaled = scale.buffer() != null;
         if (scaled && scaledKernel == null) {
-            cl_kernel k = device.createKernel(algorithm, options + " -DCLOPT_GRAD_SCALE");
+            cl_kernel k = device.createKernel(files, algorithm + "_step", options + " -DCLOPT_GRAD_SCALE");
             try {
                 setBuffers(k);
             } catch (RuntimeException e) {
@@ -123,11 +139,64 @@ final class ClEngine extends Engine {
         });
     }
 
+    /** Work-items (chunks) per work-group of the per-chunk passes, as reduce.cl's. */
+    private static final int CHUNK_GROUP = 64;
+
+    @Override
+    void runPerTensor(OptimizerConfig config, float[] scalars, int[] bounds) {
+        device.ensureOpen();
+        if (partials == null) {
+            partials = Kernel.wrap(device, algorithm + "_partials",
+                    device.createKernel(files, algorithm + "_partials", options));
+            finish = Kernel.wrap(device, algorithm + "_finish",
+                    device.createKernel(files, algorithm + "_finish", options));
+            apply = Kernel.wrap(device, algorithm + "_apply",
+                    device.createKernel(files, algorithm + "_apply", options));
+        }
+        if (!Arrays.equals(bounds, boundsSet)) {
+            int[][] tables = chunks(bounds);
+            closeTables();
+            chunkCount = tables[0].length / 2;
+            chunkTable = DeviceBuffer.of(device, tables[0], "the per-tensor chunks");
+            tensorEnds = DeviceBuffer.of(device, tables[1], "the per-tensor tensor ends");
+            partialBuffer = DeviceBuffer.allocate(device, 4L * chunkCount * config.reducedCount(),
+                    "the per-tensor partial norms");
+            factorBuffer = DeviceBuffer.allocate(device, 4L * chunkCount, "the per-tensor factors");
+            boundsSet = bounds.clone();
+        }
+        for (Kernel k : new Kernel[] {partials, apply}) {
+            k.arg(0, chunkTable).arg(1, k == partials ? partialBuffer : factorBuffer).arg(2, chunkCount);
+            for (int a = 0; a < stateNames.size() + 1; a++) {
+                k.arg(3 + a, buffers[a == 0 ? PARAMETERS : a + 1]);
+            }
+            for (int i = 0; i < scalars.length; i++) {
+                k.arg(4 + stateNames.size() + i, scalars[i]);
+            }
+        }
+        partials.launch(0, chunkCount, CHUNK_GROUP);
+        finish.arg(0, partialBuffer).arg(1, tensorEnds).arg(2, bounds.length - 1).arg(3, chunkCount)
+                .arg(4, factorBuffer).launch(0, 1);
+        apply.launch(0, chunkCount, CHUNK_GROUP);
+    }
+
+    private void closeTables() {
+        for (DeviceBuffer b : new DeviceBuffer[] {chunkTable, tensorEnds, partialBuffer, factorBuffer}) {
+            if (b != null) {
+                b.close();
+            }
+        }
+        boundsSet = null;
+        chunkTable = null;
+        tensorEnds = null;
+        partialBuffer = null;
+        factorBuffer = null;
+    }
+
     @Override
     void allocateAveraged() {
         if (buffers.length == averagedArray()) {
             cl_mem averaged = device.allocate(4L * size, arrayName(averagedArray()));
-            buffers = java.util.Arrays.copyOf(buffers, buffers.length + 1);
+            buffers = Arrays.copyOf(buffers, buffers.length + 1);
             buffers[buffers.length - 1] = averaged;
             fill(buffers.length - 1, 0, size, 0f);
         }
@@ -192,6 +261,12 @@ final class ClEngine extends Engine {
 
     @Override
     public void close() {
+        for (Kernel k : new Kernel[] {partials, finish, apply}) {
+            if (k != null) {
+                k.close();
+            }
+        }
+        closeTables();
         if (scaledKernel != null) {
             clReleaseKernel(scaledKernel);
         }

@@ -232,12 +232,25 @@ public final class Device implements AutoCloseable {
      *
      * @throws KernelBuildException with the build log if the compiler rejects the file
      */
-    synchronized cl_kernel createKernel(String file, String kernel, String options) {
+    cl_kernel createKernel(String file, String kernel, String options) {
+        return createKernel(List.of(file), kernel, options);
+    }
+
+    /**
+     * A new kernel {@code kernel} from the classpath files {@code kernels/<file>.cl}, compiled in
+     * this order after {@code common.cl} as one program: an algorithm with per-tensor norms is
+     * compiled after {@code reduce.cl}, whose functions it uses.
+     */
+    synchronized cl_kernel createKernel(List<String> files, String kernel, String options) {
         ensureOpen();
-        String key = file + "|" + options;
+        String key = String.join("+", files) + "|" + options;
         cl_program program = programs.get(key);
         if (program == null) {
-            program = build("kernels/" + file + ".cl", resource("common.cl") + "\n" + resource(file + ".cl"), options);
+            StringBuilder source = new StringBuilder(resource("common.cl"));
+            for (String file : files) {
+                source.append('\n').append(resource(file + ".cl"));
+            }
+            program = build("kernels/" + files.get(files.size() - 1) + ".cl", source.toString(), options);
             programs.put(key, program);
         }
         cl_program built = program;

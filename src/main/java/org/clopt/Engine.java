@@ -1,6 +1,7 @@
 package org.clopt;
 
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -28,6 +29,35 @@ abstract class Engine implements AutoCloseable {
 
     /** Applies one step with these scalars to elements [from, to), gradients times {@code scale}. */
     abstract void run(OptimizerConfig config, float[] scalars, int from, int to, SetKernels.GradScale scale);
+
+    /**
+     * One step of a run of consecutive tensors, tensor k being elements [bounds[k], bounds[k + 1]):
+     * {@link #run} over the whole run, and for an algorithm with per-tensor norms
+     * ({@link OptimizerConfig#perTensor()}) its norms and the update with each tensor's factor.
+     */
+    final void step(OptimizerConfig config, float[] scalars, int[] bounds, SetKernels.GradScale scale) {
+        int from = bounds[0];
+        int to = bounds[bounds.length - 1];
+        run(config, scalars, from, to, scale);
+        if (config.perTensor() && from < to) {
+            runPerTensor(config, scalars, bounds);
+        }
+    }
+
+    /**
+     * The passes after {@link #run} of a {@link OptimizerConfig#perTensor()} algorithm: each
+     * tensor's norms in reduce.cl's order, its factor, and the update.
+     */
+    abstract void runPerTensor(OptimizerConfig config, float[] scalars, int[] bounds);
+
+    /** reduce.cl's chunk table (first element, count) and tensor ends for these bounds. */
+    static int[][] chunks(int[] bounds) {
+        List<SetKernels.Segment> tensors = new ArrayList<>();
+        for (int k = 0; k + 1 < bounds.length; k++) {
+            tensors.add(new SetKernels.Segment(null, bounds[k], bounds[k + 1] - bounds[k]));
+        }
+        return SetKernels.chunks(tensors);
+    }
 
     /**
      * The transfer index of the averaged parameters (after the state arrays), once

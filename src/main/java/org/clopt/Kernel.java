@@ -82,6 +82,11 @@ public final class Kernel implements AutoCloseable {
         return new Kernel(device, name, null, k);
     }
 
+    /** Kernel {@code name} made by clopt itself, which the result then owns. */
+    static Kernel wrap(Device device, String name, cl_kernel kernel) {
+        return new Kernel(device, name, null, kernel);
+    }
+
     /**
      * Kernel {@code name} of OpenCL C {@code source}, built for this device with these options.
      *

@@ -447,9 +447,14 @@ public final class ParameterSet implements AutoCloseable {
                 long t = first.step + 1;
                 float[] before = first.scalarState != null ? first.scalarState : config.initialScalarState();
                 float[] after = config.nextScalarState(t, before);
+                int[] bounds = new int[j - i + 1];
+                for (int k = i; k < j; k++) {
+                    bounds[k - i] = list.get(k).offset;
+                }
                 Tensor last = list.get(j - 1);
-                engines.get(g).run(config, config.scalars(t, before, after), first.offset,
-                        last.offset + last.size, kernels.scale(first.clipped));
+                bounds[j - i] = last.offset + last.size;
+                engines.get(g).step(config, config.scalars(t, before, after), bounds,
+                        kernels.scale(first.clipped));
                 for (int k = i; k < j; k++) {
                     list.get(k).step = t;
                     list.get(k).scalarState = after;

@@ -37,6 +37,40 @@ class ReferenceEngine extends Engine {
     }
 
     @Override
+    void runPerTensor(OptimizerConfig config, float[] scalars, int[] bounds) {
+        float[][] state = Arrays.copyOfRange(arrays, 2, 2 + stateNames.size());
+        float[] p = arrays[PARAMETERS];
+        int from = bounds[0];
+        int to = bounds[bounds.length - 1];
+        float[][] quantities = config.reducedQuantities(p, state, scalars, from, to);
+        int[][] tables = chunks(bounds);
+        int[] pairs = tables[0];
+        int[] ends = tables[1];
+        int chunkCount = pairs.length / 2;
+        // reduce.cl's order: each chunk's norm, then each tensor's chunks folded in order.
+        float[][] partials = new float[quantities.length][chunkCount];
+        for (int q = 0; q < quantities.length; q++) {
+            for (int c = 0; c < chunkCount; c++) {
+                partials[q][c] = SetKernels.Reference.partial(quantities[q], pairs[2 * c], pairs[2 * c + 1],
+                        SetKernels.NORM_L2);
+            }
+        }
+        float[] factors = new float[ends.length];
+        int c = 0;
+        for (int t = 0; t < ends.length; t++) {
+            float[] norms = new float[quantities.length];
+            for (int q = 0; q < quantities.length; q++) {
+                norms[q] = SetKernels.Reference.normOf(partials[q], c, ends[t], SetKernels.NORM_L2);
+            }
+            factors[t] = config.tensorFactor(norms);
+            c = ends[t];
+        }
+        for (int t = 0; t < ends.length; t++) {
+            config.referenceApply(p, state, scalars, bounds[t], bounds[t + 1], factors[t]);
+        }
+    }
+
+    @Override
     void allocateAveraged() {
         if (arrays.length == averagedArray()) {
             float[][] more = Arrays.copyOf(arrays, arrays.length + 1);

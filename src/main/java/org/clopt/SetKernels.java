@@ -394,7 +394,7 @@ abstract class SetKernels implements AutoCloseable {
             return s;
         }
 
-        private static float normOf(float[] values, int from, int to, int norm) {
+        static float normOf(float[] values, int from, int to, int norm) {
             if (norm == NORM_L2) {
                 float direct = sum(values, from, to, true, 1f);
                 if (Float.isNaN(direct) || (Float.isFinite(direct) && direct >= 0x1p-100f)) {

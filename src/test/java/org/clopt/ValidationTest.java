@@ -71,6 +71,10 @@ class ValidationTest {
         "lion     | weight_decay              | -0.1     | invalid weight_decay: -0.1",
         "lion     | maximize                  | yes      | invalid maximize: 'yes' (must be true or false)",
         "lion     | eps                       | 1e-8     | unknown hyperparameter for lion: 'eps' (known: lr, betas, weight_decay, maximize)",
+        "lamb     | lr                        | -1e-3    | invalid lr: -0.001 (must be a finite number >= 0)",
+        "lamb     | betas                     | '0.9,1'  | invalid betas[1]: 1.0 (must be in [0, 1))",
+        "lamb     | eps                       | -1e-6    | invalid eps: -1.0E-6",
+        "lamb     | weight_decay              | -0.1     | invalid weight_decay: -0.1",
     })
     void rejectsInvalidValue(String optimizer, String key, String value, String message) {
         Map<String, String> settings = optimizer.startsWith("sgd") || optimizer.equals("momentum")
@@ -140,6 +144,9 @@ class ValidationTest {
         // Lion: lion-pytorch's defaults.
         assertEquals(Map.of("lr", 1e-4, "betas", java.util.List.of(0.9, 0.99), "weight_decay", 0.0,
                 "maximize", false), OptimizerConfig.of("lion", Map.of()).hyperparameters());
+        // LAMB: optax.lamb's defaults.
+        assertEquals(Map.of("lr", 1e-3, "betas", java.util.List.of(0.9, 0.999), "eps", 1e-6, "weight_decay", 0.0,
+                "maximize", false), OptimizerConfig.of("lamb", Map.of()).hyperparameters());
         Sgd nesterov = (Sgd) OptimizerConfig.of("nesterov", Map.of("lr", "0.1"));
         assertEquals(0.9, nesterov.number("momentum"));
         assertEquals("nesterov", nesterov.algorithm());

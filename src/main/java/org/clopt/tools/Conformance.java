@@ -210,6 +210,8 @@ public final class Conformance {
         add(sets, "asgd", "lr=0.05", "lambd=0.1", "alpha=0.5", "t0=2.5", "weight_decay=0.1", "maximize=true");
         add(sets, "lion");
         add(sets, "lion", "lr=0.01", "betas=0.8,0.95", "weight_decay=0.1", "maximize=true");
+        add(sets, "lamb");
+        add(sets, "lamb", "lr=0.01", "betas=0.8,0.99", "eps=1e-8", "weight_decay=0.01", "maximize=true");
         return sets;
     }
 
