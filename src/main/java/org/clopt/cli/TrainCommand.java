@@ -1,5 +1,7 @@
 package org.clopt.cli;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -7,8 +9,10 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import org.clopt.Algorithms;
@@ -63,6 +67,14 @@ final class TrainCommand implements Callable<Integer> {
             description = "Output folder (default: a new folder under runs/); one that holds files "
                 + "already is refused unless --overwrite.")
     Path out;
+
+    /** How the summary table is printed. */
+    enum Format { text, markdown, json }
+
+    @Option(names = "--format", paramLabel = "text|markdown|json", defaultValue = "text",
+            description = "The summary on stdout: an aligned table (default), a Markdown table to "
+                + "paste, or one JSON object per run per line (the other lines then go to stderr).")
+    Format format;
 
     @Option(names = "--overwrite", description = "Let --out name a folder that holds files already; "
             + "the run's files replace those of the same names.")
@@ -149,10 +161,16 @@ final class TrainCommand implements Callable<Integer> {
         }
         // The table first: it survives a failure to write the plot.
         PrintWriter out = spec.commandLine().getOut();
-        summary(out, deviceName, runs);
+        switch (format) {
+            case json -> json(out, deviceName, runs);
+            case markdown -> markdown(out, deviceName, runs);
+            default -> summary(out, deviceName, runs);
+        }
         LossReport.writePlot(dir.resolve("loss.png"), points, rates);
-        out.printf(Locale.ROOT, "wrote %s and %s%n", dir.resolve("loss.csv"), dir.resolve("loss.png"));
-        out.flush();
+        // JSON lines stay alone on stdout, for the programs that read them.
+        PrintWriter notes = format == Format.json ? spec.commandLine().getErr() : out;
+        notes.printf(Locale.ROOT, "wrote %s and %s%n", dir.resolve("loss.csv"), dir.resolve("loss.png"));
+        notes.flush();
         return 0;
     }
 
@@ -187,15 +205,45 @@ final class TrainCommand implements Callable<Integer> {
         return List.of(value);
     }
 
+    private static String accuracy(Trainer.Run r) {
+        return Double.isNaN(r.accuracy()) ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * r.accuracy());
+    }
+
+    private static void markdown(PrintWriter out, String device, List<Trainer.Run> runs) {
+        out.printf(Locale.ROOT, "device: %s%n%n", device);
+        out.println("| workload | optimizer | first loss | final loss | accuracy | ms/step | optimizer share |");
+        out.println("|---|---|---:|---:|---:|---:|---:|");
+        for (Trainer.Run r : runs) {
+            out.printf(Locale.ROOT, "| %s | %s | %.5g | %.5g | %s | %.3f | %.0f%% |%n", r.workload(), r.optimizer(),
+                    r.firstLoss(), r.finalLoss(), accuracy(r), r.msPerStep(), 100 * r.optimizerShare());
+        }
+        out.flush();
+    }
+
+    private static void json(PrintWriter out, String device, List<Trainer.Run> runs) {
+        Gson gson = new GsonBuilder().serializeNulls().serializeSpecialFloatingPointValues().create();
+        for (Trainer.Run r : runs) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("workload", r.workload());
+            row.put("optimizer", r.optimizer());
+            row.put("first_loss", r.firstLoss());
+            row.put("final_loss", r.finalLoss());
+            row.put("accuracy", Double.isNaN(r.accuracy()) ? null : r.accuracy());
+            row.put("ms_per_step", r.msPerStep());
+            row.put("optimizer_share", r.optimizerShare());
+            row.put("device", device);
+            out.println(gson.toJson(row));
+        }
+        out.flush();
+    }
+
     private static void summary(PrintWriter out, String device, List<Trainer.Run> runs) {
         out.printf(Locale.ROOT, "device: %s%n%n", device);
         out.printf(Locale.ROOT, "%-11s %-9s %12s %12s %9s %9s %10s%n", "workload", "optimizer",
                 "first loss", "final loss", "accuracy", "ms/step", "optimizer");
         for (Trainer.Run r : runs) {
             out.printf(Locale.ROOT, "%-11s %-9s %12.5g %12.5g %9s %9.3f %9.0f%%%n", r.workload(),
-                    r.optimizer(), r.firstLoss(), r.finalLoss(),
-                    Double.isNaN(r.accuracy()) ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * r.accuracy()),
-                    r.msPerStep(), 100 * r.optimizerShare());
+                    r.optimizer(), r.firstLoss(), r.finalLoss(), accuracy(r), r.msPerStep(), 100 * r.optimizerShare());
         }
         out.printf(Locale.ROOT, "%n(optimizer: its share of the step's time, sampled at logging "
                 + "steps)%n");

@@ -90,6 +90,22 @@ class TrainCommandTest {
     }
 
     @Test
+    void theSummaryAsMarkdownOrJson() throws IOException {
+        String[] md = run(0, "train", "--workload", "digits", "--optimizer", "adam", "--steps", "3", "--format",
+                "markdown", "--out", dir.resolve("md").toString());
+        assertTrue(md[0].contains("| workload | optimizer | first loss | final loss | accuracy |"), md[0]);
+        assertTrue(md[0].lines().anyMatch(l -> l.startsWith("| digits | adam | ")), md[0]);
+        String[] json = run(0, "train", "--workload", "rosenbrock", "--optimizer", "sgd", "--steps", "3", "--format",
+                "json", "--out", dir.resolve("json").toString());
+        com.google.gson.JsonObject o = com.google.gson.JsonParser.parseString(json[0].strip()).getAsJsonObject();
+        assertEquals("rosenbrock", o.get("workload").getAsString());
+        assertTrue(o.get("accuracy").isJsonNull());
+        assertTrue(o.get("final_loss").getAsDouble() < o.get("first_loss").getAsDouble(), json[0]);
+        assertTrue(json[1].contains("wrote "), json[1]);
+        run(2, "train", "--format", "html");
+    }
+
+    @Test
     void aFolderThatHoldsFilesIsRefusedWithoutOverwrite() throws IOException {
         Path out = Files.createDirectories(dir.resolve("used"));
         Files.writeString(out.resolve("loss.csv"), "another run");
