@@ -32,7 +32,7 @@ final class ClEngine extends Engine {
     private final String options;
     /** The kernel files of the program: the algorithm's, after reduce.cl's for per-tensor norms. */
     private final List<String> files;
-    /** The per-tensor passes ({@link OptimizerConfig#perTensor()}), made on first use. */
+    /** The per-tensor passes ({@link OptimizerConfig#perTensorStep()}), made on first use. */
     private Kernel partials;
     private Kernel finish;
     private Kernel apply;
@@ -51,7 +51,7 @@ final class ClEngine extends Engine {
     ClEngine(Device device, OptimizerConfig layout, int size) {
         super(layout, size);
         this.device = device;
-        this.files = layout.perTensor() ? List.of("reduce", algorithm) : List.of(algorithm);
+        this.files = layout.perTensorStep() != null ? List.of("reduce", algorithm) : List.of(algorithm);
         device.ensureOpen();
         int arrays = 2 + stateNames.size();
         long bytes = 4L * size;
@@ -143,7 +143,7 @@ final class ClEngine extends Engine {
     private static final int CHUNK_GROUP = 64;
 
     @Override
-    void runPerTensor(OptimizerConfig config, float[] scalars, int[] bounds) {
+    void runPerTensor(PerTensorStep config, float[] scalars, int[] bounds) {
         device.ensureOpen();
         if (partials == null) {
             partials = Kernel.wrap(device, algorithm + "_partials",

@@ -33,22 +33,23 @@ abstract class Engine implements AutoCloseable {
     /**
      * One step of a run of consecutive tensors, tensor k being elements [bounds[k], bounds[k + 1]):
      * {@link #run} over the whole run, and for an algorithm with per-tensor norms
-     * ({@link OptimizerConfig#perTensor()}) its norms and the update with each tensor's factor.
+     * ({@link OptimizerConfig#perTensorStep()}) its norms and the update with each tensor's factor.
      */
     final void step(OptimizerConfig config, float[] scalars, int[] bounds, SetKernels.GradScale scale) {
         int from = bounds[0];
         int to = bounds[bounds.length - 1];
         run(config, scalars, from, to, scale);
-        if (config.perTensor() && from < to) {
-            runPerTensor(config, scalars, bounds);
+        PerTensorStep perTensor = config.perTensorStep();
+        if (perTensor != null && from < to) {
+            runPerTensor(perTensor, scalars, bounds);
         }
     }
 
     /**
-     * The passes after {@link #run} of a {@link OptimizerConfig#perTensor()} algorithm: each
+     * The passes after {@link #run} of a {@link PerTensorStep} algorithm: each
      * tensor's norms in reduce.cl's order, its factor, and the update.
      */
-    abstract void runPerTensor(OptimizerConfig config, float[] scalars, int[] bounds);
+    abstract void runPerTensor(PerTensorStep config, float[] scalars, int[] bounds);
 
     /** reduce.cl's chunk table (first element, count) and tensor ends for these bounds. */
     static int[][] chunks(int[] bounds) {

@@ -99,39 +99,42 @@ public final class Lamb extends OptimizerConfig {
     }
 
     @Override
-    boolean perTensor() {
-        return true;
+    PerTensorStep perTensorStep() {
+        return TRUST_RATIO;
     }
 
-    @Override
-    int reducedCount() {
-        return 2;
-    }
-
-    /** p itself, and r. */
-    @Override
-    float[][] reducedQuantities(float[] p, float[][] state, float[] s, int from, int to) {
-        float[] r = new float[p.length];
-        for (int i = from; i < to; i++) {
-            r[i] = update(p[i], state[0][i], state[1][i], s);
+    /** The trust ratio's passes: the norms of p and r, ||p|| / ||r||, and the update. */
+    private static final PerTensorStep TRUST_RATIO = new PerTensorStep() {
+        @Override
+        public int reducedCount() {
+            return 2;
         }
-        return new float[][] {p, r};
-    }
 
-    /** The trust ratio ||p|| / ||r||, 1 when either is 0. */
-    @Override
-    float tensorFactor(float[] norms) {
-        return norms[0] == 0f || norms[1] == 0f ? 1f : norms[0] / norms[1];
-    }
-
-    @Override
-    void referenceApply(float[] p, float[][] state, float[] s, int from, int to, float ratio) {
-        float negLr = s[8];
-        for (int i = from; i < to; i++) {
-            float r = update(p[i], state[0][i], state[1][i], s);
-            p[i] = p[i] + (r * ratio) * negLr;
+        /** p itself, and r. */
+        @Override
+        public float[][] reducedQuantities(float[] p, float[][] state, float[] s, int from, int to) {
+            float[] r = new float[p.length];
+            for (int i = from; i < to; i++) {
+                r[i] = update(p[i], state[0][i], state[1][i], s);
+            }
+            return new float[][] {p, r};
         }
-    }
+
+        /** The trust ratio ||p|| / ||r||, 1 when either is 0. */
+        @Override
+        public float tensorFactor(float[] norms) {
+            return norms[0] == 0f || norms[1] == 0f ? 1f : norms[0] / norms[1];
+        }
+
+        @Override
+        public void referenceApply(float[] p, float[][] state, float[] s, int from, int to, float ratio) {
+            float negLr = s[8];
+            for (int i = from; i < to; i++) {
+                float r = update(p[i], state[0][i], state[1][i], s);
+                p[i] = p[i] + (r * ratio) * negLr;
+            }
+        }
+    };
 
     /** r = (m / bc1) / (sqrt(v / bc2) + eps) (+ weight_decay * p), as lamb.cl's lamb_r. */
     private static float update(float p, float m, float v, float[] s) {

@@ -252,43 +252,12 @@ public abstract class OptimizerConfig {
     abstract void referenceStep(float[] p, float[] grad, float[][] state, float[] scalars,
                                 int from, int to);
 
-    // ---- algorithms whose step needs per-tensor norms (lamb's trust ratio) ----
-
     /**
-     * Whether the step needs each tensor's norms: then a step of a run of tensors is four
-     * launches, {@code <name>_step} element-wise as for every algorithm (it may leave p as it is),
-     * then {@code <name>_partials} (one work-item per chunk of reduce.cl's chunk table: each
-     * chunk's Euclidean norm of each quantity of {@link #reducedQuantities}),
-     * {@code <name>_finish} (one work-item: each tensor's factor from its norms, written for
-     * each of its chunks) and {@code <name>_apply} (one work-item per chunk: the update with its
-     * tensor's factor). The kernels are compiled after {@code reduce.cl}; partials and apply take
-     * (chunks, partials or factors, chunk count, p, the state arrays, the step's scalars).
+     * The per-tensor passes of an algorithm whose step needs each tensor's norms (lamb's trust
+     * ratio), or null for an element-wise one: see {@link PerTensorStep}.
      */
-    boolean perTensor() {
-        return false;
-    }
-
-    /**
-     * For {@link #perTensor()} algorithms, after {@link #referenceStep} over [from, to): arrays
-     * holding, at [from, to), each quantity whose per-tensor Euclidean norm the factor needs.
-     */
-    float[][] reducedQuantities(float[] p, float[][] state, float[] scalars, int from, int to) {
-        throw new UnsupportedOperationException(algorithm() + " has no per-tensor norms");
-    }
-
-    /** For {@link #perTensor()} algorithms: how many quantities {@link #reducedQuantities} gives. */
-    int reducedCount() {
-        return 0;
-    }
-
-    /** For {@link #perTensor()} algorithms: a tensor's factor from its quantities' norms. */
-    float tensorFactor(float[] norms) {
-        throw new UnsupportedOperationException(algorithm() + " has no per-tensor norms");
-    }
-
-    /** For {@link #perTensor()} algorithms: the update of elements [from, to) with their tensor's factor. */
-    void referenceApply(float[] p, float[][] state, float[] scalars, int from, int to, float factor) {
-        throw new UnsupportedOperationException(algorithm() + " has no per-tensor norms");
+    PerTensorStep perTensorStep() {
+        return null;
     }
 
     /** The gradient after the shared prologue: maximize, then L2 weight decay. */

@@ -37,7 +37,7 @@ class ReferenceEngine extends Engine {
     }
 
     @Override
-    void runPerTensor(OptimizerConfig config, float[] scalars, int[] bounds) {
+    void runPerTensor(PerTensorStep config, float[] scalars, int[] bounds) {
         float[][] state = Arrays.copyOfRange(arrays, 2, 2 + stateNames.size());
         float[] p = arrays[PARAMETERS];
         int from = bounds[0];

@@ -45,10 +45,10 @@ abstract class Composite extends Rule {
         children.forEach(c -> c.rule.undo(c));
     }
 
+    /** Never called: a composite's {@code step} steps its children, which compute their lrs. */
     @Override
     double[] getLr(LRScheduler s) {
-        // PyTorch's LRScheduler.get_lr() raises NotImplementedError for these.
-        throw new UnsupportedOperationException(s.type() + " has no get_lr()");
+        throw new AssertionError(s.type() + " steps its schedulers; it computes no lr of its own");
     }
 
     @Override
