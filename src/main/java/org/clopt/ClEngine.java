@@ -37,11 +37,7 @@ final class ClEngine extends Engine {
     private Kernel finish;
     private Kernel apply;
     /** The chunk table, tensor ends, partial norms and factors of the last run's bounds. */
-    private int[] boundsSet;
-    private int chunkCount;
-    private DeviceBuffer chunkTable;
-    private DeviceBuffer tensorEnds;
-    private DeviceBuffer partialBuffer;
+    private ChunkTables tables;
     private DeviceBuffer factorBuffer;
     private final long localSize;
     /** The scalars each kernel holds now: most stay the same from step to step. */
@@ -153,19 +149,19 @@ final class ClEngine extends Engine {
             apply = Kernel.wrap(device, algorithm + "_apply",
                     device.createKernel(files, algorithm + "_apply", options));
         }
-        if (!Arrays.equals(bounds, boundsSet)) {
-            int[][] tables = chunks(bounds);
-            closeTables();
-            chunkCount = tables[0].length / 2;
-            chunkTable = DeviceBuffer.of(device, tables[0], "the per-tensor chunks");
-            tensorEnds = DeviceBuffer.of(device, tables[1], "the per-tensor tensor ends");
-            partialBuffer = DeviceBuffer.allocate(device, 4L * chunkCount * config.reducedCount(),
-                    "the per-tensor partial norms");
-            factorBuffer = DeviceBuffer.allocate(device, 4L * chunkCount, "the per-tensor factors");
-            boundsSet = bounds.clone();
+        ChunkTables now = ChunkTables.of(tables, device, bounds.clone(), () -> chunks(bounds),
+                config.reducedCount(), "the per-tensor");
+        if (now != tables) {
+            tables = now;
+            if (factorBuffer != null) {
+                factorBuffer.close();
+                factorBuffer = null;
+            }
+            factorBuffer = DeviceBuffer.allocate(device, 4L * Math.max(1, now.chunkCount), "the per-tensor factors");
         }
+        int chunkCount = tables.chunkCount;
         for (Kernel k : new Kernel[] {partials, apply}) {
-            k.arg(0, chunkTable).arg(1, k == partials ? partialBuffer : factorBuffer).arg(2, chunkCount);
+            k.arg(0, tables.chunks).arg(1, k == partials ? tables.partials : factorBuffer).arg(2, chunkCount);
             for (int a = 0; a < stateNames.size() + 1; a++) {
                 k.arg(3 + a, buffers[a == 0 ? PARAMETERS : a + 1]);
             }
@@ -174,21 +170,21 @@ final class ClEngine extends Engine {
             }
         }
         partials.launch(0, chunkCount, CHUNK_GROUP);
-        finish.arg(0, partialBuffer).arg(1, tensorEnds).arg(2, bounds.length - 1).arg(3, chunkCount)
+        finish.arg(0, tables.partials).arg(1, tables.tensorEnds).arg(2, bounds.length - 1).arg(3, chunkCount)
                 .arg(4, factorBuffer).launch(0, 1);
         apply.launch(0, chunkCount, CHUNK_GROUP);
     }
 
     private void closeTables() {
-        for (DeviceBuffer b : new DeviceBuffer[] {chunkTable, tensorEnds, partialBuffer, factorBuffer}) {
-            if (b != null) {
-                b.close();
-            }
+        Closer all = new Closer();
+        if (tables != null) {
+            all.add(tables);
         }
-        boundsSet = null;
-        chunkTable = null;
-        tensorEnds = null;
-        partialBuffer = null;
+        if (factorBuffer != null) {
+            all.add(factorBuffer);
+        }
+        all.close();
+        tables = null;
         factorBuffer = null;
     }
 

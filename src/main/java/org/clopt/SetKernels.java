@@ -121,10 +121,7 @@ abstract class SetKernels implements AutoCloseable {
         private Kernel clamp;
         private Kernel averageKernel;
         /** The reduction's tables for the last list of tensors, reused while it stays the same. */
-        private List<?> tableFor;
-        private DeviceBuffer chunkTable;
-        private DeviceBuffer tensorEnds;
-        private DeviceBuffer partialBuffer;
+        private ChunkTables tables;
         private DeviceBuffer staging;
 
         Cl(Device device) {
@@ -163,24 +160,11 @@ abstract class SetKernels implements AutoCloseable {
          * tables are made again only when {@code key} changes.
          */
         private void reduce(List<?> key, List<Segment> tensors, cl_mem[] sources, int norm, float maxNorm) {
-            if (!key.equals(tableFor)) {
-                int[][] tables = chunks(tensors);
-                tableFor = null;
-                chunkTable = replace(chunkTable, null);
-                tensorEnds = replace(tensorEnds, null);
-                chunkTable = DeviceBuffer.of(device, tables[0], "the reduction's chunks");
-                tensorEnds = DeviceBuffer.of(device, tables[1], "the reduction's tensor ends");
-                int chunkCount = tables[0].length / 2;
-                if (partialBuffer == null || partialBuffer.bytes() < 4L * chunkCount) {
-                    partialBuffer = replace(partialBuffer, null);
-                    partialBuffer = DeviceBuffer.allocate(device, 4L * chunkCount, "the reduction's partial results");
-                }
-                tableFor = List.copyOf(key);
-            }
+            tables = ChunkTables.of(tables, device, List.copyOf(key), () -> chunks(tensors), 1, "the reduction's");
             partials[norm] = kernel(partials[norm], "reduce", "norm_partials_"
                     + new String[] {"inf", "l1", "l2", "sum"}[norm]);
             finish = kernel(finish, "reduce", "norm_finish");
-            Kernel fold = partials[norm].arg(1, chunkTable).arg(2, partialBuffer);
+            Kernel fold = partials[norm].arg(1, tables.chunks).arg(2, tables.partials);
             // One launch per run of chunks in the same buffer: usually one per group.
             int c = 0;
             int t = 0;
@@ -196,7 +180,7 @@ abstract class SetKernels implements AutoCloseable {
                 // (groups of 4096) would put a tensor of 2^24 elements on one core.
                 fold.arg(0, source != null ? source : one.handle()).launch(first, c, PARTIALS_GROUP);
             }
-            finish.arg(0, partialBuffer).arg(1, tensorEnds).arg(2, tensors.size()).arg(3, norm)
+            finish.arg(0, tables.partials).arg(1, tables.tensorEnds).arg(2, tensors.size()).arg(3, norm)
                     .arg(4, maxNorm).arg(5, result).launch(0, 1);
         }
 
@@ -276,7 +260,7 @@ abstract class SetKernels implements AutoCloseable {
         @Override
         public void close() {
             Closer all = new Closer();
-            for (DeviceBuffer b : new DeviceBuffer[] {chunkTable, tensorEnds, partialBuffer, staging}) {
+            for (AutoCloseable b : new AutoCloseable[] {tables, staging}) {
                 if (b != null) {
                     all.add(b);
                 }
