@@ -3,8 +3,10 @@
  * after this one, as a single program.
  *
  * Conventions for every <name>_step kernel:
- *   - arguments: p, grad, grad_scale, the state arrays in PyTorch's order, then the per-step
- *     scalars (all float, flags as 0.0f/1.0f);
+ *   - arguments: CLOPT_STEP_ARGS (p, grad, grad_scale, working, unscale, rounding_key, see
+ *     below), the state arrays in PyTorch's order, then the per-step scalars (all float, flags
+ *     as 0.0f/1.0f); the body reads p and the gradient through CLOPT_P(i) and CLOPT_G(i) and
+ *     writes p through CLOPT_SET_P(i, x), which widen and round 16-bit storage;
  *   - with -DCLOPT_GRAD_SCALE, grad_scale[0] multiplies every gradient as it is read: the
  *     coefficient of gradient clipping that reduce.cl left on the device (clip_grad_norm_'s
  *     grad *= clip_coef fused into the step, so clipping costs no second pass over the gradients
@@ -32,6 +34,126 @@
 #else
 #define CLOPT_SCALED(g) (g)
 #endif
+
+/*
+ * 16-bit storage (Dtype.java holds the same conversions for the CPU reference, bit for bit).
+ * Arithmetic is always fp32: a 16-bit value is widened as it is loaded and rounded as it is
+ * stored.
+ *   bf16: the top half of an fp32. Widening is exact; rounding is to nearest even on the bits,
+ *         and every NaN becomes the quiet NaN 0x7FC0, as PyTorch's conversion (a truncated NaN
+ *         whose payload sits in the low half would otherwise become an infinity).
+ *   fp16: IEEE binary16 through vload_half / vstore_half_rte, core OpenCL (no cl_khr_fp16).
+ * Stochastic rounding (bf16 only) adds 16 random bits below the kept half before truncating,
+ * so x rounds up with probability equal to its distance from the value below. The bits are a
+ * counter-based hash of (rounding_key, element index): the host derives the key from the
+ * seed and the step, so a run is reproducible on any device and on the CPU reference.
+ */
+inline float clopt_bf16_load(const ushort b) {
+    return as_float((uint) b << 16);
+}
+
+inline ushort clopt_bf16_nearest(const float x) {
+    const uint u = as_uint(x);
+    return isnan(x) ? (ushort) 0x7FC0 : (ushort) ((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+
+inline ushort clopt_bf16_stochastic(const float x, const uint random) {
+    return isnan(x) ? (ushort) 0x7FC0 : (ushort) ((as_uint(x) + (random & 0xFFFFu)) >> 16);
+}
+
+/* A 32-bit mixing function (lowbias32): every input bit affects every output bit. */
+inline uint clopt_mix32(uint x) {
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    x ^= x >> 16;
+    return x;
+}
+
+inline uint clopt_random(const uint key, const uint index) {
+    return clopt_mix32(index * 0x9E3779B9u + key);
+}
+
+/*
+ * The storage types of a step, by build option:
+ *   -DCLOPT_BF16 or -DCLOPT_FP16  gradients in that type; the parameters too, unless
+ *   -DCLOPT_MASTER                 the parameters p are fp32 master weights, and each update
+ *                                  also writes the rounded working copy into `working`;
+ *   -DCLOPT_STOCHASTIC             bf16 parameters rounded stochastically (without master).
+ * Without a 16-bit option everything is fp32 and `working` is not touched.
+ */
+#if defined(CLOPT_BF16) || defined(CLOPT_FP16)
+#define CLOPT_16BIT
+#ifdef CLOPT_BF16
+typedef ushort clopt_half_t;
+#define clopt_load_half(a, i) clopt_bf16_load((a)[i])
+#else
+typedef half clopt_half_t;
+#define clopt_load_half(a, i) vload_half((i), (a))
+#endif
+
+/* A 16-bit store: gradients always to nearest; parameters stochastically with the option. */
+inline void clopt_store_nearest(global clopt_half_t* a, const uint i, const float x) {
+#ifdef CLOPT_BF16
+    a[i] = clopt_bf16_nearest(x);
+#else
+    vstore_half_rte(x, i, a);
+#endif
+}
+
+inline void clopt_store_rounded(global clopt_half_t* a, const uint i, const float x, const uint key) {
+#ifdef CLOPT_STOCHASTIC
+    a[i] = clopt_bf16_stochastic(x, clopt_random(key, i));
+#else
+    clopt_store_nearest(a, i, x);
+#endif
+}
+
+typedef clopt_half_t clopt_grad_t;
+typedef clopt_half_t clopt_work_t;
+#define clopt_load_grad(a, i) clopt_load_half(a, i)
+#define clopt_store_grad(a, i, x) clopt_store_nearest(a, i, x)
+
+#ifdef CLOPT_MASTER
+typedef float clopt_param_t;
+#define clopt_load_param(a, i) ((a)[i])
+inline void clopt_store_param(global float* p, global clopt_half_t* working, const uint i, const float x,
+                              const uint key) {
+    p[i] = x;
+    clopt_store_rounded(working, i, x, key);
+}
+#else
+typedef clopt_half_t clopt_param_t;
+#define clopt_load_param(a, i) clopt_load_half(a, i)
+#define clopt_store_param(p, working, i, x, key) clopt_store_rounded(p, i, x, key)
+#endif
+
+#else
+typedef float clopt_grad_t;
+typedef float clopt_work_t;
+typedef float clopt_param_t;
+#define clopt_load_grad(a, i) ((a)[i])
+#define clopt_store_grad(a, i, x) ((a)[i] = (x))
+#define clopt_load_param(a, i) ((a)[i])
+#define clopt_store_param(p, working, i, x, key) ((p)[i] = (x))
+#endif
+
+/*
+ * The arguments every <name>_step kernel starts with, and how its body reads and writes them:
+ *   p, grad, grad_scale   as above;
+ *   working               the 16-bit working copy with -DCLOPT_MASTER, else not touched;
+ *   unscale               the loss scaler's 1/scale (1 without a scaler: x * 1 is x exactly),
+ *                         multiplied into each gradient before the clip coefficient, in fp32;
+ *   rounding_key          the step's key of stochastic rounding (unused without it).
+ */
+#define CLOPT_STEP_ARGS                                                                        \
+    global clopt_param_t* restrict p, global const clopt_grad_t* restrict grad,               \
+        global const float* restrict grad_scale, global clopt_work_t* restrict working,       \
+        const float unscale, const uint rounding_key
+#define CLOPT_P(i) clopt_load_param(p, i)
+#define CLOPT_G(i) CLOPT_SCALED(clopt_load_grad(grad, i) * unscale)
+#define CLOPT_SET_P(i, x) clopt_store_param(p, working, i, x, rounding_key)
 
 /* The prologue every algorithm shares: maximize, then L2 weight decay (g + wd*p).
  * PyTorch skips the decay when weight_decay == 0, which matters when p is Inf. */
