@@ -9,14 +9,13 @@
  *
  * State: sum s. Traffic: read p, grad, s; write p, s: 20 bytes per element.
  */
-kernel void adagrad_step(global float* restrict p, global const float* restrict grad,
-                         global const float* restrict grad_scale,
+kernel void adagrad_step(CLOPT_STEP_ARGS,
                          global float* restrict sum,
                          const float weight_decay, const float neg_clr, const float eps) {
     const uint i = get_global_id(0);
-    const float pi = p[i];
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
+    const float pi = CLOPT_P(i);
+    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
     const float s = sum[i] + g * g;
     sum[i] = s;
-    p[i] = pi + neg_clr * g / (sqrt(s) + eps);
+    CLOPT_SET_P(i, pi + neg_clr * g / (sqrt(s) + eps));
 }

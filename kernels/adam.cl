@@ -16,8 +16,7 @@
  * State, in this order: exp_avg m, exp_avg_sq v, max_exp_avg_sq vmax (AMSGRAD).
  * Traffic: read p, grad, m, v; write p, m, v: 28 bytes per element (36 with AMSGRAD).
  */
-kernel void adam_step(global float* restrict p, global const float* restrict grad,
-                      global const float* restrict grad_scale,
+kernel void adam_step(CLOPT_STEP_ARGS,
                       global float* restrict exp_avg, global float* restrict exp_avg_sq,
 #ifdef AMSGRAD
                       global float* restrict max_exp_avg_sq,
@@ -28,13 +27,13 @@ kernel void adam_step(global float* restrict p, global const float* restrict gra
                       const float neg_step_size) {
     const uint i = get_global_id(0);
 #ifdef DECOUPLED
-    const float pi = p[i] * weight_decay;
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, 0.0f);
+    const float pi = CLOPT_P(i) * weight_decay;
+    const float g = clopt_grad(CLOPT_G(i), pi, 0.0f);
 #else
-    const float pi = p[i];
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
+    const float pi = CLOPT_P(i);
+    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
 #endif
-    p[i] = clopt_adam_update(i, pi, g, exp_avg, exp_avg_sq, CLOPT_MAX_EXP_AVG_SQ, beta1,
-                             one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps,
-                             neg_step_size);
+    CLOPT_SET_P(i, clopt_adam_update(i, pi, g, exp_avg, exp_avg_sq, CLOPT_MAX_EXP_AVG_SQ, beta1,
+                                     one_minus_beta1, beta2, one_minus_beta2,
+                                     bias_correction2_sqrt, eps, neg_step_size));
 }

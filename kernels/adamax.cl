@@ -10,17 +10,16 @@
  * State, in this order: exp_avg m, exp_inf u.
  * Traffic: read p, grad, m, u; write p, m, u: 28 bytes per element.
  */
-kernel void adamax_step(global float* restrict p, global const float* restrict grad,
-                        global const float* restrict grad_scale,
+kernel void adamax_step(CLOPT_STEP_ARGS,
                         global float* restrict exp_avg, global float* restrict exp_inf,
                         const float weight_decay, const float beta1, const float one_minus_beta1,
                         const float beta2, const float eps, const float neg_clr) {
     const uint i = get_global_id(0);
-    const float pi = p[i];
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
+    const float pi = CLOPT_P(i);
+    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
     const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
     const float u = clopt_nan_max(exp_inf[i] * beta2, fabs(g) + eps);
     exp_avg[i] = m;
     exp_inf[i] = u;
-    p[i] = pi + neg_clr * m / u;
+    CLOPT_SET_P(i, pi + neg_clr * m / u);
 }

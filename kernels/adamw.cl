@@ -13,8 +13,7 @@
  * State, in this order: exp_avg m, exp_avg_sq v, max_exp_avg_sq vmax (AMSGRAD).
  * Traffic: 28 bytes per element (36 with AMSGRAD).
  */
-kernel void adamw_step(global float* restrict p, global const float* restrict grad,
-                       global const float* restrict grad_scale,
+kernel void adamw_step(CLOPT_STEP_ARGS,
                        global float* restrict exp_avg, global float* restrict exp_avg_sq,
 #ifdef AMSGRAD
                        global float* restrict max_exp_avg_sq,
@@ -24,9 +23,9 @@ kernel void adamw_step(global float* restrict p, global const float* restrict gr
                        const float bias_correction2_sqrt, const float eps,
                        const float neg_step_size) {
     const uint i = get_global_id(0);
-    const float pi = p[i] * decay_factor;
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, 0.0f);
-    p[i] = clopt_adam_update(i, pi, g, exp_avg, exp_avg_sq, CLOPT_MAX_EXP_AVG_SQ, beta1,
-                             one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt, eps,
-                             neg_step_size);
+    const float pi = CLOPT_P(i) * decay_factor;
+    const float g = clopt_grad(CLOPT_G(i), pi, 0.0f);
+    CLOPT_SET_P(i, clopt_adam_update(i, pi, g, exp_avg, exp_avg_sq, CLOPT_MAX_EXP_AVG_SQ, beta1,
+                                     one_minus_beta1, beta2, one_minus_beta2,
+                                     bias_correction2_sqrt, eps, neg_step_size));
 }

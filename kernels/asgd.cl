@@ -20,15 +20,14 @@
  * steps. State: ax.
  * Traffic: read p, grad, ax; write p, ax: 20 bytes per element.
  */
-kernel void asgd_step(global float* restrict p, global const float* restrict grad,
-                      global const float* restrict grad_scale, global float* restrict ax,
+kernel void asgd_step(CLOPT_STEP_ARGS, global float* restrict ax,
                       const float weight_decay, const float decay_factor, const float eta,
                       const float mu) {
     const uint i = get_global_id(0);
-    const float pi = p[i];
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
+    const float pi = CLOPT_P(i);
+    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
     const float q = pi * decay_factor - eta * g;
-    p[i] = q;
+    CLOPT_SET_P(i, q);
     if (mu != 1.0f) {
         const float a = ax[i];
         ax[i] = a + (q - a) * mu;

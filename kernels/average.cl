@@ -10,12 +10,14 @@
  *     avg = avg + (p - avg) / (n + 1)                                     (get_swa_avg_fn)
  *
  * weight is w for EMA and n + 1 for SWA (exact as a float up to 2^24 updates).
- * Traffic: read avg, p; write avg: 12 bytes per element (8 for the copy).
+ * The average is fp32 whatever the precision: p is the fp32 master with master weights, else
+ * the 16-bit parameters widened (AveragedModel of a bf16 model would average in bf16).
+ * Traffic: read avg, p; write avg: 12 bytes per element (8 for the copy) with fp32 p.
  */
-kernel void average_update(global float* restrict avg, global const float* restrict p,
+kernel void average_update(global float* restrict avg, global const clopt_param_t* restrict p,
                            const int mode, const float weight) {
     const uint i = get_global_id(0);
-    const float x = p[i];
+    const float x = clopt_load_param(p, i);
     if (mode == 0) {
         avg[i] = x;
     } else if (mode == 1) {

@@ -110,6 +110,17 @@ inline void clopt_store_rounded(global clopt_half_t* a, const uint i, const floa
 #endif
 }
 
+/* Sixteen consecutive values a[16k .. 16k + 15] stored to nearest. */
+inline void clopt_vstore16_nearest(const float16 x, const uint k, global clopt_half_t* a) {
+#ifdef CLOPT_BF16
+    const uint16 u = as_uint16(x);
+    const uint16 r = (u + (uint16) (0x7FFFu) + ((u >> 16) & (uint16) (1u))) >> 16;
+    vstore16(convert_ushort16(select(r, (uint16) (0x7FC0u), isnan(x))), k, a);
+#else
+    vstore_half16_rte(x, k, a);
+#endif
+}
+
 typedef clopt_half_t clopt_grad_t;
 typedef clopt_half_t clopt_work_t;
 #define clopt_load_grad(a, i) clopt_load_half(a, i)

@@ -12,6 +12,8 @@
  *
  * Compiled after common.cl and reduce.cl: the per-tensor norms are reduce.cl's, in its order
  * (chunks of CLOPT_CHUNK elements, 64 lanes, compensated sums across chunks), of p and of r.
+ * With master weights (-DCLOPT_MASTER) p is the fp32 master and lamb_apply also writes the
+ * rounded working copy; without them a 16-bit lamb group is refused (its norms read fp32 p).
  * A step of a run of tensors is four launches (ClEngine's per-tensor path):
  *   lamb_step      one work-item per element: m and v;
  *   lamb_partials  one work-item per chunk: the chunk's norms of p and of r (r recomputed);
@@ -37,15 +39,14 @@
 LAMB_R(float)
 LAMB_R(float16)
 
-kernel void lamb_step(global float* restrict p, global const float* restrict grad,
-                      global const float* restrict grad_scale,
+kernel void lamb_step(CLOPT_STEP_ARGS,
                       global float* restrict exp_avg, global float* restrict exp_avg_sq,
                       const float beta1, const float one_minus_beta1,
                       const float beta2, const float one_minus_beta2,
                       const float bias_correction1, const float bias_correction2, const float eps,
                       const float weight_decay, const float neg_lr) {
     const uint i = get_global_id(0);
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), 0.0f, 0.0f);
+    const float g = clopt_grad(CLOPT_G(i), 0.0f, 0.0f);
     exp_avg[i] = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
     exp_avg_sq[i] = clopt_second_moment(exp_avg_sq[i], g, beta2, one_minus_beta2);
 }
@@ -111,12 +112,12 @@ inline float lamb_norm_r(global const float* m, global const float* v, global co
 
 /* The same for a chunk of p: clopt_partial's computation. */
 inline float lamb_norm_p(global const float* p, const uint n) {
-    const float r = clopt_chunk(p, n, CLOPT_NORM_L2, 0, 1.0f);
+    const float r = clopt_chunk(p, n, CLOPT_NORM_L2, 0, 1.0f, 1.0f);
     if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-        const float mx = clopt_chunk(p, n, CLOPT_NORM_INF, 0, 1.0f);
+        const float mx = clopt_chunk(p, n, CLOPT_NORM_INF, 0, 1.0f, 1.0f);
         if (mx > 0.0f && !isinf(mx)) {
             const float u = clopt_unscale(mx);
-            return sqrt(clopt_chunk(p, n, CLOPT_NORM_L2, 1, u)) / u;
+            return sqrt(clopt_chunk(p, n, CLOPT_NORM_L2, 1, u, 1.0f)) / u;
         }
         return mx;
     }
@@ -160,7 +161,8 @@ kernel void lamb_apply(global const uint2* restrict chunks, global const float* 
                        const float beta1, const float one_minus_beta1,
                        const float beta2, const float one_minus_beta2,
                        const float bias_correction1, const float bias_correction2, const float eps,
-                       const float weight_decay, const float neg_lr) {
+                       const float weight_decay, const float neg_lr,
+                       global clopt_work_t* restrict working) {
     const uint c = get_global_id(0);
     const uint2 chunk = chunks[c];
     const float ratio = ratios[c];
@@ -172,11 +174,19 @@ kernel void lamb_apply(global const uint2* restrict chunks, global const float* 
         const float16 pk = vload16(k, q);
         const float16 r = lamb_r_float16(vload16(k, m), vload16(k, v), pk, bias_correction1,
                                          bias_correction2, eps, weight_decay);
-        vstore16(pk + (r * ratio) * neg_lr, k, q);
+        const float16 updated = pk + (r * ratio) * neg_lr;
+        vstore16(updated, k, q);
+#ifdef CLOPT_MASTER
+        clopt_vstore16_nearest(updated, k, working + chunk.x);
+#endif
     }
     for (uint j = full * 16; j < chunk.y; j++) {
         const float r = lamb_r_float(m[j], v[j], q[j], bias_correction1, bias_correction2, eps,
                                      weight_decay);
-        q[j] = q[j] + (r * ratio) * neg_lr;
+        const float updated = q[j] + (r * ratio) * neg_lr;
+        q[j] = updated;
+#ifdef CLOPT_MASTER
+        clopt_store_nearest(working + chunk.x, j, updated);
+#endif
     }
 }

@@ -18,8 +18,7 @@
  * State: exp_avg m, exp_avg_sq v (and the host scalar mu_product).
  * Traffic: 28 bytes per element. decay_factor is 1 unless decoupled.
  */
-kernel void nadam_step(global float* restrict p, global const float* restrict grad,
-                       global const float* restrict grad_scale,
+kernel void nadam_step(CLOPT_STEP_ARGS,
                        global float* restrict exp_avg, global float* restrict exp_avg_sq,
                        const float weight_decay, const float decay_factor,
                        const float beta1, const float one_minus_beta1,
@@ -27,13 +26,13 @@ kernel void nadam_step(global float* restrict p, global const float* restrict gr
                        const float bias_correction2_sqrt, const float eps,
                        const float neg_grad_step, const float neg_moment_step) {
     const uint i = get_global_id(0);
-    const float pi = p[i] * decay_factor;
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
+    const float pi = CLOPT_P(i) * decay_factor;
+    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
     const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
     const float v = clopt_second_moment(exp_avg_sq[i], g, beta2, one_minus_beta2);
     exp_avg[i] = m;
     exp_avg_sq[i] = v;
     const float denom = clopt_adam_denom(v, bias_correction2_sqrt, eps);
     const float q = pi + neg_grad_step * g / denom;
-    p[i] = q + neg_moment_step * m / denom;
+    CLOPT_SET_P(i, q + neg_moment_step * m / denom);
 }

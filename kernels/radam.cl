@@ -22,8 +22,7 @@
  * Traffic: read p, grad, m, v; write p, m, v: 28 bytes per element. decay_factor is 1 unless
  * decoupled; rectified is 1.0f or 0.0f.
  */
-kernel void radam_step(global float* restrict p, global const float* restrict grad,
-                       global const float* restrict grad_scale,
+kernel void radam_step(CLOPT_STEP_ARGS,
                        global float* restrict exp_avg, global float* restrict exp_avg_sq,
                        const float weight_decay, const float decay_factor,
                        const float beta1, const float one_minus_beta1,
@@ -32,8 +31,8 @@ kernel void radam_step(global float* restrict p, global const float* restrict gr
                        const float bias_correction2_sqrt, const float eps,
                        const float rect, const float rectified) {
     const uint i = get_global_id(0);
-    const float pi = p[i] * decay_factor;
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
+    const float pi = CLOPT_P(i) * decay_factor;
+    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
     const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
     const float v = clopt_second_moment(exp_avg_sq[i], g, beta2, one_minus_beta2);
     exp_avg[i] = m;
@@ -41,8 +40,8 @@ kernel void radam_step(global float* restrict p, global const float* restrict gr
     const float step = m / bias_correction1 * lr;
     if (rectified != 0.0f) {
         const float adaptive_lr = 1.0f / (sqrt(v) + eps) * bias_correction2_sqrt;
-        p[i] = pi - step * adaptive_lr * rect;
+        CLOPT_SET_P(i, pi - step * adaptive_lr * rect);
     } else {
-        p[i] = pi - step;
+        CLOPT_SET_P(i, pi - step);
     }
 }

@@ -28,7 +28,9 @@
  * way (directly, and scaled only when that is not finite or below 2^-100).
  * Chunk table: uint2 (first element, element count) per chunk, in tensor order; tensor_ends[t]
  * is one past tensor t's last chunk.
- * Traffic: one read of the gradients (4 bytes per element) and 4 bytes per 4096 elements.
+ * With 16-bit gradients (-DCLOPT_BF16, -DCLOPT_FP16) norm_partials_* widen them as they read;
+ * every element is multiplied by `unscale` (the loss scaler's 1/scale, or 1) first.
+ * Traffic: one read of the gradients (4 or 2 bytes per element) and 4 bytes per 4096 elements.
  */
 #define CLOPT_CHUNK 4096
 #define CLOPT_NORM_INF 0
@@ -72,45 +74,62 @@ inline float clopt_lanes(const float16 acc, const int norm) {
  * 64 lanes held as four float16 (a0 has lanes 0-15, a1 16-31 ...): four independent chains
  * keep the fused multiply-adds' latency off the memory's path. The lanes are then combined
  * pairwise: lane i with i + 32 (a0 + a2, a1 + a3), then i + 16, 8, 4, 2, 1.
+ * CLOPT_CHUNK_OF defines it for an element type: clopt_chunk over floats, and with 16-bit
+ * gradients clopt_chunk_grad, whose elements are widened and multiplied by the loss scaler's
+ * unscale factor as they are read (the gradients the step reads).
  */
-inline float clopt_chunk(global const float* start, const uint n, const int norm, const int scaled,
-                         const float scale) {
-    const uint full = n / 64;
-    /* Zero is neutral for every norm (|0| and 0*0 add nothing, and lanes are >= 0 for max),
-     * so a zero-padded row changes nothing, except a sum's -0 into +0. */
-    float16 a0 = (float16) (0.0f);
-    float16 a1 = a0;
-    float16 a2 = a0;
-    float16 a3 = a0;
-    for (uint k = 0; k < full; k++) {
-        float16 v0 = vload16(4 * k, start);
-        float16 v1 = vload16(4 * k + 1, start);
-        float16 v2 = vload16(4 * k + 2, start);
-        float16 v3 = vload16(4 * k + 3, start);
-        if (scaled) {
-            v0 *= scale;
-            v1 *= scale;
-            v2 *= scale;
-            v3 *= scale;
-        }
-        a0 = clopt_norm_fold(a0, v0, norm);
-        a1 = clopt_norm_fold(a1, v1, norm);
-        a2 = clopt_norm_fold(a2, v2, norm);
-        a3 = clopt_norm_fold(a3, v3, norm);
+#define CLOPT_CHUNK_OF(name, type, load16, load1)                                                \
+    inline float name(global const type* start, const uint n, const int norm, const int scaled, \
+                      const float scale, const float unscale) {                                  \
+        const uint full = n / 64;                                                                \
+        /* Zero is neutral for every norm (|0| and 0*0 add nothing, and lanes are >= 0 for     \
+         * max), so a zero-padded row changes nothing, except a sum's -0 into +0. */            \
+        float16 a0 = (float16) (0.0f);                                                           \
+        float16 a1 = a0;                                                                         \
+        float16 a2 = a0;                                                                         \
+        float16 a3 = a0;                                                                         \
+        for (uint k = 0; k < full; k++) {                                                        \
+            float16 v0 = load16(4 * k, start) * unscale;                                         \
+            float16 v1 = load16(4 * k + 1, start) * unscale;                                     \
+            float16 v2 = load16(4 * k + 2, start) * unscale;                                     \
+            float16 v3 = load16(4 * k + 3, start) * unscale;                                     \
+            if (scaled) {                                                                        \
+                v0 *= scale;                                                                     \
+                v1 *= scale;                                                                     \
+                v2 *= scale;                                                                     \
+                v3 *= scale;                                                                     \
+            }                                                                                    \
+            a0 = clopt_norm_fold(a0, v0, norm);                                                  \
+            a1 = clopt_norm_fold(a1, v1, norm);                                                  \
+            a2 = clopt_norm_fold(a2, v2, norm);                                                  \
+            a3 = clopt_norm_fold(a3, v3, norm);                                                  \
+        }                                                                                        \
+        if (full * 64 < n) {                                                                     \
+            /* The last, partial row of 64, zero-padded (a zero changes no lane, see above). */ \
+            float tail[64];                                                                      \
+            for (uint k = 0; k < 64; k++) {                                                      \
+                const float x = full * 64 + k < n ? load1(start, full * 64 + k) * unscale : 0.0f; \
+                tail[k] = scaled ? x * scale : x;                                                \
+            }                                                                                    \
+            a0 = clopt_norm_fold(a0, vload16(0, tail), norm);                                    \
+            a1 = clopt_norm_fold(a1, vload16(1, tail), norm);                                    \
+            a2 = clopt_norm_fold(a2, vload16(2, tail), norm);                                    \
+            a3 = clopt_norm_fold(a3, vload16(3, tail), norm);                                    \
+        }                                                                                        \
+        return clopt_lanes(clopt_lanes16(clopt_lanes16(a0, a2, norm), clopt_lanes16(a1, a3, norm), \
+                                         norm), norm);                                           \
     }
-    if (full * 64 < n) {
-        /* The last, partial row of 64, zero-padded (a zero changes no lane, see above). */
-        float tail[64];
-        for (uint k = 0; k < 64; k++) {
-            tail[k] = full * 64 + k < n ? (scaled ? start[full * 64 + k] * scale : start[full * 64 + k]) : 0.0f;
-        }
-        a0 = clopt_norm_fold(a0, vload16(0, tail), norm);
-        a1 = clopt_norm_fold(a1, vload16(1, tail), norm);
-        a2 = clopt_norm_fold(a2, vload16(2, tail), norm);
-        a3 = clopt_norm_fold(a3, vload16(3, tail), norm);
-    }
-    return clopt_lanes(clopt_lanes16(clopt_lanes16(a0, a2, norm), clopt_lanes16(a1, a3, norm), norm), norm);
-}
+
+#define clopt_float_load1(a, i) ((a)[i])
+CLOPT_CHUNK_OF(clopt_chunk, float, vload16, clopt_float_load1)
+#ifdef CLOPT_BF16
+#define clopt_grad_load16(k, a) as_float16(convert_uint16(vload16((k), (a))) << 16)
+#elif defined(CLOPT_FP16)
+#define clopt_grad_load16(k, a) vload_half16((k), (a))
+#else
+#define clopt_grad_load16(k, a) vload16((k), (a))
+#endif
+CLOPT_CHUNK_OF(clopt_chunk_grad, clopt_grad_t, clopt_grad_load16, clopt_load_grad)
 
 /* 2^-e for the exponent e of m, kept within float's normal range: x * it is exact. */
 inline float clopt_unscale(const float m) {
@@ -118,18 +137,18 @@ inline float clopt_unscale(const float m) {
 }
 
 /* One chunk's result; norm is a constant in each kernel below, so the loops are specialised. */
-inline void clopt_partial(global const float* restrict x, global const uint2* restrict chunks,
-                          global float* restrict partials, const int norm) {
+inline void clopt_partial(global const clopt_grad_t* restrict x, global const uint2* restrict chunks,
+                          global float* restrict partials, const int norm, const float unscale) {
     const uint c = get_global_id(0);
     const uint2 chunk = chunks[c];
-    global const float* start = x + chunk.x;
-    float r = clopt_chunk(start, chunk.y, norm, 0, 1.0f);
+    global const clopt_grad_t* start = x + chunk.x;
+    float r = clopt_chunk_grad(start, chunk.y, norm, 0, 1.0f, unscale);
     if (norm == CLOPT_NORM_L2) {
         if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-            const float m = clopt_chunk(start, chunk.y, CLOPT_NORM_INF, 0, 1.0f);
+            const float m = clopt_chunk_grad(start, chunk.y, CLOPT_NORM_INF, 0, 1.0f, unscale);
             if (m > 0.0f && !isinf(m)) {
                 const float u = clopt_unscale(m);
-                r = sqrt(clopt_chunk(start, chunk.y, CLOPT_NORM_L2, 1, u)) / u;
+                r = sqrt(clopt_chunk_grad(start, chunk.y, CLOPT_NORM_L2, 1, u, unscale)) / u;
             } else {
                 r = m;
             }
@@ -140,10 +159,11 @@ inline void clopt_partial(global const float* restrict x, global const uint2* re
     partials[c] = r;
 }
 
+/* The partials of gradients (of clopt_grad_t, times unscale), or of plain floats for sums. */
 #define CLOPT_PARTIALS(name, norm) \
-    kernel void name(global const float* restrict x, global const uint2* restrict chunks, \
-                     global float* restrict partials) { \
-        clopt_partial(x, chunks, partials, norm); \
+    kernel void name(global const clopt_grad_t* restrict x, global const uint2* restrict chunks, \
+                     global float* restrict partials, const float unscale) { \
+        clopt_partial(x, chunks, partials, norm, unscale); \
     }
 CLOPT_PARTIALS(norm_partials_inf, CLOPT_NORM_INF)
 CLOPT_PARTIALS(norm_partials_l1, CLOPT_NORM_L1)

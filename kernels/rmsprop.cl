@@ -13,8 +13,7 @@
  * State, in this order: square_avg v, momentum_buffer b (MOMENTUM), grad_avg a (CENTERED).
  * Traffic: 20 bytes per element, plus 8 for each of MOMENTUM and CENTERED.
  */
-kernel void rmsprop_step(global float* restrict p, global const float* restrict grad,
-                         global const float* restrict grad_scale,
+kernel void rmsprop_step(CLOPT_STEP_ARGS,
                          global float* restrict square_avg,
 #ifdef MOMENTUM
                          global float* restrict momentum_buffer,
@@ -25,8 +24,8 @@ kernel void rmsprop_step(global float* restrict p, global const float* restrict 
                          const float weight_decay, const float alpha, const float one_minus_alpha,
                          const float eps, const float momentum, const float neg_lr) {
     const uint i = get_global_id(0);
-    const float pi = p[i];
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
+    const float pi = CLOPT_P(i);
+    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
     const float v = square_avg[i] * alpha + one_minus_alpha * g * g;
     square_avg[i] = v;
 #ifdef CENTERED
@@ -39,8 +38,8 @@ kernel void rmsprop_step(global float* restrict p, global const float* restrict 
 #ifdef MOMENTUM
     const float b = momentum_buffer[i] * momentum + g / d;
     momentum_buffer[i] = b;
-    p[i] = pi + neg_lr * b;
+    CLOPT_SET_P(i, pi + neg_lr * b);
 #else
-    p[i] = pi + neg_lr * g / d;
+    CLOPT_SET_P(i, pi + neg_lr * g / d);
 #endif
 }

@@ -25,13 +25,12 @@ inline float clopt_clamp(const float x, const float lo, const float hi) {
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
-kernel void rprop_step(global float* restrict p, global const float* restrict grad,
-                       global const float* restrict grad_scale,
+kernel void rprop_step(CLOPT_STEP_ARGS,
                        global float* restrict prev, global float* restrict step_size,
                        const float etaminus, const float etaplus,
                        const float step_size_min, const float step_size_max) {
     const uint i = get_global_id(0);
-    float g = clopt_grad(CLOPT_SCALED(grad[i]), 0.0f, 0.0f);
+    float g = clopt_grad(CLOPT_G(i), 0.0f, 0.0f);
     float f = clopt_torch_sign(g * prev[i]);
     f = f > 0.0f ? etaplus : f;
     f = f < 0.0f ? etaminus : f;
@@ -40,5 +39,5 @@ kernel void rprop_step(global float* restrict p, global const float* restrict gr
     g = f == etaminus ? 0.0f : g;
     step_size[i] = s;
     prev[i] = g;
-    p[i] = p[i] + (-1.0f * clopt_torch_sign(g)) * s;
+    CLOPT_SET_P(i, CLOPT_P(i) + (-1.0f * clopt_torch_sign(g)) * s);
 }

@@ -7,11 +7,10 @@
  *
  * State: none. Traffic: read p, grad; write p: 12 bytes per element.
  */
-kernel void sgd_step(global float* restrict p, global const float* restrict grad,
-                     global const float* restrict grad_scale,
+kernel void sgd_step(CLOPT_STEP_ARGS,
                      const float weight_decay, const float lr) {
     const uint i = get_global_id(0);
-    const float pi = p[i];
-    const float g = clopt_grad(CLOPT_SCALED(grad[i]), pi, weight_decay);
-    p[i] = pi + (-lr) * g;
+    const float pi = CLOPT_P(i);
+    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
+    CLOPT_SET_P(i, pi + (-lr) * g);
 }

@@ -26,9 +26,13 @@ final class ClEngine extends Engine {
     private cl_mem[] buffers;
     /** The gradient scale the scaled kernel holds now (argument 2). */
     private cl_mem scaleSet;
+    /** The unscale factor and rounding key each kernel holds now (arguments 4 and 5). */
+    private final float[] unscaleSet = {1f, 1f};
+    private final int[] keySet = {0, 0};
     /** The step kernel, and its variant that multiplies gradients by grad_scale (made on first use). */
     private final cl_kernel kernel;
     private cl_kernel scaledKernel;
+    /** The algorithm's build options and the precision's. */
     private final String options;
     /** The kernel files of the program: the algorithm's, after reduce.cl's for per-tensor norms. */
     private final List<String> files;
@@ -44,27 +48,31 @@ final class ClEngine extends Engine {
     private float[] scalarsSet;
     private float[] scaledScalarsSet;
 
-    ClEngine(Device device, OptimizerConfig layout, int size) {
-        super(layout, size);
+    ClEngine(Device device, OptimizerConfig layout, Precision precision, int size) {
+        super(layout, precision, size);
         this.device = device;
         this.files = layout.perTensorStep() != null ? List.of("reduce", algorithm) : List.of(algorithm);
         device.ensureOpen();
-        int arrays = 2 + stateNames.size();
-        long bytes = 4L * size;
-        if (arrays * bytes > device.info().globalMemoryBytes()) {
+        int arrays = 2 + stateNames.size() + (precision.masterWeights() ? 1 : 0);
+        long total = 0;
+        for (int a = 0; a < arrays; a++) {
+            total += bytes(a, size);
+        }
+        if (total > device.info().globalMemoryBytes()) {
             throw new DeviceMemoryException(algorithm + " on " + size + " elements needs "
-                    + Device.mib(arrays * bytes) + " (" + arrays + " arrays) but "
+                    + Device.mib(total) + " (" + arrays + " arrays) but "
                     + device.info().qualifiedName() + " has " + Device.mib(device.info().globalMemoryBytes())
                     + " of global memory", CL_MEM_OBJECT_ALLOCATION_FAILURE, null);
         }
+        options = layout.buildOptions() + precision.buildOptions();
         buffers = new cl_mem[size > 0 ? arrays : 0];
         cl_kernel k = null;
         try {
             for (int a = 0; a < buffers.length; a++) {
-                buffers[a] = device.allocate(bytes, arrayName(a));
-                fill(a, 0, size, a < 2 ? 0f : layout.initialState(a - 2));
+                buffers[a] = device.allocate(bytes(a, size), arrayName(a));
+                fill(a, 0, size, a < 2 || a == workingArray() ? 0f : layout.initialState(a - 2));
             }
-            k = device.createKernel(files, algorithm + "_step", layout.buildOptions());
+            k = device.createKernel(files, algorithm + "_step", options);
             setBuffers(k);
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
             device.finish();
@@ -74,18 +82,31 @@ final class ClEngine extends Engine {
             throw e;
         }
         kernel = k;
-        options = layout.buildOptions();
     }
+
+    /** Bytes of {@code count} elements of array {@code array}. */
+    private long bytes(int array, long count) {
+        return dtype(array).bytes() * count;
+    }
+
+    /** The arguments before the state arrays: p, grad, grad_scale, working, unscale, rounding_key. */
+    private static final int LEADING = 6;
 
     private void setBuffers(cl_kernel k) {
         Cl.run("clSetKernelArg", () -> {
-            for (int a = 0; a < 2 + stateNames.size() && a < buffers.length; a++) {
-                // p and grad, then grad_scale (set per run), then the state arrays.
-                clSetKernelArg(k, a < 2 ? a : a + 1, Sizeof.cl_mem, Pointer.to(buffers[a]));
+            if (buffers.length == 0) {
+                return;
             }
-            if (buffers.length > 0) {
-                // Every argument must be set; the kernel without -DCLOPT_GRAD_SCALE never reads it.
-                clSetKernelArg(k, 2, Sizeof.cl_mem, Pointer.to(buffers[GRADIENTS]));
+            clSetKernelArg(k, 0, Sizeof.cl_mem, Pointer.to(buffers[PARAMETERS]));
+            clSetKernelArg(k, 1, Sizeof.cl_mem, Pointer.to(buffers[GRADIENTS]));
+            // Every argument must be set: grad_scale is read only by the scaled variant, working
+            // only with master weights; both point at the gradients until then.
+            clSetKernelArg(k, 2, Sizeof.cl_mem, Pointer.to(buffers[GRADIENTS]));
+            clSetKernelArg(k, 3, Sizeof.cl_mem, Pointer.to(buffers[workingArray()]));
+            clSetKernelArg(k, 4, Sizeof.cl_float, Pointer.to(new float[] {1f}));
+            clSetKernelArg(k, 5, Sizeof.cl_uint, Pointer.to(new int[] {0}));
+            for (int a = 0; a < stateNames.size(); a++) {
+                clSetKernelArg(k, LEADING + a, Sizeof.cl_mem, Pointer.to(buffers[2 + a]));
             }
         });
     }
@@ -96,11 +117,12 @@ final class ClEngine extends Engine {
     }
 
     @Override
-    void run(OptimizerConfig config, float[] scalars, int from, int to, SetKernels.GradScale scale) {
+    void run(OptimizerConfig config, float[] scalars, int from, int to, StepInput input) {
         if (from == to) {
             return;
         }
         device.ensureOpen();
+        SetKernels.GradScale scale = input.clip();
         boolean scaled = scale.buffer() != null;
         if (scaled && scaledKernel == null) {
             cl_kernel k = device.createKernel(files, algorithm + "_step", options + " -DCLOPT_GRAD_SCALE");
@@ -113,15 +135,24 @@ final class ClEngine extends Engine {
             scaledKernel = k;
         }
         cl_kernel k = scaled ? scaledKernel : kernel;
+        int variant = scaled ? 1 : 0;
         Cl.run("enqueue " + algorithm + "_step", () -> {
             if (scaled && scale.buffer() != scaleSet) {
                 clSetKernelArg(k, 2, Sizeof.cl_mem, Pointer.to(scale.buffer()));
                 scaleSet = scale.buffer();
             }
+            // Compare bits, not values: NaN and -0 must be set too.
+            if (Float.floatToRawIntBits(unscaleSet[variant]) != Float.floatToRawIntBits(input.unscale())) {
+                clSetKernelArg(k, 4, Sizeof.cl_float, Pointer.to(new float[] {input.unscale()}));
+                unscaleSet[variant] = input.unscale();
+            }
+            if (keySet[variant] != input.roundingKey()) {
+                clSetKernelArg(k, 5, Sizeof.cl_uint, Pointer.to(new int[] {input.roundingKey()}));
+                keySet[variant] = input.roundingKey();
+            }
             float[] held = scaled ? scaledScalarsSet : scalarsSet;
-            int first = 3 + stateNames.size();
+            int first = LEADING + stateNames.size();
             for (int i = 0; i < scalars.length; i++) {
-                // Compare bits, not values: NaN and -0 must be set too.
                 if (held == null || Float.floatToRawIntBits(held[i]) != Float.floatToRawIntBits(scalars[i])) {
                     clSetKernelArg(k, first + i, Sizeof.cl_float, Pointer.to(new float[] {scalars[i]}));
                 }
@@ -169,6 +200,8 @@ final class ClEngine extends Engine {
                 k.arg(4 + stateNames.size() + i, scalars[i]);
             }
         }
+        // The working copy lamb_apply rounds the master weights into (unused without them).
+        apply.arg(4 + stateNames.size() + scalars.length, buffers[workingArray()]);
         partials.launch(0, chunkCount, CHUNK_GROUP);
         finish.arg(0, tables.partials).arg(1, tables.tensorEnds).arg(2, bounds.length - 1).arg(3, chunkCount)
                 .arg(4, factorBuffer).launch(0, 1);
@@ -191,7 +224,7 @@ final class ClEngine extends Engine {
     @Override
     void allocateAveraged() {
         if (buffers.length == averagedArray()) {
-            cl_mem averaged = device.allocate(4L * size, arrayName(averagedArray()));
+            cl_mem averaged = device.allocate(bytes(averagedArray(), size), arrayName(averagedArray()));
             buffers = Arrays.copyOf(buffers, buffers.length + 1);
             buffers[buffers.length - 1] = averaged;
             fill(buffers.length - 1, 0, size, 0f);
@@ -205,9 +238,20 @@ final class ClEngine extends Engine {
             return;
         }
         device.ensureOpen();
-        Pointer host = host(src);
+        Dtype dtype = dtype(array);
+        Pointer host = dtype == Dtype.FP32 ? host(src) : Pointer.to(bits(dtype, src));
         Cl.run("writing " + arrayName(array), () -> clEnqueueWriteBuffer(device.queue(), buffers[array],
-                CL_TRUE, 4L * from, 4L * count, host, 0, null, null));
+                CL_TRUE, bytes(array, from), bytes(array, count), host, 0, null, null));
+    }
+
+    /** {@code src}'s remaining floats rounded to nearest even into {@code dtype}. */
+    private static short[] bits(Dtype dtype, FloatBuffer src) {
+        short[] bits = new short[src.remaining()];
+        FloatBuffer in = src.duplicate();
+        for (int i = 0; i < bits.length; i++) {
+            bits[i] = dtype.toBits(in.get());
+        }
+        return bits;
     }
 
     @Override
@@ -217,6 +261,17 @@ final class ClEngine extends Engine {
             return;
         }
         device.ensureOpen();
+        Dtype dtype = dtype(array);
+        if (dtype != Dtype.FP32) {
+            short[] bits = new short[count];
+            Cl.run("reading " + arrayName(array), () -> clEnqueueReadBuffer(device.queue(), buffers[array],
+                    CL_TRUE, bytes(array, from), bytes(array, count), Pointer.to(bits), 0, null, null));
+            FloatBuffer out = dst.duplicate();
+            for (short b : bits) {
+                out.put(dtype.fromBits(b));
+            }
+            return;
+        }
         if (usableInPlace(dst)) {
             Cl.run("reading " + arrayName(array), () -> clEnqueueReadBuffer(device.queue(), buffers[array],
                     CL_TRUE, 4L * from, 4L * count, Pointer.toBuffer(dst), 0, null, null));
@@ -251,8 +306,11 @@ final class ClEngine extends Engine {
         if (count == 0) {
             return;
         }
+        Dtype dtype = dtype(array);
+        Pointer pattern = dtype == Dtype.FP32 ? Pointer.to(new float[] {value})
+                : Pointer.to(new short[] {dtype.toBits(value)});
         Cl.run("filling " + arrayName(array), () -> clEnqueueFillBuffer(device.queue(), buffers[array],
-                Pointer.to(new float[] {value}), Sizeof.cl_float, 4L * from, 4L * count, 0, null, null));
+                pattern, dtype.bytes(), bytes(array, from), bytes(array, count), 0, null, null));
     }
 
     @Override

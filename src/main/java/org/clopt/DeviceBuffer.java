@@ -144,6 +144,11 @@ public final class DeviceBuffer implements AutoCloseable {
         transfer(false, 0, 4L * out.length, Pointer.to(out));
     }
 
+    /** Copies floats [from, from + out.length) of the buffer into {@code out}. */
+    void read(int from, float[] out) {
+        transfer(false, 4L * from, 4L * out.length, Pointer.to(out));
+    }
+
     /**
      * Sets every whole float of the buffer to {@code value} (bytes past the last whole float, if
      * any, are left), ordered with the queue like the transfers.

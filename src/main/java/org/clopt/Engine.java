@@ -6,39 +6,56 @@ import java.util.List;
 
 /**
  * The arrays of one parameter group and the launches of its step: parameters, gradients and
- * each state array of {@link #size} floats, on a device ({@link ClEngine}) or in Java arrays
- * ({@link ReferenceEngine}). An engine holds no step counts and no hyperparameters: the
+ * each state array of {@link #size} elements, on a device ({@link ClEngine}) or in Java arrays
+ * ({@link ReferenceEngine}). With a 16-bit {@link Precision} the gradients are 16-bit, and the
+ * parameters too unless the group keeps fp32 master weights, whose 16-bit working copy is then
+ * one more array after the state; the CPU reference holds 16-bit values in floats, rounded as
+ * the kernels round them. An engine holds no step counts and no hyperparameters: the
  * {@link ParameterSet} that owns it passes the group's configuration and scalars to each
  * {@link #run}. The configuration it was made with fixes only the layout and the kernel
  * variant, which every later configuration shares ({@link OptimizerConfig#sameVariant}).
  */
 abstract class Engine implements AutoCloseable {
-    /** Array indices of the transfers: parameters, gradients, then state k at 2 + k. */
+    /**
+     * Array indices of the transfers: parameters (the fp32 master weights when the group keeps
+     * them), gradients, then state k at 2 + k, then the working copy ({@link #workingArray()})
+     * with master weights, then the averaged parameters if made.
+     */
     static final int PARAMETERS = 0;
     static final int GRADIENTS = 1;
 
     final int size;
     final String algorithm;
     final List<String> stateNames;
+    final Precision precision;
 
-    Engine(OptimizerConfig layout, int size) {
+    Engine(OptimizerConfig layout, Precision precision, int size) {
         this.size = size;
         this.algorithm = layout.algorithm();
         this.stateNames = layout.stateNames();
+        this.precision = precision;
     }
 
-    /** Applies one step with these scalars to elements [from, to), gradients times {@code scale}. */
-    abstract void run(OptimizerConfig config, float[] scalars, int from, int to, SetKernels.GradScale scale);
+    /**
+     * How a step reads the gradients and rounds the parameters: times {@code clip} (the clip
+     * coefficient, if any) after times {@code unscale} (the loss scaler's 1/scale, or 1), and
+     * with {@code roundingKey} the step's key of stochastic rounding.
+     */
+    record StepInput(SetKernels.GradScale clip, float unscale, int roundingKey) {
+    }
+
+    /** Applies one step with these scalars to elements [from, to). */
+    abstract void run(OptimizerConfig config, float[] scalars, int from, int to, StepInput input);
 
     /**
      * One step of a run of consecutive tensors, tensor k being elements [bounds[k], bounds[k + 1]):
      * {@link #run} over the whole run, and for an algorithm with per-tensor norms
      * ({@link OptimizerConfig#perTensorStep()}) its norms and the update with each tensor's factor.
      */
-    final void step(OptimizerConfig config, float[] scalars, int[] bounds, SetKernels.GradScale scale) {
+    final void step(OptimizerConfig config, float[] scalars, int[] bounds, StepInput input) {
         int from = bounds[0];
         int to = bounds[bounds.length - 1];
-        run(config, scalars, from, to, scale);
+        run(config, scalars, from, to, input);
         PerTensorStep perTensor = config.perTensorStep();
         if (perTensor != null && from < to) {
             runPerTensor(perTensor, scalars, bounds);
@@ -61,20 +78,33 @@ abstract class Engine implements AutoCloseable {
     }
 
     /**
-     * The transfer index of the averaged parameters (after the state arrays), once
-     * {@link #allocateAveraged()} has made them.
+     * The transfer index of the averaged parameters (after the state arrays and the working
+     * copy), once {@link #allocateAveraged()} has made them.
      */
     final int averagedArray() {
-        return 2 + stateNames.size();
+        return workingArray() == PARAMETERS ? 2 + stateNames.size() : 3 + stateNames.size();
+    }
+
+    /** The transfer index of what a forward pass reads: the working copy, or the parameters. */
+    final int workingArray() {
+        return precision.masterWeights() ? 2 + stateNames.size() : PARAMETERS;
+    }
+
+    /** The element type of array {@code array}: state and averages are fp32. */
+    final Dtype dtype(int array) {
+        return array == GRADIENTS || array == workingArray() ? precision.dtype() : Dtype.FP32;
     }
 
     /** Makes the averaged parameters, zeros, if they are not there yet. */
     abstract void allocateAveraged();
 
-    /** Copies {@code src.remaining()} floats into array {@code array} from element {@code from}. */
+    /**
+     * Copies {@code src.remaining()} floats into array {@code array} from element {@code from},
+     * rounded to nearest even into a 16-bit array.
+     */
     abstract void write(int array, int from, FloatBuffer src);
 
-    /** Copies {@code dst.remaining()} floats of array {@code array} from element {@code from}. */
+    /** Copies {@code dst.remaining()} elements of array {@code array} from element {@code from}, widened. */
     abstract void read(int array, int from, FloatBuffer dst);
 
     /** Sets elements [from, from + count) of array {@code array} to {@code value}. */
@@ -92,7 +122,8 @@ abstract class Engine implements AutoCloseable {
 
     /** The name of transfer index {@code array}, for messages. */
     final String arrayName(int array) {
-        return array == PARAMETERS ? "parameters" : array == GRADIENTS ? "gradients"
+        return array == PARAMETERS ? (precision.masterWeights() ? "master parameters" : "parameters")
+                : array == GRADIENTS ? "gradients" : array == workingArray() ? "parameters (working copy)"
                 : array == averagedArray() ? "averaged parameters" : stateNames.get(array - 2);
     }
 

@@ -74,6 +74,11 @@ public final class ParameterSet implements AutoCloseable {
          * yet written into the gradient (the step kernels apply it as they read).
          */
         boolean clipped;
+        /**
+         * The loss scaler's 1/scale the gradient is to be read times, before any clip
+         * coefficient (1 for none): an unscaling not yet written into the gradient.
+         */
+        float unscale = 1f;
 
         Tensor(String name, int[] shape, int group, int offset, int size) {
             this.name = name;
@@ -111,6 +116,7 @@ public final class ParameterSet implements AutoCloseable {
     private final List<List<Tensor>> groupTensors = new ArrayList<>();
     private final List<Engine> engines = new ArrayList<>();
     private final List<OptimizerConfig> configs = new ArrayList<>();
+    private final List<Precision> precisions = new ArrayList<>();
     /** Schedulers and the like, saved with the set in this order. */
     private final List<Stateful> attached = new ArrayList<>();
     /**
@@ -129,12 +135,12 @@ public final class ParameterSet implements AutoCloseable {
 
     /** Makes a group's engine; tests substitute one that fails on demand. */
     interface EngineFactory {
-        Engine create(Device device, OptimizerConfig layout, int size);
+        Engine create(Device device, OptimizerConfig layout, Precision precision, int size);
     }
 
     /** The engines every set uses: OpenCL with a device, the CPU reference without. */
-    static final EngineFactory DEFAULT_ENGINES = (device, layout, size) -> device == null
-            ? new ReferenceEngine(layout, size) : new ClEngine(device, layout, size);
+    static final EngineFactory DEFAULT_ENGINES = (device, layout, precision, size) -> device == null
+            ? new ReferenceEngine(layout, precision, size) : new ClEngine(device, layout, precision, size);
 
     private final EngineFactory engineFactory;
     /** Clipping, accumulation and averaging on the groups' arrays. */
@@ -168,12 +174,14 @@ public final class ParameterSet implements AutoCloseable {
         int group = -1;
         for (StateDict.Param p : state.params()) {
             while (group < p.group()) {
-                b.group(state.groups().get(++group));
+                ++group;
+                b.group(state.groups().get(group), state.precisions().get(group));
             }
             b.tensor(p.name(), p.shape());
         }
         while (group < state.groups().size() - 1) {
-            b.group(state.groups().get(++group));
+            ++group;
+            b.group(state.groups().get(group), state.precisions().get(group));
         }
         return b;
     }
@@ -274,9 +282,29 @@ public final class ParameterSet implements AutoCloseable {
      * @throws IllegalArgumentException for an empty or duplicate name, or a bad shape; the set is
      *         then unchanged
      */
-    public synchronized int addGroup(OptimizerConfig config, TensorSpec... tensorSpecs) {
+    public int addGroup(OptimizerConfig config, TensorSpec... tensorSpecs) {
+        return addGroup(config, Precision.FP32, tensorSpecs);
+    }
+
+    /**
+     * Adds a parameter group of this precision with its tensors to a live set (see
+     * {@link #addGroup(OptimizerConfig, TensorSpec...)}).
+     *
+     * @param config the new group's hyperparameters
+     * @param precision how the group stores its parameters and gradients
+     * @param tensorSpecs the new group's tensors, in order
+     * @return the new group's index
+     * @throws IllegalArgumentException for an empty or duplicate name, a bad shape, or an
+     *         algorithm the precision does not support; the set is then unchanged
+     */
+    public synchronized int addGroup(OptimizerConfig config, Precision precision, TensorSpec... tensorSpecs) {
         ensureOpen();
         Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(precision, "precision");
+        if (config.perTensorStep() != null && precision.is16Bit() && !precision.masterWeights()) {
+            throw new IllegalArgumentException(config.algorithm() + " with " + precision + " parameters needs master"
+                    + " weights: its per-tensor norms read fp32 parameters (use withMasterWeights(true))");
+        }
         List<Tensor> added = new ArrayList<>();
         Set<String> addedNames = new HashSet<>();
         long offset = 0;
@@ -293,7 +321,7 @@ public final class ParameterSet implements AutoCloseable {
             added.add(new Tensor(spec.name(), spec.shape(), group, (int) offset, size));
             offset += size;
         }
-        Engine engine = engineFactory.create(device, config, (int) offset);
+        Engine engine = engineFactory.create(device, config, precision, (int) offset);
         if (averaging != null) {
             try {
                 engine.allocateAveraged();
@@ -304,6 +332,7 @@ public final class ParameterSet implements AutoCloseable {
         }
         engines.add(engine);
         configs.add(config);
+        precisions.add(precision);
         groupTensors.add(added);
         for (Tensor t : added) {
             tensors.add(t);
@@ -374,6 +403,7 @@ public final class ParameterSet implements AutoCloseable {
         Tensor t = tensor(name);
         t.hasGradient = false;
         t.clipped = false;
+        t.unscale = 1f;
     }
 
     /**
@@ -387,6 +417,7 @@ public final class ParameterSet implements AutoCloseable {
         Tensor t = tensor(name);
         t.hasGradient = true;
         t.clipped = false;
+        t.unscale = 1f;
     }
 
     /** Zeroes every gradient, as {@code zero_grad(set_to_none=False)}. */
@@ -404,6 +435,7 @@ public final class ParameterSet implements AutoCloseable {
         ensureOpen();
         for (Tensor t : tensors) {
             t.clipped = false;
+            t.unscale = 1f;
             if (setToNone) {
                 t.hasGradient = false;
             } else {
@@ -441,7 +473,8 @@ public final class ParameterSet implements AutoCloseable {
                 int j = i + 1;
                 while (j < list.size() && active(list.get(j)) && list.get(j).step == first.step
                         && Arrays.equals(list.get(j).scalarState, first.scalarState)
-                        && list.get(j).clipped == first.clipped) {
+                        && list.get(j).clipped == first.clipped
+                        && Float.floatToRawIntBits(list.get(j).unscale) == Float.floatToRawIntBits(first.unscale)) {
                     j++;
                 }
                 long t = first.step + 1;
@@ -453,8 +486,10 @@ public final class ParameterSet implements AutoCloseable {
                 }
                 Tensor last = list.get(j - 1);
                 bounds[j - i] = last.offset + last.size;
+                Precision precision = precisions.get(g);
+                int key = precision.stochasticRounding() ? Dtype.roundingKey(precision.seed(), t) : 0;
                 engines.get(g).step(config, config.scalars(t, before, after), bounds,
-                        kernels.scale(first.clipped));
+                        new Engine.StepInput(kernels.scale(first.clipped), first.unscale, key));
                 for (int k = i; k < j; k++) {
                     list.get(k).step = t;
                     list.get(k).scalarState = after;
@@ -540,6 +575,7 @@ public final class ParameterSet implements AutoCloseable {
         Tensor t = tensor(name);
         t.hasGradient = true;
         t.clipped = false;
+        t.unscale = 1f;
     }
 
     /**
@@ -551,7 +587,7 @@ public final class ParameterSet implements AutoCloseable {
      * @throws IllegalArgumentException for an unknown tensor or a length other than its size
      */
     public synchronized void readGradients(String name, float[] out) {
-        settleClip(tensor(name));
+        settle(tensor(name));
         transfer(name, Engine.GRADIENTS, FloatBuffer.wrap(out), false);
     }
 
@@ -585,7 +621,7 @@ public final class ParameterSet implements AutoCloseable {
             return;
         }
         checkCount(t, values.remaining());
-        settleClip(t);
+        settle(t);
         kernels.addGradients(segment(t), values.duplicate());
     }
 
@@ -596,10 +632,10 @@ public final class ParameterSet implements AutoCloseable {
      * in order with the steps.
      *
      * @param name the tensor's name
-     * @param source where the gradient to add lives: exactly the tensor's size, at an offset
-     *     that is a multiple of 4 bytes
-     * @throws IllegalArgumentException for an unknown tensor, a size other than the tensor's or
-     *     an offset that is not a multiple of 4
+     * @param source where the gradient to add lives: exactly the tensor's size, of fp32 or of the
+     *     gradients' own type, at an offset that is a multiple of the element size
+     * @throws IllegalArgumentException for an unknown tensor, a type other than fp32 or the
+     *     gradients', a size other than the tensor's or a misaligned offset
      * @throws IllegalStateException on the CPU reference set, which has no device buffers
      */
     public synchronized void accumulateGradients(String name, DeviceSlice source) {
@@ -609,20 +645,27 @@ public final class ParameterSet implements AutoCloseable {
             throw new IllegalStateException("the CPU reference set has no device buffers");
         }
         Tensor t = tensor(name);
-        if (source.sizeBytes() != 4L * t.size || source.offsetBytes() % 4 != 0 || source.offsetBytes() < 0
-                || (t.size > 0 && source.buffer() == null)) {
-            throw new IllegalArgumentException(name + ": the source must be " + 4L * t.size + " bytes of a buffer"
-                    + " at an offset that is a multiple of 4, not " + source.sizeBytes() + " bytes at "
-                    + source.offsetBytes());
+        Dtype type = precisions.get(t.group).dtype();
+        if (source.dtype() != Dtype.FP32 && source.dtype() != type) {
+            throw new IllegalArgumentException(name + ": cannot add a " + source.dtype().cliName() + " source to "
+                    + type.cliName() + " gradients (fp32 or " + type.cliName() + ")");
+        }
+        int bytes = source.dtype().bytes();
+        if (source.sizeBytes() != (long) bytes * t.size || source.offsetBytes() % bytes != 0
+                || source.offsetBytes() < 0 || (t.size > 0 && source.buffer() == null)) {
+            throw new IllegalArgumentException(name + ": the source must be " + (long) bytes * t.size
+                    + " bytes of a buffer at an offset that is a multiple of " + bytes + ", not "
+                    + source.sizeBytes() + " bytes at " + source.offsetBytes());
         }
         if (!t.hasGradient) {
             engines.get(t.group).fill(Engine.GRADIENTS, t.offset, t.size, 0f);
             t.hasGradient = true;
             t.clipped = false;
+            t.unscale = 1f;
         }
-        settleClip(t);
+        settle(t);
         if (t.size > 0) {
-            kernels.addGradients(segment(t), source.buffer(), source.offsetBytes() / 4);
+            kernels.addGradients(segment(t), source.buffer(), source.offsetBytes() / bytes, source.dtype());
         }
     }
 
@@ -679,9 +722,11 @@ public final class ParameterSet implements AutoCloseable {
         // The coefficient has one place on the device: an earlier clipping goes into the
         // gradients before a new one is computed.
         for (Tensor t : this.tensors) {
-            settleClip(t);
+            if (t.clipped) {
+                settle(t);
+            }
         }
-        kernels.norm(selected.stream().map(this::segment).toList(), norm, (float) maxNorm);
+        kernels.norm(selected.stream().map(this::segment).toList(), norm, (float) maxNorm, commonUnscale(selected));
         if (errorIfNonfinite) {
             float total = kernels.result()[1];
             if (!Float.isFinite(total)) {
@@ -801,7 +846,7 @@ public final class ParameterSet implements AutoCloseable {
             throw new IllegalArgumentException("invalid clip_value: " + clipValue + " (must be >= 0)");
         }
         for (Tensor t : selection(tensors)) {
-            settleClip(t);
+            settle(t);
             kernels.clampGradients(segment(t), (float) clipValue);
         }
     }
@@ -836,12 +881,48 @@ public final class ParameterSet implements AutoCloseable {
         return list;
     }
 
-    /** Writes a pending clip coefficient into the tensor's gradient. */
-    private void settleClip(Tensor t) {
-        if (t.clipped) {
-            kernels.scaleGradients(segment(t));
+    /** Writes a pending unscale and clip coefficient into the tensor's gradient. */
+    private void settle(Tensor t) {
+        if (t.clipped || t.unscale != 1f) {
+            kernels.scaleGradients(segment(t), t.unscale, t.clipped);
             t.clipped = false;
+            t.unscale = 1f;
         }
+    }
+
+    /**
+     * The unscale factor the tensors' gradients are read with, for a reduction over them all:
+     * their common pending one, or (should they differ) 1 after each is written into its gradient.
+     */
+    private float commonUnscale(List<Tensor> list) {
+        float unscale = list.isEmpty() ? 1f : list.get(0).unscale;
+        if (list.stream().anyMatch(t -> Float.floatToRawIntBits(t.unscale) != Float.floatToRawIntBits(unscale))) {
+            list.forEach(this::settle);
+            return 1f;
+        }
+        return unscale;
+    }
+
+    /**
+     * The loss scaler's {@code unscale_}: every tensor that takes part in steps is to have its
+     * gradient read times {@code inverseScale} (an earlier pending unscale or clip is written
+     * into the gradient first), and the gradients so read are checked for Inf and NaN on the
+     * device; {@link #gradientsNonFinite()} reads the answer.
+     */
+    synchronized void unscaleGradients(float inverseScale) {
+        ensureOpen();
+        List<Tensor> list = selection();
+        for (Tensor t : list) {
+            settle(t);
+            t.unscale = inverseScale;
+        }
+        kernels.checkFinite(list.stream().map(this::segment).toList(), inverseScale);
+    }
+
+    /** Whether the last {@link #unscaleGradients} found Inf or NaN: a read of 4 bytes. */
+    synchronized boolean gradientsNonFinite() {
+        ensureOpen();
+        return kernels.nonFinite();
     }
 
     private SetKernels.Segment segment(Tensor t) {
@@ -889,7 +970,10 @@ public final class ParameterSet implements AutoCloseable {
         return configs.get(tensor(name).group).stateNames();
     }
 
-    /** {@code array} is an engine transfer index, or -1 for the parameters. */
+    /**
+     * {@code array} is an engine transfer index, or -1 for the parameters: with master weights
+     * both master and working copy are written, and the working copy is read.
+     */
     private synchronized void transfer(String name, int array, FloatBuffer buffer, boolean write) {
         ensureOpen();
         Tensor t = tensor(name);
@@ -898,12 +982,59 @@ public final class ParameterSet implements AutoCloseable {
                     + buffer.remaining());
         }
         Engine engine = engines.get(t.group);
-        int a = array < 0 ? Engine.PARAMETERS : array;
+        int a = array < 0 ? engine.workingArray() : array;
         if (write) {
+            if (array < 0 && a != Engine.PARAMETERS) {
+                engine.write(Engine.PARAMETERS, t.offset, buffer.duplicate());
+            }
             engine.write(a, t.offset, buffer);
         } else {
             engine.read(a, t.offset, buffer);
         }
+    }
+
+    /**
+     * Copies the tensor's fp32 master weights into {@code out} (exactly its size).
+     *
+     * @param name the tensor's name
+     * @param out where the master weights go
+     * @throws IllegalArgumentException for an unknown tensor or a length other than its size
+     * @throws IllegalStateException if the tensor's group keeps no master weights
+     */
+    public synchronized void readMasterParameters(String name, float[] out) {
+        transfer(name, masterArray(name), FloatBuffer.wrap(out), false);
+    }
+
+    /**
+     * Replaces the tensor's fp32 master weights, and nothing else: the working copy stays as it
+     * is until the next step writes it (to set both, use {@link #writeParameters}).
+     *
+     * @param name the tensor's name
+     * @param values the master weights (exactly the tensor's size)
+     * @throws IllegalArgumentException for an unknown tensor or a length other than its size
+     * @throws IllegalStateException if the tensor's group keeps no master weights
+     */
+    public synchronized void writeMasterParameters(String name, float[] values) {
+        transfer(name, masterArray(name), FloatBuffer.wrap(values), true);
+    }
+
+    private int masterArray(String name) {
+        Tensor t = tensor(name);
+        if (!precisions.get(t.group).masterWeights()) {
+            throw new IllegalStateException(name + ": group " + t.group + " is " + precisions.get(t.group)
+                    + " and keeps no master weights");
+        }
+        return Engine.PARAMETERS;
+    }
+
+    /**
+     * A group's precision: how it stores its parameters and gradients.
+     *
+     * @param group the group's index
+     * @return the precision
+     */
+    public synchronized Precision precision(int group) {
+        return precisions.get(checkGroup(group));
     }
 
     /**
@@ -948,13 +1079,19 @@ public final class ParameterSet implements AutoCloseable {
                 averaged = new float[t.size];
                 readAveraged(t.name, averaged);
             }
-            params.add(new StateDict.Param(t.name, t.shape, t.group, t.step, state, scalars, parameters, averaged));
+            float[] master = null;
+            if (precisions.get(t.group).masterWeights()) {
+                master = new float[t.size];
+                readMasterParameters(t.name, master);
+            }
+            params.add(new StateDict.Param(t.name, t.shape, t.group, t.step, state, scalars, parameters, averaged,
+                    master));
         }
         List<Map<String, Object>> schedulers = new ArrayList<>(pending);
         if (pending.isEmpty()) {
             attached.forEach(a -> schedulers.add(a.stateDict()));
         }
-        return new StateDict(configs, params, schedulers, averaging, averagedCount);
+        return new StateDict(configs, precisions, params, schedulers, averaging, averagedCount);
     }
 
     /**
@@ -1007,6 +1144,10 @@ public final class ParameterSet implements AutoCloseable {
             if (!state.groups().get(g).sameVariant(configs.get(g))) {
                 throw new IllegalArgumentException("group " + g + " is " + state.groups().get(g)
                         + " in the state but " + configs.get(g) + " in the set");
+            }
+            if (!state.precisions().get(g).equals(precisions.get(g))) {
+                throw new IllegalArgumentException("group " + g + " is " + state.precisions().get(g)
+                        + " in the state but " + precisions.get(g) + " in the set");
             }
         }
         for (int i = 0; i < tensors.size(); i++) {
@@ -1072,6 +1213,9 @@ public final class ParameterSet implements AutoCloseable {
             if (p.parameterArray() != null) {
                 writeParameters(t.name, p.parameterArray());
             }
+            if (p.masterArray() != null) {
+                writeMasterParameters(t.name, p.masterArray());
+            }
             if (p.averagedArray() != null) {
                 transfer(t.name, engines.get(t.group).averagedArray(), FloatBuffer.wrap(p.averagedArray()), true);
             }
@@ -1108,13 +1252,36 @@ public final class ParameterSet implements AutoCloseable {
     /**
      * Where a tensor's data lives on the device, for kernels of your own on the same context
      * ({@link Device#context()}) and queue ({@link Device#queue()}): a byte range of a buffer
-     * the set owns. The buffer is null for an empty tensor.
+     * the set owns, of elements of {@code dtype}. The buffer is null for an empty tensor.
      *
      * @param buffer the buffer, owned by the set
      * @param offsetBytes where the tensor starts in it
      * @param sizeBytes the tensor's size in bytes
+     * @param dtype the type of its elements
      */
-    public record DeviceSlice(cl_mem buffer, long offsetBytes, long sizeBytes) {
+    public record DeviceSlice(cl_mem buffer, long offsetBytes, long sizeBytes, Dtype dtype) {
+        /**
+         * A slice of fp32 elements.
+         *
+         * @param buffer the buffer
+         * @param offsetBytes where the tensor starts in it
+         * @param sizeBytes the tensor's size in bytes
+         */
+        public DeviceSlice(cl_mem buffer, long offsetBytes, long sizeBytes) {
+            this(buffer, offsetBytes, sizeBytes, Dtype.FP32);
+        }
+
+        /**
+         * Checks the type.
+         *
+         * @param buffer the buffer
+         * @param offsetBytes where the tensor starts in it
+         * @param sizeBytes the tensor's size in bytes
+         * @param dtype the type of its elements
+         */
+        public DeviceSlice {
+            Objects.requireNonNull(dtype, "dtype");
+        }
     }
 
     /**
@@ -1127,20 +1294,22 @@ public final class ParameterSet implements AutoCloseable {
     public synchronized DeviceSlice gradientSlice(String name) {
         // What the caller finds there must be what a step would use.
         if (device != null) {
-            settleClip(tensor(name));
+            settle(tensor(name));
         }
         return slice(name, Engine.GRADIENTS);
     }
 
     /**
-     * The tensor's parameters on the device, for a forward pass that reads them in place.
+     * The tensor's parameters on the device, for a forward pass that reads them in place: the
+     * 16-bit working copy in a group with master weights.
      *
      * @param name the tensor's name
      * @return where the parameters live
      * @throws IllegalStateException on the CPU reference set, which has no device buffers
      */
-    public DeviceSlice parameterSlice(String name) {
-        return slice(name, Engine.PARAMETERS);
+    public synchronized DeviceSlice parameterSlice(String name) {
+        ensureOpen();
+        return slice(name, engines.get(tensor(name).group).workingArray());
     }
 
     private synchronized DeviceSlice slice(String name, int array) {
@@ -1149,7 +1318,10 @@ public final class ParameterSet implements AutoCloseable {
             throw new IllegalStateException("the CPU reference set has no device buffers");
         }
         Tensor t = tensor(name);
-        return new DeviceSlice(((ClEngine) engines.get(t.group)).buffer(array), 4L * t.offset, 4L * t.size);
+        Engine engine = engines.get(t.group);
+        Dtype type = engine.dtype(array);
+        return new DeviceSlice(((ClEngine) engine).buffer(array), (long) type.bytes() * t.offset,
+                (long) type.bytes() * t.size, type);
     }
 
     private Tensor tensor(String name) {
@@ -1210,6 +1382,7 @@ public final class ParameterSet implements AutoCloseable {
     public static final class Builder {
         private final StateDict initial;
         private final List<OptimizerConfig> configs = new ArrayList<>();
+        private final List<Precision> precisions = new ArrayList<>();
         private final List<List<TensorSpec>> tensors = new ArrayList<>();
         private final List<Integer> sizes = new ArrayList<>();
         private final Set<String> names = new HashSet<>();
@@ -1233,7 +1406,20 @@ public final class ParameterSet implements AutoCloseable {
          * @return this builder
          */
         public Builder group(OptimizerConfig config) {
+            return group(config, Precision.FP32);
+        }
+
+        /**
+         * Starts a group with these hyperparameters and this precision; the tensors added next
+         * belong to it.
+         *
+         * @param config the group's hyperparameters
+         * @param precision how the group stores its parameters and gradients
+         * @return this builder
+         */
+        public Builder group(OptimizerConfig config, Precision precision) {
             configs.add(Objects.requireNonNull(config, "config"));
+            precisions.add(Objects.requireNonNull(precision, "precision"));
             tensors.add(new ArrayList<>());
             sizes.add(0);
             return this;
@@ -1297,7 +1483,7 @@ public final class ParameterSet implements AutoCloseable {
             ParameterSet set = new ParameterSet(onDevice ? device : null, engineFactory);
             try {
                 for (int g = 0; g < configs.size(); g++) {
-                    set.addGroup(configs.get(g), tensors.get(g).toArray(TensorSpec[]::new));
+                    set.addGroup(configs.get(g), precisions.get(g), tensors.get(g).toArray(TensorSpec[]::new));
                 }
                 if (initial != null) {
                     set.loadStateDict(initial);

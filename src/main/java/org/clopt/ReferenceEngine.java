@@ -3,19 +3,26 @@ package org.clopt;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
-/** The CPU reference path: Java arrays and {@link OptimizerConfig#referenceStep}. */
+/**
+ * The CPU reference path: Java arrays and {@link OptimizerConfig#referenceStep}. A 16-bit array
+ * holds floats that are 16-bit values, rounded where the kernels round ({@link Dtype}).
+ */
 class ReferenceEngine extends Engine {
-    /** Parameters, gradients, then each state array, then the averaged parameters if made. */
+    /**
+     * Parameters, gradients, then each state array, the working copy with master weights, then
+     * the averaged parameters if made.
+     */
     private float[][] arrays;
 
-    ReferenceEngine(OptimizerConfig layout, int size) {
-        super(layout, size);
+    ReferenceEngine(OptimizerConfig layout, Precision precision, int size) {
+        super(layout, precision, size);
         int states = stateNames.size();
+        int count = 2 + states + (precision.masterWeights() ? 1 : 0);
         try {
-            arrays = new float[2 + states][size];
+            arrays = new float[count][size];
         } catch (OutOfMemoryError e) {
             throw HostMemoryException.of("the CPU reference of " + layout.algorithm() + " on " + size
-                    + " elements (" + (2 + states) + " arrays)", 4L * size * (2 + states), e);
+                    + " elements (" + count + " arrays)", 4L * size * count, e);
         }
         for (int k = 0; k < states; k++) {
             Arrays.fill(arrays[2 + k], layout.initialState(k));
@@ -23,17 +30,37 @@ class ReferenceEngine extends Engine {
     }
 
     @Override
-    void run(OptimizerConfig config, float[] scalars, int from, int to, SetKernels.GradScale scale) {
+    void run(OptimizerConfig config, float[] scalars, int from, int to, StepInput input) {
         float[] gradients = arrays[GRADIENTS];
-        if (scale.value() != 1f) {
-            // The kernels read grad * scale; a scaled copy gives the reference the same values.
+        float clip = input.clip().value();
+        float unscale = input.unscale();
+        if (clip != 1f || unscale != 1f) {
+            // The kernels read (grad * unscale) * clip; a copy gives the reference the same values.
             gradients = gradients.clone();
             for (int i = from; i < to; i++) {
-                gradients[i] = gradients[i] * scale.value();
+                gradients[i] = gradients[i] * unscale * clip;
             }
         }
         config.referenceStep(arrays[PARAMETERS], gradients,
                 Arrays.copyOfRange(arrays, 2, 2 + stateNames.size()), scalars, from, to);
+        round(from, to, input.roundingKey());
+    }
+
+    /**
+     * Rounds the updated parameters of [from, to) as a kernel stores them: into the working copy
+     * with master weights, else in place, stochastically with the option.
+     */
+    private void round(int from, int to, int key) {
+        if (!precision.is16Bit()) {
+            return;
+        }
+        float[] p = arrays[PARAMETERS];
+        float[] out = arrays[workingArray()];
+        Dtype dtype = precision.dtype();
+        for (int i = from; i < to; i++) {
+            out[i] = precision.stochasticRounding()
+                    ? dtype.fromBits(dtype.toBitsStochastic(p[i], Dtype.random(key, i))) : dtype.round(p[i]);
+        }
     }
 
     @Override
@@ -52,7 +79,7 @@ class ReferenceEngine extends Engine {
         for (int q = 0; q < quantities.length; q++) {
             for (int c = 0; c < chunkCount; c++) {
                 partials[q][c] = SetKernels.Reference.partial(quantities[q], pairs[2 * c], pairs[2 * c + 1],
-                        SetKernels.NORM_L2);
+                        SetKernels.NORM_L2, 1f);
             }
         }
         float[] factors = new float[ends.length];
@@ -68,6 +95,7 @@ class ReferenceEngine extends Engine {
         for (int t = 0; t < ends.length; t++) {
             config.referenceApply(p, state, scalars, bounds[t], bounds[t + 1], factors[t]);
         }
+        round(from, to, 0);
     }
 
     @Override
@@ -90,7 +118,15 @@ class ReferenceEngine extends Engine {
 
     @Override
     void write(int array, int from, FloatBuffer src) {
-        src.get(arrays[array], from, src.remaining());
+        int count = src.remaining();
+        src.get(arrays[array], from, count);
+        Dtype dtype = dtype(array);
+        if (dtype != Dtype.FP32) {
+            float[] a = arrays[array];
+            for (int i = from; i < from + count; i++) {
+                a[i] = dtype.round(a[i]);
+            }
+        }
     }
 
     @Override
@@ -100,7 +136,7 @@ class ReferenceEngine extends Engine {
 
     @Override
     void fill(int array, int from, int count, float value) {
-        Arrays.fill(arrays[array], from, from + count, value);
+        Arrays.fill(arrays[array], from, from + count, dtype(array).round(value));
     }
 
     @Override

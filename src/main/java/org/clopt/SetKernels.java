@@ -4,7 +4,9 @@ import static org.jocl.CL.*;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.jocl.Pointer;
 import org.jocl.cl_mem;
 
@@ -52,19 +54,29 @@ abstract class SetKernels implements AutoCloseable {
     }
 
     /**
-     * Computes the norm of the segments' gradients together (each segment a tensor) and the clip
-     * coefficient for {@code maxNorm}, which {@link #scale(boolean) scale(true)} then gives.
+     * Computes the norm of the segments' gradients times {@code unscale} together (each segment
+     * a tensor) and the clip coefficient for {@code maxNorm}, which {@link #scale(boolean)
+     * scale(true)} then gives.
      */
-    abstract void norm(List<Segment> tensors, int norm, float maxNorm);
+    abstract void norm(List<Segment> tensors, int norm, float maxNorm, float unscale);
 
     /** The last {@link #norm}'s clip coefficient and total norm; reads them back from a device. */
     abstract float[] result();
 
+    /**
+     * Checks the segments' gradients times {@code unscale} for Inf and NaN (their largest
+     * magnitude, kept apart from the clip coefficient); {@link #nonFinite()} reads the answer.
+     */
+    abstract void checkFinite(List<Segment> tensors, float unscale);
+
+    /** Whether the last {@link #checkFinite} found Inf or NaN: one read of 4 bytes from a device. */
+    abstract boolean nonFinite();
+
     /** The scale of a step: the clip coefficient, or 1. */
     abstract GradScale scale(boolean clipped);
 
-    /** grad *= the clip coefficient, in place. */
-    abstract void scaleGradients(Segment s);
+    /** grad = (grad * unscale) * the clip coefficient (1 unless clipped), in place. */
+    abstract void scaleGradients(Segment s, float unscale, boolean clipped);
 
     /** grad = clamp(grad, -value, value), in place. */
     abstract void clampGradients(Segment s, float value);
@@ -72,8 +84,11 @@ abstract class SetKernels implements AutoCloseable {
     /** grad += src's remaining floats (exactly the segment's size). */
     abstract void addGradients(Segment s, FloatBuffer src);
 
-    /** grad += floats [srcOffset, srcOffset + size) of a device buffer of the set's context. */
-    abstract void addGradients(Segment s, cl_mem src, long srcOffset);
+    /**
+     * grad += elements [srcOffset, srcOffset + size) of a device buffer of the set's context,
+     * floats or of the gradients' own type.
+     */
+    abstract void addGradients(Segment s, cl_mem src, long srcOffset, Dtype srcType);
 
     /** Updates the segment's averaged parameters (which must be allocated) from its parameters. */
     abstract void average(Segment s, int mode, float weight);
@@ -113,13 +128,10 @@ abstract class SetKernels implements AutoCloseable {
         /** [clip coefficient, total norm]; starts as [1, 0]. */
         private final DeviceBuffer result;
         private final DeviceBuffer one;
-        /** norm_partials_<norm> by norm code. */
-        private final Kernel[] partials = new Kernel[4];
-        private Kernel finish;
-        private Kernel add;
-        private Kernel scaleKernel;
-        private Kernel clamp;
-        private Kernel averageKernel;
+        /** [_, the largest magnitude] of the last check for Inf and NaN. */
+        private final DeviceBuffer found;
+        /** Kernels by file, name and build options (a gradient type, or a precision). */
+        private final Map<String, Kernel> kernels = new HashMap<>();
         /** The reduction's tables for the last list of tensors, reused while it stays the same. */
         private ChunkTables tables;
         private DeviceBuffer staging;
@@ -129,59 +141,90 @@ abstract class SetKernels implements AutoCloseable {
             try {
                 result = resources.add(DeviceBuffer.of(device, new float[] {1f, 0f}, "the clip coefficient"));
                 one = resources.add(DeviceBuffer.of(device, new float[] {1f}, "the unit gradient scale"));
+                found = resources.add(DeviceBuffer.of(device, new float[] {0f, 0f}, "the check for Inf and NaN"));
             } catch (RuntimeException e) {
                 resources.close();
                 throw e;
             }
         }
 
-        private Kernel kernel(Kernel k, String file, String name) {
-            return k != null ? k : resources.add(Kernel.fromClasspath(device, file, name, ""));
+        private Kernel kernel(String file, String name, String options) {
+            Kernel k = kernels.get(file + ":" + name + options);
+            if (k == null) {
+                k = resources.add(Kernel.fromClasspath(device, file, name, options));
+                kernels.put(file + ":" + name + options, k);
+            }
+            return k;
+        }
+
+        /** A kernel over the segment's gradients, built for their type. */
+        private Kernel gradientKernel(Segment s, String file, String name) {
+            return kernel(file, name, s.engine.precision.gradientOptions());
         }
 
         @Override
-        void norm(List<Segment> tensors, int norm, float maxNorm) {
-            cl_mem[] sources = new cl_mem[tensors.size()];
+        void norm(List<Segment> tensors, int norm, float maxNorm, float unscale) {
+            reduce(tensors, tensors, gradientSources(tensors), norm, maxNorm, unscale, result);
+        }
+
+        private static Source[] gradientSources(List<Segment> tensors) {
+            Source[] sources = new Source[tensors.size()];
             for (int t = 0; t < sources.length; t++) {
-                sources[t] = ((ClEngine) tensors.get(t).engine).buffer(Engine.GRADIENTS);
+                Engine e = tensors.get(t).engine;
+                sources[t] = new Source(((ClEngine) e).buffer(Engine.GRADIENTS), e.precision.gradientOptions());
             }
-            reduce(tensors, tensors, sources, norm, maxNorm);
+            return sources;
+        }
+
+        @Override
+        void checkFinite(List<Segment> tensors, float unscale) {
+            reduce(tensors, tensors, gradientSources(tensors), NORM_INF, 0f, unscale, found);
+        }
+
+        @Override
+        boolean nonFinite() {
+            float[] largest = new float[1];
+            found.read(1, largest);
+            return !Float.isFinite(largest[0]);
         }
 
         /** The sum of floats [from, from + size) of {@code buffer}, read back. */
         float sum(cl_mem buffer, int from, int size) {
             List<Segment> one = List.of(new Segment(null, from, size));
-            reduce(List.of(buffer, from, size), one, new cl_mem[] {buffer}, SUM, 0f);
+            reduce(List.of(buffer, from, size), one, new Source[] {new Source(buffer, "")}, SUM, 0f, 1f, result);
             return result()[1];
         }
 
+        /** A buffer a reduction reads, and the build options of its element type. */
+        private record Source(cl_mem buffer, String options) {
+        }
+
         /**
-         * Enqueues the reduction of the tensors, tensor t read from {@code sources[t]}; the
-         * tables are made again only when {@code key} changes.
+         * Enqueues the reduction of the tensors, tensor t read from {@code sources[t]}, into
+         * {@code into}; the tables are made again only when {@code key} changes.
          */
-        private void reduce(List<?> key, List<Segment> tensors, cl_mem[] sources, int norm, float maxNorm) {
+        private void reduce(List<?> key, List<Segment> tensors, Source[] sources, int norm, float maxNorm,
+                            float unscale, DeviceBuffer into) {
             tables = ChunkTables.of(tables, device, List.copyOf(key), () -> chunks(tensors), 1, "the reduction's");
-            partials[norm] = kernel(partials[norm], "reduce", "norm_partials_"
-                    + new String[] {"inf", "l1", "l2", "sum"}[norm]);
-            finish = kernel(finish, "reduce", "norm_finish");
-            Kernel fold = partials[norm].arg(1, tables.chunks).arg(2, tables.partials);
+            String name = "norm_partials_" + new String[] {"inf", "l1", "l2", "sum"}[norm];
             // One launch per run of chunks in the same buffer: usually one per group.
             int c = 0;
             int t = 0;
             while (t < tensors.size()) {
-                cl_mem source = sources[t];
+                Source source = sources[t];
                 int first = c;
-                while (t < tensors.size() && sources[t] == source) {
+                while (t < tensors.size() && sources[t].buffer() == source.buffer()) {
                     c += Math.max(1, (tensors.get(t).size + CHUNK - 1) / CHUNK);
                     t++;
                 }
                 // An empty group has no buffer; its empty chunks read nothing of this one. Small
                 // work-groups: a chunk is a loop of its own, and the element-wise CPU rule
                 // (groups of 4096) would put a tensor of 2^24 elements on one core.
-                fold.arg(0, source != null ? source : one.handle()).launch(first, c, PARTIALS_GROUP);
+                kernel("reduce", name, source.options()).arg(0, source.buffer() != null ? source.buffer() : one.handle())
+                        .arg(1, tables.chunks).arg(2, tables.partials).arg(3, unscale).launch(first, c, PARTIALS_GROUP);
             }
-            finish.arg(0, tables.partials).arg(1, tables.tensorEnds).arg(2, tensors.size()).arg(3, norm)
-                    .arg(4, maxNorm).arg(5, result).launch(0, 1);
+            kernel("reduce", "norm_finish", "").arg(0, tables.partials).arg(1, tables.tensorEnds)
+                    .arg(2, tensors.size()).arg(3, norm).arg(4, maxNorm).arg(5, into).launch(0, 1);
         }
 
         @Override
@@ -197,15 +240,21 @@ abstract class SetKernels implements AutoCloseable {
         }
 
         @Override
-        void scaleGradients(Segment s) {
-            scaleKernel = kernel(scaleKernel, "gradients", "grad_scale");
-            scaleKernel.arg(0, gradients(s)).arg(1, result).launch(s.from, s.from + s.size);
+        void scaleGradients(Segment s, float unscale, boolean clipped) {
+            if (s.size == 0) {
+                return;
+            }
+            gradientKernel(s, "gradients", "grad_scale").arg(0, gradients(s)).arg(1, clipped ? result : one)
+                    .arg(2, unscale).launch(s.from, s.from + s.size);
         }
 
         @Override
         void clampGradients(Segment s, float value) {
-            clamp = kernel(clamp, "gradients", "grad_clamp");
-            clamp.arg(0, gradients(s)).arg(1, value).launch(s.from, s.from + s.size);
+            if (s.size == 0) {
+                return;
+            }
+            gradientKernel(s, "gradients", "grad_clamp").arg(0, gradients(s)).arg(1, value)
+                    .launch(s.from, s.from + s.size);
         }
 
         @Override
@@ -222,16 +271,17 @@ abstract class SetKernels implements AutoCloseable {
             // Blocking: the caller may reuse its array as soon as this returns.
             org.clopt.Cl.run("writing a gradient to accumulate", () -> clEnqueueWriteBuffer(device.queue(),
                     target, CL_TRUE, 0, 4L * s.size, host, 0, null, null));
-            addGradients(s, target, 0);
+            addGradients(s, target, 0, Dtype.FP32);
         }
 
         @Override
-        void addGradients(Segment s, cl_mem src, long srcOffset) {
+        void addGradients(Segment s, cl_mem src, long srcOffset, Dtype srcType) {
             if (s.size == 0) {
                 return;
             }
-            add = kernel(add, "gradients", "grad_add");
-            add.arg(0, gradients(s)).arg(1, src).arg(2, srcOffset - s.from).launch(s.from, s.from + s.size);
+            String name = srcType == Dtype.FP32 ? "grad_add" : "grad_add_same";
+            gradientKernel(s, "gradients", name).arg(0, gradients(s)).arg(1, src).arg(2, srcOffset - s.from)
+                    .launch(s.from, s.from + s.size);
         }
 
         @Override
@@ -239,10 +289,9 @@ abstract class SetKernels implements AutoCloseable {
             if (s.size == 0) {
                 return;
             }
-            averageKernel = kernel(averageKernel, "average", "average_update");
             ClEngine e = (ClEngine) s.engine;
-            averageKernel.arg(0, e.buffer(e.averagedArray())).arg(1, e.buffer(Engine.PARAMETERS)).arg(2, mode)
-                    .arg(3, weight).launch(s.from, s.from + s.size);
+            kernel("average", "average_update", e.precision.buildOptions()).arg(0, e.buffer(e.averagedArray()))
+                    .arg(1, e.buffer(Engine.PARAMETERS)).arg(2, mode).arg(3, weight).launch(s.from, s.from + s.size);
         }
 
         private static cl_mem gradients(Segment s) {
@@ -274,9 +323,26 @@ abstract class SetKernels implements AutoCloseable {
     static final class Reference extends SetKernels {
         private float coefficient = 1f;
         private float total;
+        private boolean nonFinite;
 
         @Override
-        void norm(List<Segment> tensors, int norm, float maxNorm) {
+        void norm(List<Segment> tensors, int norm, float maxNorm, float unscale) {
+            total = reduce(tensors, norm, unscale);
+            float coef = maxNorm * (1f / (total + 1e-6f));
+            coefficient = coef < 1f || Float.isNaN(coef) ? coef : 1f;
+        }
+
+        @Override
+        void checkFinite(List<Segment> tensors, float unscale) {
+            nonFinite = !Float.isFinite(reduce(tensors, NORM_INF, unscale));
+        }
+
+        @Override
+        boolean nonFinite() {
+            return nonFinite;
+        }
+
+        private static float reduce(List<Segment> tensors, int norm, float unscale) {
             int[][] tables = chunks(tensors);
             int[] pairs = tables[0];
             int[] ends = tables[1];
@@ -285,7 +351,7 @@ abstract class SetKernels implements AutoCloseable {
             for (int t = 0; t < tensors.size(); t++) {
                 float[] x = ((ReferenceEngine) tensors.get(t).engine).array(Engine.GRADIENTS);
                 for (; c < ends[t]; c++) {
-                    partial[c] = partial(x, pairs[2 * c], pairs[2 * c + 1], norm);
+                    partial[c] = partial(x, pairs[2 * c], pairs[2 * c + 1], norm, unscale);
                 }
             }
             c = 0;
@@ -294,9 +360,7 @@ abstract class SetKernels implements AutoCloseable {
                 c = ends[t];
                 partial[t] = n;
             }
-            total = normOf(partial, 0, tensors.size(), norm);
-            float coef = maxNorm * (1f / (total + 1e-6f));
-            coefficient = coef < 1f || Float.isNaN(coef) ? coef : 1f;
+            return normOf(partial, 0, tensors.size(), norm);
         }
 
         /** The sum of x[from, from + size) in the order of {@link Cl#sum}. */
@@ -304,40 +368,40 @@ abstract class SetKernels implements AutoCloseable {
             float[] partial = new float[Math.max(1, (size + CHUNK - 1) / CHUNK)];
             int[] pairs = chunks(List.of(new Segment(null, from, size)))[0];
             for (int c = 0; c < partial.length; c++) {
-                partial[c] = partial(x, pairs[2 * c], pairs[2 * c + 1], SUM);
+                partial[c] = partial(x, pairs[2 * c], pairs[2 * c + 1], SUM, 1f);
             }
             total = normOf(partial, 0, partial.length, SUM);
             return total;
         }
 
-        /** norm_partials for one chunk. */
-        static float partial(float[] x, int start, int n, int norm) {
-            float r = chunk(x, start, n, norm, 1f);
+        /** norm_partials for one chunk, its elements times {@code unscale}. */
+        static float partial(float[] x, int start, int n, int norm, float unscale) {
+            float r = chunk(x, start, n, norm, 1f, unscale);
             if (norm != NORM_L2) {
                 return r;
             }
             if (!Float.isNaN(r) && (Float.isInfinite(r) || r < 0x1p-100f)) {
-                float m = chunk(x, start, n, NORM_INF, 1f);
+                float m = chunk(x, start, n, NORM_INF, 1f, unscale);
                 if (m > 0f && !Float.isInfinite(m)) {
                     float u = unscale(m);
-                    return (float) Math.sqrt(chunk(x, start, n, NORM_L2, u)) / u;
+                    return (float) Math.sqrt(chunk(x, start, n, NORM_L2, u, unscale)) / u;
                 }
                 return m;
             }
             return (float) Math.sqrt(r);
         }
 
-        private static float chunk(float[] x, int start, int n, int norm, float scale) {
+        private static float chunk(float[] x, int start, int n, int norm, float scale, float unscale) {
             float[] acc = new float[LANES];
             int full = n / LANES;
             for (int k = 0; k < full; k++) {
                 for (int j = 0; j < LANES; j++) {
-                    acc[j] = fold(acc[j], x[start + k * LANES + j] * scale, norm);
+                    acc[j] = fold(acc[j], x[start + k * LANES + j] * unscale * scale, norm);
                 }
             }
             for (int j = 0; full * LANES < n && j < LANES; j++) {
                 int i = full * LANES + j;
-                acc[j] = fold(acc[j], i < n ? x[start + i] * scale : 0f, norm);
+                acc[j] = fold(acc[j], i < n ? x[start + i] * unscale * scale : 0f, norm);
             }
             for (int width = LANES / 2; width >= 1; width /= 2) {
                 for (int j = 0; j < width; j++) {
@@ -410,33 +474,37 @@ abstract class SetKernels implements AutoCloseable {
         }
 
         @Override
-        void scaleGradients(Segment s) {
+        void scaleGradients(Segment s, float unscale, boolean clipped) {
             float[] g = gradients(s);
+            Dtype type = s.engine.precision.dtype();
+            float c = clipped ? coefficient : 1f;
             for (int i = s.from; i < s.from + s.size; i++) {
-                g[i] = g[i] * coefficient;
+                g[i] = type.round(g[i] * unscale * c);
             }
         }
 
         @Override
         void clampGradients(Segment s, float value) {
             float[] g = gradients(s);
+            Dtype type = s.engine.precision.dtype();
             for (int i = s.from; i < s.from + s.size; i++) {
                 float x = g[i];
-                g[i] = x < -value ? -value : (x > value ? value : x);
+                g[i] = type.round(x < -value ? -value : (x > value ? value : x));
             }
         }
 
         @Override
         void addGradients(Segment s, FloatBuffer src) {
             float[] g = gradients(s);
+            Dtype type = s.engine.precision.dtype();
             FloatBuffer in = src.duplicate();
             for (int i = s.from; i < s.from + s.size; i++) {
-                g[i] = g[i] + in.get();
+                g[i] = type.round(g[i] + in.get());
             }
         }
 
         @Override
-        void addGradients(Segment s, cl_mem src, long srcOffset) {
+        void addGradients(Segment s, cl_mem src, long srcOffset, Dtype srcType) {
             throw new IllegalStateException("the CPU reference set has no device buffers");
         }
 

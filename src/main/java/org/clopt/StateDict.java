@@ -38,6 +38,7 @@ public final class StateDict {
         private final Map<String, Float> scalarState;
         private final float[] parameters;
         private final float[] averaged;
+        private final float[] master;
 
         /**
          * An entry, checked for consistency in itself.
@@ -76,7 +77,30 @@ public final class StateDict {
          */
         public Param(String name, int[] shape, int group, long step, Map<String, float[]> state,
                      Map<String, Float> scalarState, float[] parameters, float[] averaged) {
+            this(name, shape, group, step, state, scalarState, parameters, averaged, null);
+        }
+
+        /**
+         * An entry of a group with fp32 master weights ({@link Precision}), checked for
+         * consistency in itself.
+         *
+         * @param name the tensor's name
+         * @param shape the tensor's dimensions, each &gt;= 0
+         * @param group the index of the tensor's group
+         * @param step the tensor's step count, in [0, {@link StateDict#MAX_STEP}]
+         * @param state the state arrays by PyTorch key, each of the tensor's size
+         * @param scalarState scalar state by PyTorch key: every key the group's algorithm keeps
+         * @param parameters the parameters (the 16-bit working copy, widened), or null for a
+         *     snapshot of optimizer state only
+         * @param averaged the averaged parameters, or null when the set keeps none
+         * @param master the fp32 master weights, or null when the group keeps none
+         * @throws IllegalArgumentException as the constructor without {@code master}, or for
+         *     master weights not of the tensor's size
+         */
+        public Param(String name, int[] shape, int group, long step, Map<String, float[]> state,
+                     Map<String, Float> scalarState, float[] parameters, float[] averaged, float[] master) {
             this.averaged = averaged == null ? null : averaged.clone();
+            this.master = master == null ? null : master.clone();
             this.name = Objects.requireNonNull(name, "name");
             this.shape = shape.clone();
             this.group = group;
@@ -105,6 +129,23 @@ public final class StateDict {
                 throw new IllegalArgumentException(name + ": averaged parameters have " + this.averaged.length
                         + " floats, the tensor " + size);
             }
+            if (this.master != null && this.master.length != size) {
+                throw new IllegalArgumentException(name + ": master weights have " + this.master.length
+                        + " floats, the tensor " + size);
+            }
+        }
+
+        /**
+         * The fp32 master weights as a read-only view, or null when the group keeps none.
+         *
+         * @return the master weights, read-only, or null
+         */
+        public FloatBuffer master() {
+            return master == null ? null : FloatBuffer.wrap(master).asReadOnlyBuffer();
+        }
+
+        float[] masterArray() {
+            return master;
         }
 
         /**
@@ -217,6 +258,7 @@ public final class StateDict {
     }
 
     private final List<OptimizerConfig> groups;
+    private final List<Precision> precisions;
     private final List<Param> params;
     private final List<Map<String, Object>> schedulers;
     private final Averaging averaging;
@@ -264,6 +306,30 @@ public final class StateDict {
      */
     public StateDict(List<OptimizerConfig> groups, List<Param> params, List<Map<String, Object>> schedulers,
                      Averaging averaging, long averagedCount) {
+        this(groups, Collections.nCopies(groups.size(), Precision.FP32), params, schedulers, averaging, averagedCount);
+    }
+
+    /**
+     * A snapshot of groups of these precisions, with their tensors, schedulers and averaged
+     * parameters.
+     *
+     * @param groups each group's hyperparameters, at least one
+     * @param precisions each group's precision
+     * @param params every tensor's entry, in the set's order; an entry has master weights
+     *     exactly when its group keeps them
+     * @param schedulers each attached object's {@link Stateful#stateDict()}, in order
+     * @param averaging how the set averages its parameters, or null when it does not
+     * @param averagedCount how many updates the average has seen, &gt;= 0
+     * @throws IllegalArgumentException as {@link #StateDict(List, List, List, Averaging, long)},
+     *     for a count of precisions other than of groups, or for master weights that do not
+     *     match their group's precision
+     */
+    public StateDict(List<OptimizerConfig> groups, List<Precision> precisions, List<Param> params,
+                     List<Map<String, Object>> schedulers, Averaging averaging, long averagedCount) {
+        this.precisions = List.copyOf(precisions);
+        if (this.precisions.size() != groups.size()) {
+            throw new IllegalArgumentException(precisions.size() + " precisions for " + groups.size() + " groups");
+        }
         this.averaging = averaging;
         this.averagedCount = averagedCount;
         if (averagedCount < 0 || (averaging == null && averagedCount != 0)) {
@@ -320,6 +386,12 @@ public final class StateDict {
             if ((p.parameterArray() == null) != (this.params.get(0).parameterArray() == null)) {
                 throw new IllegalArgumentException("some tensors have parameters and some do not");
             }
+            Precision precision = this.precisions.get(p.group());
+            if ((p.masterArray() != null) != precision.masterWeights()) {
+                throw new IllegalArgumentException(p.name() + (precision.masterWeights()
+                        ? ": no master weights but its group is " + precision
+                        : ": master weights but its group is " + precision + ", which keeps none"));
+            }
         }
     }
 
@@ -330,6 +402,15 @@ public final class StateDict {
      */
     public List<OptimizerConfig> groups() {
         return groups;
+    }
+
+    /**
+     * Each group's precision.
+     *
+     * @return the groups' precisions (immutable)
+     */
+    public List<Precision> precisions() {
+        return precisions;
     }
 
     /**

@@ -307,14 +307,14 @@ class ClipTest extends OnDevice {
         for (int norm : new int[] {SetKernels.NORM_L2, SetKernels.NORM_L1, SetKernels.NORM_INF, SetKernels.SUM}) {
             float[] expected = new float[chunks];
             for (int c = 0; c < chunks; c++) {
-                expected[c] = SetKernels.Reference.partial(x, table[2 * c], table[2 * c + 1], norm);
+                expected[c] = SetKernels.Reference.partial(x, table[2 * c], table[2 * c + 1], norm, 1f);
             }
             try (DeviceBuffer in = DeviceBuffer.of(device, x, "x");
                  DeviceBuffer pairs = DeviceBuffer.of(device, table, "chunks");
                  DeviceBuffer out = DeviceBuffer.allocate(device, 4L * chunks, "partials");
                  Kernel k = Kernel.fromClasspath(device, "reduce",
                          "norm_partials_" + new String[] {"inf", "l1", "l2", "sum"}[norm], "")) {
-                k.arg(0, in).arg(1, pairs).arg(2, out);
+                k.arg(0, in).arg(1, pairs).arg(2, out).arg(3, 1f);
                 for (long local : new long[] {1, 2, 8, 64}) {
                     out.fill(-1f);
                     k.launch(new long[] {chunks}, new long[] {local});

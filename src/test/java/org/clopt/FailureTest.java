@@ -26,15 +26,15 @@ class FailureTest {
         int writesBeforeFailure = -1;
 
         Failing(OptimizerConfig layout, int size) {
-            super(layout, size);
+            super(layout, Precision.FP32, size);
         }
 
         @Override
-        void run(OptimizerConfig config, float[] scalars, int from, int to, SetKernels.GradScale scale) {
+        void run(OptimizerConfig config, float[] scalars, int from, int to, StepInput input) {
             if (failRun) {
                 throw new OpenClException("enqueue failed: CL_OUT_OF_RESOURCES (-5)", -5, null);
             }
-            super.run(config, scalars, from, to, scale);
+            super.run(config, scalars, from, to, input);
         }
 
         @Override
@@ -51,8 +51,8 @@ class FailureTest {
     private ParameterSet set() {
         return ParameterSet.builder().group(Adam.builder().build()).tensor("a", 5)
                 .group(Adam.builder().lr(0.01).build()).tensor("b", 7)
-                .engines((device, layout, size) -> size == 7 ? (second = new Failing(layout, size))
-                        : new ReferenceEngine(layout, size))
+                .engines((device, layout, precision, size) -> size == 7 ? (second = new Failing(layout, size))
+                        : new ReferenceEngine(layout, precision, size))
                 .buildReference();
     }
 
