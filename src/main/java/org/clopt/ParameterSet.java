@@ -350,16 +350,33 @@ public final class ParameterSet implements AutoCloseable {
      * state, then load it. A set built from a snapshot ({@link #builder(StateDict)}) that holds
      * scheduler states keeps them until its first {@link #step()}, and loads them then into the
      * objects attached by that time, together with the groups' hyperparameters of the snapshot
-     * (which a scheduler's constructor may have changed); the counts and kinds must match.
+     * (which a scheduler's constructor may have changed); the counts and kinds must match. An
+     * object that {@link Stateful#loadsWhenAttached() loads when attached} (a {@link GradScaler},
+     * whose scale the first backward pass needs) gets its saved state at once instead.
      *
      * @param state the object to save with the set
-     * @throws IllegalArgumentException if it is attached already
+     * @throws IllegalArgumentException if it is attached already, or if it loads when attached
+     *     and the saved state at its place is not of its kind (it is then not attached)
      */
     public synchronized void attach(Stateful state) {
         ensureOpen();
         Objects.requireNonNull(state, "state");
         if (attached.stream().anyMatch(a -> a == state)) {
             throw new IllegalArgumentException("already attached: " + state);
+        }
+        int index = attached.size();
+        if (state.loadsWhenAttached() && index < pending.size()) {
+            try {
+                state.loadStateDict(pending.get(index));
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("the state this set was built from holds " + types(pending)
+                        + " but a " + state.stateDict().get("type") + " is attached at place " + index + ": "
+                        + e.getMessage(), e);
+            }
+            // Loaded: the first step must not load it again over what happened since.
+            List<Map<String, Object>> rest = new ArrayList<>(pending);
+            rest.set(index, null);
+            pending = rest;
         }
         attached.add(state);
     }
@@ -912,6 +929,10 @@ public final class ParameterSet implements AutoCloseable {
     synchronized void unscaleGradients(float inverseScale) {
         ensureOpen();
         List<Tensor> list = selection();
+        if (list.isEmpty()) {
+            throw new IllegalStateException("no inf checks can be recorded: no tensor of the set takes part in a"
+                    + " step (each is frozen or has no gradient)");
+        }
         for (Tensor t : list) {
             settle(t);
             t.unscale = inverseScale;
@@ -1088,6 +1109,11 @@ public final class ParameterSet implements AutoCloseable {
                     master));
         }
         List<Map<String, Object>> schedulers = new ArrayList<>(pending);
+        for (int i = 0; i < schedulers.size(); i++) {
+            if (schedulers.get(i) == null) {
+                schedulers.set(i, attached.get(i).stateDict());
+            }
+        }
         if (pending.isEmpty()) {
             attached.forEach(a -> schedulers.add(a.stateDict()));
         }
@@ -1095,8 +1121,8 @@ public final class ParameterSet implements AutoCloseable {
     }
 
     /**
-     * Loads {@code states} into the attached objects, one each in order; if one refuses, those
-     * loaded before it get their previous state back.
+     * Loads {@code states} into the attached objects, one each in order (a null entry: one
+     * loaded when attached); if one refuses, those loaded before it get their previous state back.
      */
     private void loadAttached(List<Map<String, Object>> states, String what) {
         if (states.size() != attached.size()) {
@@ -1107,6 +1133,9 @@ public final class ParameterSet implements AutoCloseable {
         }
         List<Map<String, Object>> previous = attached.stream().map(Stateful::stateDict).toList();
         for (int i = 0; i < states.size(); i++) {
+            if (states.get(i) == null) {
+                continue;
+            }
             try {
                 attached.get(i).loadStateDict(states.get(i));
             } catch (RuntimeException e) {
@@ -1118,8 +1147,13 @@ public final class ParameterSet implements AutoCloseable {
         }
     }
 
-    private static List<Object> types(List<Map<String, Object>> states) {
-        return states.stream().map(m -> m.get("type")).toList();
+    private List<Object> types(List<Map<String, Object>> states) {
+        List<Object> types = new ArrayList<>();
+        for (int i = 0; i < states.size(); i++) {
+            Map<String, Object> s = states.get(i) != null ? states.get(i) : attached.get(i).stateDict();
+            types.add(s.get("type"));
+        }
+        return types;
     }
 
     /**

@@ -40,4 +40,15 @@ public interface Stateful {
      */
     default void beforeStep() {
     }
+
+    /**
+     * Whether the object takes its saved state as soon as it is attached to a set built from a
+     * snapshot (see {@link ParameterSet#attach}), rather than at the set's first step: for state
+     * needed before that step, such as a loss scaler's scale.
+     *
+     * @return true to load when attached; false (the default) to load at the first step
+     */
+    default boolean loadsWhenAttached() {
+        return false;
+    }
 }
