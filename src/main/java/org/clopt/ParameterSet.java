@@ -1248,7 +1248,12 @@ public final class ParameterSet implements AutoCloseable {
                 writeParameters(t.name, p.parameterArray());
             }
             if (p.masterArray() != null) {
-                writeMasterParameters(t.name, p.masterArray());
+                if (p.parameterArray() == null) {
+                    // Without the working copy, it is made from the master weights, as a step would.
+                    writeParameters(t.name, p.masterArray());
+                } else {
+                    writeMasterParameters(t.name, p.masterArray());
+                }
             }
             if (p.averagedArray() != null) {
                 transfer(t.name, engines.get(t.group).averagedArray(), FloatBuffer.wrap(p.averagedArray()), true);

@@ -130,8 +130,11 @@ abstract class SetKernels implements AutoCloseable {
         private final DeviceBuffer one;
         /** [_, the largest magnitude] of the last check for Inf and NaN. */
         private final DeviceBuffer found;
-        /** Kernels by file, name and build options (a gradient type, or a precision). */
-        private final Map<String, Kernel> kernels = new HashMap<>();
+        /**
+         * Kernels by build options (a gradient type, or a precision), then by name; looked up on
+         * every launch, so without building a key.
+         */
+        private final Map<String, Map<String, Kernel>> kernels = new HashMap<>();
         /** The reduction's tables for the last list of tensors, reused while it stays the same. */
         private ChunkTables tables;
         private DeviceBuffer staging;
@@ -149,10 +152,11 @@ abstract class SetKernels implements AutoCloseable {
         }
 
         private Kernel kernel(String file, String name, String options) {
-            Kernel k = kernels.get(file + ":" + name + options);
+            Map<String, Kernel> byName = kernels.computeIfAbsent(options, o -> new HashMap<>());
+            Kernel k = byName.get(name);
             if (k == null) {
                 k = resources.add(Kernel.fromClasspath(device, file, name, options));
-                kernels.put(file + ":" + name + options, k);
+                byName.put(name, k);
             }
             return k;
         }
@@ -195,6 +199,10 @@ abstract class SetKernels implements AutoCloseable {
             return result()[1];
         }
 
+        /** reduce.cl's first-pass kernels by norm code. */
+        private static final String[] PARTIALS = {"norm_partials_inf", "norm_partials_l1", "norm_partials_l2",
+            "norm_partials_sum"};
+
         /** A buffer a reduction reads, and the build options of its element type. */
         private record Source(cl_mem buffer, String options) {
         }
@@ -206,7 +214,7 @@ abstract class SetKernels implements AutoCloseable {
         private void reduce(List<?> key, List<Segment> tensors, Source[] sources, int norm, float maxNorm,
                             float unscale, DeviceBuffer into) {
             tables = ChunkTables.of(tables, device, List.copyOf(key), () -> chunks(tensors), 1, "the reduction's");
-            String name = "norm_partials_" + new String[] {"inf", "l1", "l2", "sum"}[norm];
+            String name = PARTIALS[norm];
             // One launch per run of chunks in the same buffer: usually one per group.
             int c = 0;
             int t = 0;

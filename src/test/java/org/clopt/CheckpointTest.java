@@ -331,13 +331,13 @@ class CheckpointTest extends OnDevice {
         }
         // A newer format than this build's is refused, not half read.
         byte[] future = new String(foreignFile(PARAMS, "[" + ADAM + "]", 4, false), StandardCharsets.ISO_8859_1)
-                .replace("\"format_version\":\"2\"", "\"format_version\":\"4\"").getBytes(StandardCharsets.ISO_8859_1);
+                .replace("\"format_version\":\"2\"", "\"format_version\":\"5\"").getBytes(StandardCharsets.ISO_8859_1);
         try (ParameterSet set = ParameterSet.builder().group(Adam.builder().build()).tensor("a", 3)
                 .buildReference()) {
             Path file = dir.resolve("future.safetensors");
             Files.write(file, future);
             CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.load(set, file));
-            assertTrue(e.getMessage().contains("version '4'; expected 'clopt-optimizer-state', version 1 to 3"),
+            assertTrue(e.getMessage().contains("version '5'; expected 'clopt-optimizer-state', version 1 to 4"),
                     e.getMessage());
         }
         byte[] corrupt = foreignFile(PARAMS, "[" + ADAM + "]", 4, true);

@@ -82,7 +82,9 @@ class ResourceTest {
                     .group(RmsProp.builder().centered(true).lr(0).build()).tensor("d", 50)
                     .build(device)) {
                 // The warm-up clips too: building the reduction's kernels takes memory of its own.
-                for (int i = 0; i < 10_000; i++) {
+                // It is long: the process's resident memory keeps growing for some 50,000 steps
+                // (compiled code, allocator arenas) before it levels off.
+                for (int i = 0; i < 60_000; i++) {
                     if (i % 10 == 0) {
                         set.markGradient("a");
                         set.clipGradNorm(1.0);
@@ -104,7 +106,7 @@ class ResourceTest {
                 device.finish();
                 growth = residentBytes() - before;
                 assertTrue(growth < SLACK_BYTES, "resident memory grew by " + growth + " bytes");
-                assertEquals(110_000, set.stepCount("c"));
+                assertEquals(160_000, set.stepCount("c"));
             }
         }
     }
@@ -192,11 +194,16 @@ class ResourceTest {
         device.finish();
     }
 
+    /**
+     * Resident memory outside the Java heap: the process's, less the heap's committed size, so
+     * that the heap growing under a faster allocation rate (which the collector may choose to
+     * do) is not taken for native memory left behind.
+     */
     private static long residentBytes() throws IOException {
         System.gc();
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024 - Runtime.getRuntime().totalMemory();
             }
         }
         throw new IllegalStateException("no VmRSS in /proc/self/status");

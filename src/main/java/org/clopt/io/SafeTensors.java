@@ -62,12 +62,16 @@ public final class SafeTensors {
      * Bytes per element of the dtypes clopt reads and writes.
      *
      * @param dtype a safetensors dtype, such as {@code F32}
-     * @return 4 for {@code F32}, 8 for {@code I64}, -1 for any other
+     * @return 4 for {@code F32}, 2 for {@code BF16} and {@code F16}, 8 for {@code I64}, -1 for any
+     *     other
      */
     public static int itemSize(String dtype) {
         switch (dtype) {
             case "F32":
                 return 4;
+            case "BF16":
+            case "F16":
+                return 2;
             case "I64":
                 return 8;
             default:
@@ -240,7 +244,7 @@ public final class SafeTensors {
             throw new FormatException(name + ": needs dtype, shape and data_offsets");
         }
         if (itemSize(dtype) < 0) {
-            throw new FormatException(name + ": unsupported dtype '" + dtype + "' (F32 or I64)");
+            throw new FormatException(name + ": unsupported dtype '" + dtype + "' (F32, BF16, F16 or I64)");
         }
         for (long d : shape) {
             if (d < 0) {
