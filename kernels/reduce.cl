@@ -125,7 +125,7 @@ CLOPT_CHUNK_OF(clopt_chunk, float, vload16, clopt_float_load1)
 #ifdef CLOPT_BF16
 #define clopt_grad_load16(k, a) as_float16(convert_uint16(vload16((k), (a))) << 16)
 #elif defined(CLOPT_FP16)
-#define clopt_grad_load16(k, a) vload_half16((k), (a))
+#define clopt_grad_load16(k, a) clopt_fp16_load16(vload16((k), (a)))
 #else
 #define clopt_grad_load16(k, a) vload16((k), (a))
 #endif

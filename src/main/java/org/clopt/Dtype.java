@@ -14,14 +14,15 @@ import java.util.Objects;
  * </ul>
  *
  * <p>The conversions here are those of the kernels ({@code clopt_bf16_load},
- * {@code clopt_bf16_nearest}, {@code clopt_bf16_stochastic}, {@code vload_half} and
- * {@code vstore_half_rte} in {@code kernels/common.cl}) bit for bit, so that the CPU reference
+ * {@code clopt_bf16_nearest}, {@code clopt_bf16_stochastic}, {@code clopt_fp16_load} and
+ * {@code clopt_fp16_nearest} in {@code kernels/common.cl}) bit for bit, so that the CPU reference
  * path stores the same bits as a device. They agree with PyTorch on every number: round to
  * nearest even, overflow to infinity, fp16 subnormals. NaNs stay NaN with bits of their own: bf16
  * stores every NaN as {@code 0x7FC0}, as {@code c10::BFloat16} does (PyTorch's vectorized tensor
- * conversion gives {@code 0xFFFF}); fp16 follows POCL's {@code vstore_half_rte}, which stores
- * the sign and sets every other bit (PyTorch stores {@code 0x7E00} with the sign), a choice IEEE
- * 754 leaves to each device.
+ * conversion gives {@code 0xFFFF}); fp16 stores the sign and sets every other bit, as POCL's
+ * {@code vstore_half_rte} does (PyTorch stores {@code 0x7E00} with the sign), a choice IEEE 754
+ * leaves to each implementation: the kernels convert with integer operations of their own, so
+ * it is the same on every device.
  */
 public enum Dtype {
     /** IEEE binary32: 4 bytes, nothing rounds. */
@@ -120,7 +121,7 @@ public enum Dtype {
 
     /**
      * The 16 bits that store {@code x}, rounded to nearest even: {@code clopt_bf16_nearest} for
-     * {@link #BF16} (every NaN becomes {@code 0x7FC0}), {@code vstore_half_rte} for
+     * {@link #BF16} (every NaN becomes {@code 0x7FC0}), {@code clopt_fp16_nearest} for
      * {@link #FP16} (overflow to infinity, subnormals rounded, a NaN keeps its sign and becomes
      * {@code 0x7FFF} or {@code 0xFFFF}).
      *
@@ -228,7 +229,7 @@ public enum Dtype {
     }
 
     /**
-     * IEEE binary16 with round to nearest even, as {@code vstore_half_rte}. Java 17 has no
+     * IEEE binary16 with round to nearest even, as {@code clopt_fp16_nearest}. Java 17 has no
      * {@code Float.floatToFloat16}: this rounds once, on the integer bits.
      */
     private static short fp16Nearest(float x) {
@@ -236,8 +237,8 @@ public enum Dtype {
         int sign = (bits >>> 16) & 0x8000;
         int abs = bits & 0x7FFFFFFF;
         if (abs > 0x7F800000) {
-            // NaN: IEEE 754 leaves the payload to the implementation. POCL's vstore_half_rte
-            // keeps the sign and sets every other bit, whatever the payload (so one only in the
+            // NaN: IEEE 754 leaves the payload to the implementation. common.cl (as POCL's
+            // vstore_half_rte) keeps the sign and sets every other bit, whatever the payload (so one only in the
             // low 13 bits cannot truncate to an infinity); DtypeTest pins it.
             return (short) (sign | 0x7FFF);
         }
@@ -271,8 +272,8 @@ public enum Dtype {
     }
 
     /**
-     * binary16 to fp32, exact ({@code vload_half}); a NaN keeps its sign and payload and is made
-     * quiet, as IEEE 754 asks of a conversion and as POCL does.
+     * binary16 to fp32, exact ({@code clopt_fp16_load}); a NaN keeps its sign and payload and is
+     * made quiet, as IEEE 754 asks of a conversion.
      */
     private static float fp16Widen(short bits) {
         int h = bits & 0xFFFF;

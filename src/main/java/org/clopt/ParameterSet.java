@@ -301,7 +301,7 @@ public final class ParameterSet implements AutoCloseable {
         ensureOpen();
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(precision, "precision");
-        if (config.perTensorStep() != null && precision.is16Bit() && !precision.masterWeights()) {
+        if (!precision.supports(config)) {
             throw new IllegalArgumentException(config.algorithm() + " with " + precision + " parameters needs master"
                     + " weights: its per-tensor norms read fp32 parameters (use withMasterWeights(true))");
         }

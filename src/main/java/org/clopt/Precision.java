@@ -88,6 +88,64 @@ public record Precision(Dtype dtype, boolean masterWeights, boolean stochasticRo
         return new Precision(dtype, masterWeights, true, seed);
     }
 
+    /**
+     * The bytes a step of {@code config} moves per element in this precision: the fp32 count,
+     * with 2-byte gradients; with master weights, plus the 2-byte working copy written; without
+     * them, 2-byte parameters read and written (Adam: 28, 28 and 22).
+     *
+     * @param config the configuration
+     * @return bytes read and written per element per step
+     */
+    public int bytesPerElement(OptimizerConfig config) {
+        int fp32 = config.bytesPerElement();
+        return !is16Bit() ? fp32 : masterWeights ? fp32 : fp32 - 6;
+    }
+
+    /**
+     * A short name for tables and the command line: {@code fp32}, {@code bf16} and {@code fp16}
+     * (with master weights), {@code bf16-no-master}, {@code fp16-no-master} and
+     * {@code bf16-stochastic} (without master weights, rounded stochastically with seed 0).
+     *
+     * @return the name
+     */
+    public String shortName() {
+        return dtype.cliName() + (!is16Bit() || masterWeights ? "" : stochasticRounding ? "-stochastic" : "-no-master");
+    }
+
+    /**
+     * The precision of a {@link #shortName()}.
+     *
+     * @param name a short name
+     * @return the precision (stochastic rounding with seed 0)
+     * @throws IllegalArgumentException for an unknown name, listing the known ones
+     */
+    public static Precision ofShortName(String name) {
+        for (Precision p : SHORT_NAMED) {
+            if (p.shortName().equals(name)) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("invalid precision: '" + name + "' (must be one of "
+                + String.join(", ", SHORT_NAMED.stream().map(Precision::shortName).toList()) + ")");
+    }
+
+    /** Every mode, under its short name. */
+    public static final java.util.List<Precision> SHORT_NAMED = java.util.List.of(FP32, of(Dtype.BF16),
+            of(Dtype.FP16), of(Dtype.BF16).withMasterWeights(false), of(Dtype.FP16).withMasterWeights(false),
+            of(Dtype.BF16).withMasterWeights(false).withStochasticRounding(0));
+
+    /**
+     * Whether a group of {@code config} may have this precision: every algorithm may, except
+     * that one with per-tensor norms of the parameters (lamb's trust ratio) needs fp32
+     * parameters to take them from, so 16-bit groups of it keep master weights.
+     *
+     * @param config the group's configuration
+     * @return true if the combination is supported
+     */
+    public boolean supports(OptimizerConfig config) {
+        return config.perTensorStep() == null || !is16Bit() || masterWeights;
+    }
+
     /** Whether parameters and gradients are 16-bit. */
     boolean is16Bit() {
         return dtype != Dtype.FP32;

@@ -60,8 +60,9 @@ class DtypeTest extends OnDevice {
         for (int i = 0; i < all.length; i++) {
             all[i] = (short) i;
         }
-        for (Dtype dtype : new Dtype[] {Dtype.BF16, Dtype.FP16}) {
-            int[] onDevice = widen(dtype == Dtype.BF16 ? "bf16_widen" : "fp16_widen", all);
+        for (String name : new String[] {"bf16_widen", "fp16_widen", "fp16_widen16"}) {
+            Dtype dtype = name.startsWith("bf16") ? Dtype.BF16 : Dtype.FP16;
+            int[] onDevice = widen(name, all);
             List<String> wrong = new ArrayList<>();
             for (int i = 0; i < all.length; i++) {
                 int java = Float.floatToRawIntBits(dtype.fromBits(all[i]));
@@ -144,9 +145,10 @@ class DtypeTest extends OnDevice {
     }
 
     /**
-     * The NaNs of fp16, which IEEE 754 leaves to the implementation: POCL's vstore_half_rte
-     * stores the sign and sets every other bit, whatever the payload; vload_half keeps sign and
-     * payload and sets the quiet bit. Every payload bit alone, and a sweep of payloads.
+     * The NaNs of fp16, which IEEE 754 leaves to the implementation; common.cl's conversions
+     * (as POCL's vstore_half_rte and vload_half) store the sign and set every other bit,
+     * whatever the payload, and widen keeping sign and payload with the quiet bit set. Every
+     * payload bit alone, and a sweep of payloads.
      */
     @Test
     void fp16NansAreThoseOfTheKernels() {
@@ -386,10 +388,15 @@ class DtypeTest extends OnDevice {
     }
 
     private static void assertNearestMatchesKernels(String what, int[] bits) {
-        assertSameBits("bf16 of " + what, bits, i -> Dtype.BF16.toBits(Float.intBitsToFloat(bits[i])),
-                nearest("bf16_nearest", bits));
-        assertSameBits("fp16 of " + what, bits, i -> Dtype.FP16.toBits(Float.intBitsToFloat(bits[i])),
-                nearest("fp16_nearest", bits));
+        // The scalar and the 16-lane kernels (the latter on the inputs padded to a whole row).
+        int[] padded = java.util.Arrays.copyOf(bits, (bits.length + 15) / 16 * 16);
+        for (String lanes : new String[] {"", "16"}) {
+            int[] in = lanes.isEmpty() ? bits : padded;
+            assertSameBits("bf16 of " + what + " " + lanes, in, i -> Dtype.BF16.toBits(Float.intBitsToFloat(in[i])),
+                    nearest("bf16_nearest" + lanes, in));
+            assertSameBits("fp16 of " + what + " " + lanes, in, i -> Dtype.FP16.toBits(Float.intBitsToFloat(in[i])),
+                    nearest("fp16_nearest" + lanes, in));
+        }
     }
 
     private static void assertSameBits(String what, int[] inputs, IntUnaryOperator java, short[] onDevice) {
@@ -418,7 +425,7 @@ class DtypeTest extends OnDevice {
              DeviceBuffer result = DeviceBuffer.allocate(device, 4L * bits.length, "widened")) {
             Cl.run("writing 16-bit values", () -> clEnqueueWriteBuffer(device.queue(), in.handle(), CL_TRUE,
                     0, 2L * bits.length, Pointer.to(bits), 0, null, null));
-            kernel.arg(0, in).arg(1, result).launch(0, bits.length);
+            kernel.arg(0, in).arg(1, result).launch(0, name.endsWith("16") ? bits.length / 16 : bits.length);
             read(result, Pointer.to(out), 4L * out.length);
         }
         return out;
@@ -429,7 +436,7 @@ class DtypeTest extends OnDevice {
         try (Kernel kernel = kernel(name);
              DeviceBuffer in = DeviceBuffer.of(device, bits, "float bits");
              DeviceBuffer result = DeviceBuffer.allocate(device, 2L * bits.length, "rounded")) {
-            kernel.arg(0, in).arg(1, result).launch(0, bits.length);
+            kernel.arg(0, in).arg(1, result).launch(0, name.endsWith("16") ? bits.length / 16 : bits.length);
             read(result, Pointer.to(out), 2L * out.length);
         }
         return out;

@@ -9,9 +9,25 @@ kernel void bf16_widen(global const ushort* in, global uint* out) {
     out[i] = as_uint(clopt_bf16_load(in[i]));
 }
 
-kernel void fp16_widen(global const half* in, global uint* out) {
+kernel void fp16_widen(global const ushort* in, global uint* out) {
     const size_t i = get_global_id(0);
-    out[i] = as_uint(vload_half(i, in));
+    out[i] = as_uint(clopt_fp16_load(in[i]));
+}
+
+/* The 16-lane forms, on whole rows of 16 (the test's sizes are multiples of 16). */
+kernel void fp16_widen16(global const ushort* in, global uint* out) {
+    const size_t k = get_global_id(0);
+    vstore16(as_uint16(clopt_fp16_load16(vload16(k, in))), k, out);
+}
+
+kernel void fp16_nearest16(global const uint* in, global ushort* out) {
+    const size_t k = get_global_id(0);
+    vstore16(clopt_fp16_nearest16(as_float16(vload16(k, in))), k, out);
+}
+
+kernel void bf16_nearest16(global const uint* in, global ushort* out) {
+    const size_t k = get_global_id(0);
+    vstore16(clopt_bf16_nearest16(as_float16(vload16(k, in))), k, out);
 }
 
 kernel void bf16_nearest(global const uint* in, global ushort* out) {
@@ -19,9 +35,9 @@ kernel void bf16_nearest(global const uint* in, global ushort* out) {
     out[i] = clopt_bf16_nearest(as_float(in[i]));
 }
 
-kernel void fp16_nearest(global const uint* in, global half* out) {
+kernel void fp16_nearest(global const uint* in, global ushort* out) {
     const size_t i = get_global_id(0);
-    vstore_half_rte(as_float(in[i]), i, out);
+    out[i] = clopt_fp16_nearest(as_float(in[i]));
 }
 
 /* Element i rounded with the random bits of element index_offset + i under key. */

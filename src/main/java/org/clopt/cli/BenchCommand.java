@@ -12,6 +12,7 @@ import me.tongfei.progressbar.ProgressBar;
 import org.clopt.Algorithms;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
+import org.clopt.Precision;
 import org.clopt.tools.Benchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -55,6 +56,12 @@ final class BenchCommand implements Callable<Integer> {
             description = "Timed steps per measurement (default 50).")
     int repetitions;
 
+    @Option(names = "--precision", paramLabel = "MODE", split = ",",
+            description = "Time each optimizer in these precisions, alternately with each other and the "
+                + "roofline: fp32, bf16, fp16 (with fp32 master weights), bf16-no-master, fp16-no-master, "
+                + "bf16-stochastic; or all. Default: fp32 alone.")
+    List<String> precisionNames = new ArrayList<>();
+
     @Option(names = "--json", description = "One JSON object per optimizer per line on stdout.")
     boolean json;
 
@@ -77,10 +84,17 @@ final class BenchCommand implements Callable<Integer> {
             throw new BadInputException("--repetitions " + repetitions + ": must be >= 3");
         }
         clip.check();
+        List<Precision> precisions = precisions();
+        if (!precisionNames.isEmpty() && clip.enabled()) {
+            throw new BadInputException("--precision: cannot be combined with --clip-grad-norm (time them apart)");
+        }
         PrintWriter out = spec.commandLine().getOut();
         List<Map<String, Object>> rows = new ArrayList<>();
         try (Device device = deviceOption.open();
              ProgressBar progress = Progress.bar(spec, "bench", configs.size() * 2 + 1)) {
+            if (!precisionNames.isEmpty()) {
+                return benchPrecisions(device, configs, precisions, progress, out);
+            }
             List<Double> rooflines = new ArrayList<>();
             // A first, discarded measurement lets the machine reach its steady speed.
             Progress.say(progress, "warm-up");
@@ -144,6 +158,87 @@ final class BenchCommand implements Callable<Integer> {
             Progress.say(progress, "done");
             print(out, device, rooflines, rows);
         }
+        return 0;
+    }
+
+    private List<Precision> precisions() {
+        List<Precision> list = new ArrayList<>();
+        for (String name : precisionNames) {
+            if (name.equals("all")) {
+                list.addAll(Precision.SHORT_NAMED);
+                continue;
+            }
+            try {
+                list.add(Precision.ofShortName(name));
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException("--precision: " + e.getMessage() + " or all", e);
+            }
+        }
+        return list.stream().distinct().toList();
+    }
+
+    /**
+     * Each optimizer in each precision, timed alternately with each other and the roofline;
+     * bytes per element counted for the precision.
+     */
+    private int benchPrecisions(Device device, List<OptimizerConfig> configs, List<Precision> precisions,
+                                ProgressBar progress, PrintWriter out) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        List<Double> rooflines = new ArrayList<>();
+        Progress.say(progress, "warm-up");
+        Benchmark.roofline(device, size, repetitions);
+        progress.step();
+        for (OptimizerConfig config : configs) {
+            Progress.say(progress, config.algorithm());
+            // lamb's per-tensor norms read fp32 parameters: it has no mode without master weights.
+            List<Precision> modes = precisions.stream()
+                    .filter(p -> p.supports(config)).toList();
+            Benchmark.Timing[] t = Benchmark.comparePrecisions(device, config, size, tensors, modes, repetitions);
+            double rooflineGbps = t[modes.size()].gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, size);
+            rooflines.add(rooflineGbps);
+            progress.step();
+            progress.step();
+            for (int k = 0; k < modes.size(); k++) {
+                int bytes = modes.get(k).bytesPerElement(config);
+                double gbps = t[k].gbps(bytes, size);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("optimizer", config.algorithm());
+                row.put("precision", modes.get(k).shortName());
+                row.put("n", size);
+                row.put("tensors", tensors);
+                row.put("device", device.toString());
+                row.put("median_ms", round(t[k].medianMs()));
+                row.put("min_ms", round(t[k].minMs()));
+                row.put("wall_ms_per_step", round(t[k].wallMsPerStep()));
+                row.put("bytes_per_element", bytes);
+                row.put("gbps", round(gbps));
+                row.put("roofline_gbps", round(rooflineGbps));
+                row.put("roofline_fraction", round(gbps / rooflineGbps));
+                row.put("time_vs_first", round(t[k].medianMs() / t[0].medianMs()));
+                row.put("hyperparameters", config.hyperparameters());
+                rows.add(row);
+            }
+        }
+        Progress.say(progress, "done");
+        if (json) {
+            Gson gson = new Gson();
+            rows.forEach(r -> out.println(gson.toJson(r)));
+            out.flush();
+            return 0;
+        }
+        double[] sorted = rooflines.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        out.printf(Locale.ROOT, "device: %s%nroofline y += a*x at N = %d: %.1f to %.1f GB/s over the run, timed "
+                + "alternately with each optimizer's steps in every precision%n%n", device, size, sorted[0],
+                sorted[sorted.length - 1]);
+        out.printf(Locale.ROOT, "%-10s %-16s %9s %9s %6s %9s %9s %9s %9s%n", "optimizer", "precision", "ms/step",
+                "wall ms", "B/elem", "GB/s", "roofline", "% roof", "time/1st");
+        for (Map<String, Object> r : rows) {
+            out.printf(Locale.ROOT, "%-10s %-16s %9.3f %9.3f %6d %9.1f %9.1f %8.0f%% %9.3f%n", r.get("optimizer"),
+                    r.get("precision"), r.get("median_ms"), r.get("wall_ms_per_step"), r.get("bytes_per_element"),
+                    r.get("gbps"), r.get("roofline_gbps"), 100 * (double) r.get("roofline_fraction"),
+                    r.get("time_vs_first"));
+        }
+        out.flush();
         return 0;
     }
 

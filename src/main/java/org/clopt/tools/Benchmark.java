@@ -15,6 +15,7 @@ import org.clopt.OpenClException;
 import org.clopt.Optimizer;
 import org.clopt.OptimizerConfig;
 import org.clopt.ParameterSet;
+import org.clopt.Precision;
 import org.jocl.CLException;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
@@ -156,12 +157,44 @@ public final class Benchmark {
         }
     }
 
+    /**
+     * The step of {@code config} in each precision, on {@code n} elements in {@code tensors}
+     * tensors of a set, timed alternately with each other and with the roofline.
+     *
+     * @param device the device to time on
+     * @param config the configuration to time
+     * @param n the number of elements in all
+     * @param tensors the number of tensors, in [1, max(1, n)]
+     * @param precisions the precisions to time
+     * @param repetitions the number of timed steps of each, after 3 of warm-up
+     * @return a timing per precision, in order, then the roofline's
+     * @throws IllegalArgumentException for a number of tensors out of range, or a precision the
+     *     algorithm does not support
+     */
+    public static Timing[] comparePrecisions(Device device, OptimizerConfig config, int n, int tensors,
+                                             List<Precision> precisions, int repetitions) {
+        try (Closer sets = new Closer()) {
+            Runnable[] steps = new Runnable[precisions.size() + 1];
+            for (int k = 0; k < precisions.size(); k++) {
+                steps[k] = sets.add(randomSet(device, config, precisions.get(k), n, tensors))::step;
+            }
+            Roofline roofline = sets.add(new Roofline(device, n));
+            steps[precisions.size()] = roofline;
+            return time(device, repetitions, steps);
+        }
+    }
+
     /** A set of {@code tensors} tensors holding {@code n} random parameters and gradients. */
     private static ParameterSet randomSet(Device device, OptimizerConfig config, int n, int tensors) {
+        return randomSet(device, config, Precision.FP32, n, tensors);
+    }
+
+    private static ParameterSet randomSet(Device device, OptimizerConfig config, Precision precision, int n,
+                                          int tensors) {
         if (tensors < 1 || tensors > Math.max(1, n)) {
             throw new IllegalArgumentException("invalid tensors: " + tensors + " (must be in [1, " + n + "])");
         }
-        ParameterSet.Builder builder = ParameterSet.builder().group(config);
+        ParameterSet.Builder builder = ParameterSet.builder().group(config, precision);
         for (int k = 0; k < tensors; k++) {
             int size = k < tensors - 1 ? n / tensors : n - (tensors - 1) * (n / tensors);
             builder.tensor("t" + k, size);
