@@ -39,12 +39,18 @@ def read_safetensors(path):
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
         data = f.read()
-    dtypes = {"F32": "<f4", "I64": "<i8"}
+    dtypes = {"F32": "<f4", "F16": "<f2", "I64": "<i8"}
     metadata = header.pop("__metadata__", {})
     tensors = {}
     for name, e in header.items():
         begin, end = e["data_offsets"]
-        tensors[name] = np.frombuffer(data[begin:end], dtype=dtypes[e["dtype"]]).reshape(e["shape"])
+        raw = data[begin:end]
+        if e["dtype"] == "BF16":
+            # bf16 is the top half of a float32: NumPy has no type of its own for it.
+            array = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            array = np.frombuffer(raw, dtype=dtypes[e["dtype"]])
+        tensors[name] = array.reshape(e["shape"])
     return tensors, metadata
 
 
