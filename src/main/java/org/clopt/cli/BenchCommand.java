@@ -62,6 +62,10 @@ final class BenchCommand implements Callable<Integer> {
                 + "bf16-stochastic; or all. Default: fp32 alone.")
     List<String> precisionNames = new ArrayList<>();
 
+    @Option(names = "--grad-scaler", description = "With --precision: also time each mode stepped through a "
+            + "GradScaler (the check for Inf and NaN, its 4-byte read, the step).")
+    boolean gradScaler;
+
     @Option(names = "--json", description = "One JSON object per optimizer per line on stdout.")
     boolean json;
 
@@ -85,6 +89,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         clip.check();
         List<Precision> precisions = precisions();
+        if (gradScaler && precisionNames.isEmpty()) {
+            throw new BadInputException("--grad-scaler: needs --precision");
+        }
         if (!precisionNames.isEmpty() && clip.enabled()) {
             throw new BadInputException("--precision: cannot be combined with --clip-grad-norm (time them apart)");
         }
@@ -193,17 +200,21 @@ final class BenchCommand implements Callable<Integer> {
             // lamb's per-tensor norms read fp32 parameters: it has no mode without master weights.
             List<Precision> modes = precisions.stream()
                     .filter(p -> p.supports(config)).toList();
-            Benchmark.Timing[] t = Benchmark.comparePrecisions(device, config, size, tensors, modes, repetitions);
-            double rooflineGbps = t[modes.size()].gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, size);
+            Benchmark.Timing[] t = Benchmark.comparePrecisions(device, config, size, tensors, modes, gradScaler,
+                    repetitions);
+            double rooflineGbps = t[t.length - 1].gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, size);
             rooflines.add(rooflineGbps);
             progress.step();
             progress.step();
-            for (int k = 0; k < modes.size(); k++) {
-                int bytes = modes.get(k).bytesPerElement(config);
+            for (int k = 0; k < t.length - 1; k++) {
+                Precision mode = modes.get(k % modes.size());
+                boolean scaled = k >= modes.size();
+                // The scaler's check reads the gradients once more: 4 or 2 bytes per element.
+                int bytes = mode.bytesPerElement(config) + (scaled ? mode.dtype().bytes() : 0);
                 double gbps = t[k].gbps(bytes, size);
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("optimizer", config.algorithm());
-                row.put("precision", modes.get(k).shortName());
+                row.put("precision", mode.shortName() + (scaled ? "+scaler" : ""));
                 row.put("n", size);
                 row.put("tensors", tensors);
                 row.put("device", device.toString());
@@ -215,6 +226,9 @@ final class BenchCommand implements Callable<Integer> {
                 row.put("roofline_gbps", round(rooflineGbps));
                 row.put("roofline_fraction", round(gbps / rooflineGbps));
                 row.put("time_vs_first", round(t[k].medianMs() / t[0].medianMs()));
+                if (scaled) {
+                    row.put("time_vs_unscaled", round(t[k].medianMs() / t[k - modes.size()].medianMs()));
+                }
                 row.put("hyperparameters", config.hyperparameters());
                 rows.add(row);
             }

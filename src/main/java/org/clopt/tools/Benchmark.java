@@ -9,6 +9,7 @@ import java.util.SplittableRandom;
 import org.clopt.Closer;
 import org.clopt.Device;
 import org.clopt.DeviceBuffer;
+import org.clopt.GradScaler;
 import org.clopt.HostMemoryException;
 import org.clopt.Kernel;
 import org.clopt.OpenClException;
@@ -173,13 +174,48 @@ public final class Benchmark {
      */
     public static Timing[] comparePrecisions(Device device, OptimizerConfig config, int n, int tensors,
                                              List<Precision> precisions, int repetitions) {
+        return comparePrecisions(device, config, n, tensors, precisions, false, repetitions);
+    }
+
+    /**
+     * As {@link #comparePrecisions(Device, OptimizerConfig, int, int, List, int)}, and with
+     * {@code scaled}, each precision also stepped through a {@link GradScaler} (fresh gradients,
+     * {@code step()}: the check for Inf and NaN, its 4-byte read and the step; {@code update()}),
+     * timed alternately with the rest.
+     *
+     * @param device the device to time on
+     * @param config the configuration to time
+     * @param n the number of elements in all
+     * @param tensors the number of tensors, in [1, max(1, n)]
+     * @param precisions the precisions to time
+     * @param scaled whether to time the scaled step too
+     * @param repetitions the number of timed steps of each, after 3 of warm-up
+     * @return a timing per precision, then (with {@code scaled}) per precision with the scaler,
+     *     then the roofline's
+     * @throws IllegalArgumentException for a number of tensors out of range, or a precision the
+     *     algorithm does not support
+     */
+    public static Timing[] comparePrecisions(Device device, OptimizerConfig config, int n, int tensors,
+                                             List<Precision> precisions, boolean scaled, int repetitions) {
         try (Closer sets = new Closer()) {
-            Runnable[] steps = new Runnable[precisions.size() + 1];
-            for (int k = 0; k < precisions.size(); k++) {
+            int modes = precisions.size();
+            Runnable[] steps = new Runnable[(scaled ? 2 : 1) * modes + 1];
+            for (int k = 0; k < modes; k++) {
                 steps[k] = sets.add(randomSet(device, config, precisions.get(k), n, tensors))::step;
+                if (scaled) {
+                    ParameterSet set = sets.add(randomSet(device, config, precisions.get(k), n, tensors));
+                    // A scale of 1: the random gradients stay finite, so no step is skipped.
+                    GradScaler scaler = GradScaler.builder().initScale(1).build(set);
+                    List<String> names = set.names();
+                    steps[modes + k] = () -> {
+                        names.forEach(set::markGradient);
+                        scaler.step();
+                        scaler.update();
+                    };
+                }
             }
             Roofline roofline = sets.add(new Roofline(device, n));
-            steps[precisions.size()] = roofline;
+            steps[steps.length - 1] = roofline;
             return time(device, repetitions, steps);
         }
     }
