@@ -10,9 +10,10 @@
  * Built with -DCLOPT_BF16 or -DCLOPT_FP16 (common.cl) the parameters are the group's 16-bit
  * working copy and the gradients 16-bit too: each weight is widened as it is loaded, arithmetic
  * is fp32, and each gradient is rounded to nearest even as it is stored. Inputs, activations and
- * their gradients stay fp32. The loss's gradient per sample, dloss, is 1/batch times the loss
- * scale (1 without a GradScaler): powers of two, so scaling changes no rounding before the
- * gradients' own 16-bit store.
+ * their gradients stay fp32. The loss's gradient per sample, dloss, is the loss scale / batch
+ * (1/batch without a GradScaler); with a power-of-two scale, as GradScaler's default factors
+ * keep it, the fp32 gradients are exactly the unscaled ones times the scale until their 16-bit
+ * store.
  */
 
 #ifndef IN
