@@ -127,7 +127,9 @@ inline uint clopt_random(const uint key, const uint index) {
  *   -DCLOPT_MASTER                 the parameters p are fp32 master weights, and each update
  *                                  also writes the rounded working copy into `working`;
  *   -DCLOPT_STOCHASTIC             bf16 parameters rounded stochastically (without master).
- * Without a 16-bit option everything is fp32 and `working` is not touched.
+ * Without a 16-bit option everything is fp32 and `working` is not touched. A forward or backward
+ * pass of a workload (kernels/train/mlp.cl) is built with the 16-bit option alone: it reads the
+ * working copy (clopt_work_t, clopt_load_work) and writes gradients (clopt_store_grad).
  */
 #if defined(CLOPT_BF16) || defined(CLOPT_FP16)
 #define CLOPT_16BIT
@@ -168,6 +170,7 @@ inline void clopt_vstore16_nearest(const float16 x, const uint k, global clopt_h
 typedef clopt_half_t clopt_grad_t;
 typedef clopt_half_t clopt_work_t;
 #define clopt_load_grad(a, i) clopt_load_half(a, i)
+#define clopt_load_work(a, i) clopt_load_half(a, i)
 #define clopt_store_grad(a, i, x) clopt_store_nearest(a, i, x)
 
 #ifdef CLOPT_MASTER
@@ -189,6 +192,7 @@ typedef float clopt_grad_t;
 typedef float clopt_work_t;
 typedef float clopt_param_t;
 #define clopt_load_grad(a, i) ((a)[i])
+#define clopt_load_work(a, i) ((a)[i])
 #define clopt_store_grad(a, i, x) ((a)[i] = (x))
 #define clopt_load_param(a, i) ((a)[i])
 #define clopt_store_param(p, working, i, x, key) ((p)[i] = (x))

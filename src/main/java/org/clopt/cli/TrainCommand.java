@@ -17,6 +17,7 @@ import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import org.clopt.Algorithms;
 import org.clopt.Device;
+import org.clopt.Dtype;
 import org.clopt.OptimizerConfig;
 import org.clopt.train.LossReport;
 import org.clopt.train.Trainer;
@@ -59,6 +60,13 @@ final class TrainCommand implements Callable<Integer> {
                 + "rosenbrock).")
     Integer steps;
 
+    @Option(names = "--precision", paramLabel = "fp32|bf16|fp16", defaultValue = "fp32",
+            description = "The type of the parameters the forward pass reads and of the gradients the "
+                + "backward pass writes, on every workload: fp32 (default), or bf16 or fp16 with fp32 "
+                + "master weights and optimizer state (arithmetic is fp32 throughout). fp16 scales the "
+                + "loss with a GradScaler (PyTorch's defaults); bf16 needs none.")
+    String precision;
+
     @Option(names = "--seed", paramLabel = "X", defaultValue = "1",
             description = "Seed of the initial parameters and the data order (default 1).")
     long seed;
@@ -93,6 +101,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         List<String> workloads = choose("--workload", workload, Trainer.WORKLOADS);
         List<String> optimizers = choose("--optimizer", optimizer, Algorithms.NAMES);
+        Dtype dtype = dtype();
         if (steps != null && steps < 1) {
             throw new BadInputException("--steps " + steps + ": must be at least 1");
         }
@@ -142,7 +151,7 @@ final class TrainCommand implements Callable<Integer> {
                     }
                 };
                 for (String w : workloads) {
-                    try (Workload work = Trainer.open(w, device, seed)) {
+                    try (Workload work = Trainer.open(w, device, dtype, seed)) {
                         for (String name : optimizers) {
                             Trainer.Run run = Trainer.train(device, work, name, stepsFor(w), seed, mechanics,
                                     listener);
@@ -163,8 +172,8 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         switch (format) {
             case json -> json(out, deviceName, runs);
-            case markdown -> markdown(out, deviceName, runs);
-            default -> summary(out, deviceName, runs);
+            case markdown -> markdown(out, deviceName, dtype, runs);
+            default -> summary(out, deviceName, dtype, runs);
         }
         LossReport.writePlot(dir.resolve("loss.png"), points, rates);
         // JSON lines stay alone on stdout, for the programs that read them.
@@ -205,17 +214,43 @@ final class TrainCommand implements Callable<Integer> {
         return List.of(value);
     }
 
+    private Dtype dtype() {
+        for (Dtype d : Dtype.values()) {
+            if (d.cliName().equals(precision)) {
+                return d;
+            }
+        }
+        throw new BadInputException("--precision " + precision + ": unknown (known: fp32, bf16, fp16)");
+    }
+
     private static String accuracy(Trainer.Run r) {
         return Double.isNaN(r.accuracy()) ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * r.accuracy());
     }
 
-    private static void markdown(PrintWriter out, String device, List<Trainer.Run> runs) {
-        out.printf(Locale.ROOT, "device: %s%n%n", device);
-        out.println("| workload | optimizer | first loss | final loss | accuracy | ms/step | optimizer share |");
-        out.println("|---|---|---:|---:|---:|---:|---:|");
+    /** What the precision means, for the line under the device's. */
+    private static String precision(Dtype dtype) {
+        return switch (dtype) {
+            case FP32 -> "fp32";
+            case BF16 -> "bf16 parameters and gradients, fp32 master weights and state";
+            case FP16 -> "fp16 parameters and gradients, fp32 master weights and state, loss scaling";
+        };
+    }
+
+    /** Whether the runs stepped through a GradScaler (fp16): their table shows its figures. */
+    private static boolean scaled(List<Trainer.Run> runs) {
+        return runs.stream().anyMatch(r -> !Double.isNaN(r.lossScale()));
+    }
+
+    private static void markdown(PrintWriter out, String device, Dtype dtype, List<Trainer.Run> runs) {
+        boolean scaled = scaled(runs);
+        out.printf(Locale.ROOT, "device: %s%nprecision: %s%n%n", device, precision(dtype));
+        out.println("| workload | optimizer | first loss | final loss | accuracy | ms/step | optimizer share |"
+                + (scaled ? " skipped | scale |" : ""));
+        out.println("|---|---|---:|---:|---:|---:|---:|" + (scaled ? "---:|---:|" : ""));
         for (Trainer.Run r : runs) {
-            out.printf(Locale.ROOT, "| %s | %s | %.5g | %.5g | %s | %.3f | %.0f%% |%n", r.workload(), r.optimizer(),
+            out.printf(Locale.ROOT, "| %s | %s | %.5g | %.5g | %s | %.3f | %.0f%% |", r.workload(), r.optimizer(),
                     r.firstLoss(), r.finalLoss(), accuracy(r), r.msPerStep(), 100 * r.optimizerShare());
+            out.println(scaled ? String.format(Locale.ROOT, " %d | %.0f |", r.skippedSteps(), r.lossScale()) : "");
         }
         out.flush();
     }
@@ -226,27 +261,35 @@ final class TrainCommand implements Callable<Integer> {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("workload", r.workload());
             row.put("optimizer", r.optimizer());
+            row.put("precision", r.dtype().cliName());
             row.put("first_loss", r.firstLoss());
             row.put("final_loss", r.finalLoss());
             row.put("accuracy", Double.isNaN(r.accuracy()) ? null : r.accuracy());
             row.put("ms_per_step", r.msPerStep());
             row.put("optimizer_share", r.optimizerShare());
+            // The GradScaler's figures: null without one.
+            row.put("skipped_steps", Double.isNaN(r.lossScale()) ? null : r.skippedSteps());
+            row.put("loss_scale", Double.isNaN(r.lossScale()) ? null : r.lossScale());
             row.put("device", device);
             out.println(gson.toJson(row));
         }
         out.flush();
     }
 
-    private static void summary(PrintWriter out, String device, List<Trainer.Run> runs) {
-        out.printf(Locale.ROOT, "device: %s%n%n", device);
-        out.printf(Locale.ROOT, "%-11s %-9s %12s %12s %9s %9s %10s%n", "workload", "optimizer",
+    private static void summary(PrintWriter out, String device, Dtype dtype, List<Trainer.Run> runs) {
+        boolean scaled = scaled(runs);
+        out.printf(Locale.ROOT, "device: %s%nprecision: %s%n%n", device, precision(dtype));
+        out.printf(Locale.ROOT, "%-11s %-9s %12s %12s %9s %9s %10s", "workload", "optimizer",
                 "first loss", "final loss", "accuracy", "ms/step", "optimizer");
+        out.println(scaled ? String.format(Locale.ROOT, " %8s %8s", "skipped", "scale") : "");
         for (Trainer.Run r : runs) {
-            out.printf(Locale.ROOT, "%-11s %-9s %12.5g %12.5g %9s %9.3f %9.0f%%%n", r.workload(),
+            out.printf(Locale.ROOT, "%-11s %-9s %12.5g %12.5g %9s %9.3f %9.0f%%", r.workload(),
                     r.optimizer(), r.firstLoss(), r.finalLoss(), accuracy(r), r.msPerStep(), 100 * r.optimizerShare());
+            out.println(scaled ? String.format(Locale.ROOT, " %8d %8.0f", r.skippedSteps(), r.lossScale()) : "");
         }
-        out.printf(Locale.ROOT, "%n(optimizer: its share of the step's time, sampled at logging "
-                + "steps)%n");
+        out.printf(Locale.ROOT, "%n(optimizer: its share of the step's time, sampled at logging steps%s)%n",
+                scaled ? "; skipped: steps the GradScaler skipped for Inf or NaN gradients; scale: its final "
+                        + "loss scale" : "");
         out.flush();
     }
 }

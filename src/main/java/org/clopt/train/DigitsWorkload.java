@@ -13,13 +13,15 @@ import java.util.SplittableRandom;
 import java.util.zip.GZIPInputStream;
 import org.clopt.Device;
 import org.clopt.DeviceBuffer;
+import org.clopt.Dtype;
 import org.clopt.Kernel;
 import org.clopt.ParameterSet;
 
 /**
  * The 8x8 handwritten digits (1,797 samples, shipped in the jar) classified by a 64-128-10
  * ReLU network with softmax cross-entropy: 80% for training in mini-batches of 128, in one
- * fixed shuffled order, and 20% held out for the accuracy.
+ * fixed shuffled order, and 20% held out for the accuracy. The passes read the parameters and
+ * write the gradients in the workload's type; inputs and activations are fp32.
  */
 public final class DigitsWorkload extends Workload {
     /** Steps a run takes unless told otherwise. */
@@ -55,8 +57,8 @@ public final class DigitsWorkload extends Workload {
     private final Kernel gradIn;
     private int lastBatch;
 
-    DigitsWorkload(Device device, long dataSeed) {
-        super(device);
+    DigitsWorkload(Device device, Dtype dtype, long dataSeed) {
+        super(device, dtype);
         List<float[]> rows = new ArrayList<>();
         List<Integer> labels = new ArrayList<>();
         read(rows, labels);
@@ -99,12 +101,12 @@ public final class DigitsWorkload extends Workload {
             dz = buffer(4L * most * CLASSES, "logit gradients");
             dh = buffer(4L * most * HIDDEN, "hidden gradients");
             loss = buffer(4L * most, "losses");
-            hidden = kernel("train/mlp", "mlp_hidden", "");
-            logits = kernel("train/mlp", "mlp_logits", "");
-            xent = kernel("train/mlp", "mlp_softmax_xent", "");
-            gradOut = kernel("train/mlp", "mlp_grad_out", "");
-            gradHidden = kernel("train/mlp", "mlp_grad_hidden", "");
-            gradIn = kernel("train/mlp", "mlp_grad_in", "");
+            hidden = kernel("train/mlp", "mlp_hidden");
+            logits = kernel("train/mlp", "mlp_logits");
+            xent = kernel("train/mlp", "mlp_softmax_xent");
+            gradOut = kernel("train/mlp", "mlp_grad_out");
+            gradHidden = kernel("train/mlp", "mlp_grad_hidden");
+            gradIn = kernel("train/mlp", "mlp_grad_in");
         } catch (RuntimeException e) {
             closeAfter(e);
             throw e;
@@ -173,10 +175,10 @@ public final class DigitsWorkload extends Workload {
     }
 
     @Override
-    void gradients(ParameterSet set, int step) {
+    void gradients(ParameterSet set, int step, float lossScale) {
         int batches = trainRows / BATCH;
         int row0 = ((step - 1) % batches) * BATCH;
-        forward(set, xTrain, yTrain, row0, BATCH);
+        forward(set, xTrain, yTrain, row0, BATCH, lossScale);
         replacingGradients(set);
         ParameterSet.DeviceSlice p = set.parameterSlice("fc1.weight");
         ParameterSet.DeviceSlice g = set.gradientSlice("fc1.weight");
@@ -193,7 +195,8 @@ public final class DigitsWorkload extends Workload {
         lastBatch = BATCH;
     }
 
-    private void forward(ParameterSet set, DeviceBuffer x, DeviceBuffer y, int row0, int batch) {
+    /** The forward pass and the loss's gradient dz, of the loss times {@code lossScale}. */
+    private void forward(ParameterSet set, DeviceBuffer x, DeviceBuffer y, int row0, int batch, float lossScale) {
         ParameterSet.DeviceSlice p = set.parameterSlice("fc1.weight");
         int w1 = offset(p);
         int b1 = offset(set.parameterSlice("fc1.bias"));
@@ -203,7 +206,7 @@ public final class DigitsWorkload extends Workload {
         hidden.launch(new long[] {batch, HIDDEN}, null);
         args(logits, h, p.buffer(), w2, b2, z);
         logits.launch(new long[] {batch, CLASSES}, null);
-        args(xent, z, y, row0, 1f / batch, loss, dz);
+        args(xent, z, y, row0, (float) ((double) lossScale / batch), loss, dz);
         xent.launch(new long[] {batch}, null);
     }
 
@@ -219,7 +222,7 @@ public final class DigitsWorkload extends Workload {
 
     @Override
     double accuracy(ParameterSet set) {
-        forward(set, xTest, yTest, 0, testRows);
+        forward(set, xTest, yTest, 0, testRows, 1f);
         float[] scores = download(z, testRows * CLASSES);
         int correct = 0;
         for (int r = 0; r < testRows; r++) {

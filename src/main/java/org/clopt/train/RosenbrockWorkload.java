@@ -4,6 +4,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.clopt.Device;
 import org.clopt.DeviceBuffer;
+import org.clopt.Dtype;
 import org.clopt.Kernel;
 import org.clopt.ParameterSet;
 import org.clopt.Reduction;
@@ -12,7 +13,8 @@ import org.clopt.Reduction;
  * The extended Rosenbrock function over 10,000,384 parameters (5,000,192 independent banana
  * valleys: 10^7 rounded up to whole work-groups of pairs), started near the classic point
  * (-1.2, 1). The gradient is cheap, so the optimizer step is a large share of the time and shows
- * the kernels' speed. The loss is the mean over the pairs.
+ * the kernels' speed. The loss is the mean over the pairs, of the parameters as the gradient
+ * kernel reads them (the 16-bit working copy with a 16-bit type).
  */
 public final class RosenbrockWorkload extends Workload {
     /** Steps a run takes unless told otherwise. */
@@ -34,13 +36,13 @@ public final class RosenbrockWorkload extends Workload {
     private final Kernel loss;
     private ParameterSet lastSet;
 
-    RosenbrockWorkload(Device device) {
-        super(device);
+    RosenbrockWorkload(Device device, Dtype dtype) {
+        super(device, dtype);
         try {
             terms = buffer(4L * PAIRS, "rosenbrock terms of the loss");
             reduction = own(Reduction.open(device));
-            grad = kernel("train/rosenbrock", "rosenbrock_grad", "");
-            loss = kernel("train/rosenbrock", "rosenbrock_loss", "");
+            grad = kernel("train/rosenbrock", "rosenbrock_grad");
+            loss = kernel("train/rosenbrock", "rosenbrock_loss");
         } catch (RuntimeException e) {
             closeAfter(e);
             throw e;
@@ -79,12 +81,12 @@ public final class RosenbrockWorkload extends Workload {
     }
 
     @Override
-    void gradients(ParameterSet set, int step) {
+    void gradients(ParameterSet set, int step, float lossScale) {
         replacingGradients(set);
         ParameterSet.DeviceSlice x = set.parameterSlice("x");
         ParameterSet.DeviceSlice g = set.gradientSlice("x");
         // x is the group's only tensor, so it starts at the buffer's start.
-        args(grad, x.buffer(), g.buffer());
+        args(grad, x.buffer(), g.buffer(), lossScale);
         grad.launch(new long[] {PAIRS}, new long[] {WGS});
         lastSet = set;
     }

@@ -5,12 +5,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.clopt.Device;
+import org.clopt.Dtype;
+import org.clopt.GradScaler;
 import org.clopt.OptimizerConfig;
 import org.clopt.ParameterSet;
 
 /**
  * The training loop of {@code train}: one workload with one optimizer, forward pass, backward
- * pass and optimizer step all on the device, the loss read back only at logging steps.
+ * pass and optimizer step all on the device, the loss read back only at logging steps. In fp16
+ * the loss is scaled by a {@link GradScaler} with PyTorch's defaults (fp16's range is too narrow
+ * for small gradients); bf16, with fp32's range, steps without one, as is usual.
  */
 public final class Trainer {
     /** The workload names, in the order {@code train} runs them. */
@@ -29,10 +33,14 @@ public final class Trainer {
      *
      * @param points the loss at each logging step
      * @param optimizerShare the optimizer step's share of the step time, sampled at logging steps
+     * @param dtype the type of the parameters the passes read and of the gradients
+     * @param skippedSteps the steps the GradScaler skipped for Inf or NaN gradients (0 without one)
+     * @param lossScale the GradScaler's scale at the end, or NaN without one
      */
     public record Run(String workload, String optimizer, double firstLoss, double finalLoss,
                       double accuracy, double msPerStep, double optimizerShare,
-                      List<LossReport.Point> points, List<LossReport.Point> rates) {
+                      List<LossReport.Point> points, List<LossReport.Point> rates,
+                      Dtype dtype, int skippedSteps, double lossScale) {
     }
 
     /**
@@ -48,13 +56,16 @@ public final class Trainer {
         public static final Mechanics NONE = new Mechanics(null, null, 2);
     }
 
-    /** Opens workload {@code name} (one of {@link #WORKLOADS}) on the device. */
-    public static Workload open(String name, Device device, long seed) {
+    /**
+     * Opens workload {@code name} (one of {@link #WORKLOADS}) on the device, its parameters and
+     * gradients of type {@code dtype}: fp32, or bf16 or fp16 with fp32 master weights.
+     */
+    public static Workload open(String name, Device device, Dtype dtype, long seed) {
         switch (name) {
             case "digits":
-                return new DigitsWorkload(device, seed);
+                return new DigitsWorkload(device, dtype, seed);
             case "rosenbrock":
-                return new RosenbrockWorkload(device);
+                return new RosenbrockWorkload(device, dtype);
             default:
                 throw new IllegalArgumentException("unknown workload '" + name + "' (known: "
                         + String.join(", ", WORKLOADS) + ")");
@@ -82,13 +93,15 @@ public final class Trainer {
     public static Run train(Device device, Workload work, String optimizer, int steps, long seed,
                             Mechanics mechanics, Listener listener) {
         OptimizerConfig config = OptimizerConfig.of(optimizer, work.settings(optimizer));
-        ParameterSet.Builder builder = ParameterSet.builder().group(config);
+        ParameterSet.Builder builder = ParameterSet.builder().group(config, work.precision());
         work.addTensors(builder);
         List<LossReport.Point> points = new ArrayList<>();
         List<LossReport.Point> rates = new ArrayList<>();
         double gradientMs = 0;
         double optimizerMs = 0;
+        int skipped = 0;
         try (ParameterSet set = builder.build(device)) {
+            GradScaler scaler = work.dtype == Dtype.FP16 ? GradScaler.builder().build(set) : null;
             work.initialize(set, seed);
             Runnable schedule = mechanics.schedule() == null ? () -> { } : mechanics.schedule().apply(set);
             device.finish();
@@ -96,9 +109,8 @@ public final class Trainer {
             for (int step = 1; step <= steps; step++) {
                 boolean log = step == 1 || step % work.logEvery() == 0 || step == steps;
                 if (!log) {
-                    work.gradients(set, step);
-                    clip(set, mechanics);
-                    set.step();
+                    work.gradients(set, step, scale(scaler));
+                    skipped += step(set, scaler, mechanics) ? 0 : 1;
                     schedule.run();
                     listener.stepped(work.name(), optimizer, step, Double.NaN);
                     continue;
@@ -110,13 +122,12 @@ public final class Trainer {
                 // forward and backward, then the loss (not counted), then the optimizer step.
                 device.finish();
                 long t0 = System.nanoTime();
-                work.gradients(set, step);
+                work.gradients(set, step, scale(scaler));
                 device.finish();
                 long t1 = System.nanoTime();
                 double loss = work.loss();
                 long t2 = System.nanoTime();
-                clip(set, mechanics);
-                set.step();
+                skipped += step(set, scaler, mechanics) ? 0 : 1;
                 device.finish();
                 long t3 = System.nanoTime();
                 schedule.run();
@@ -130,13 +141,32 @@ public final class Trainer {
             double accuracy = work.accuracy(set);
             return new Run(work.name(), optimizer, points.get(0).loss(),
                     points.get(points.size() - 1).loss(), accuracy, elapsed / 1e6 / steps,
-                    optimizerMs / (gradientMs + optimizerMs), List.copyOf(points), List.copyOf(rates));
+                    optimizerMs / (gradientMs + optimizerMs), List.copyOf(points), List.copyOf(rates),
+                    work.dtype, skipped, scaler == null ? Double.NaN : scaler.getScale());
         }
     }
 
-    private static void clip(ParameterSet set, Mechanics mechanics) {
+    private static float scale(GradScaler scaler) {
+        return scaler == null ? 1f : scaler.getScale();
+    }
+
+    /**
+     * Clips and steps, through the scaler if there is one (PyTorch's recipe: unscale before
+     * clipping, so that max_norm applies to the true gradients); false if the step was skipped.
+     */
+    private static boolean step(ParameterSet set, GradScaler scaler, Mechanics mechanics) {
+        if (scaler != null && mechanics.maxNorm() != null) {
+            scaler.unscale();
+        }
         if (mechanics.maxNorm() != null) {
             set.clipGradNorm(mechanics.maxNorm(), mechanics.normType(), false);
         }
+        if (scaler == null) {
+            set.step();
+            return true;
+        }
+        boolean stepped = scaler.step();
+        scaler.update();
+        return stepped;
     }
 }

@@ -1,24 +1,31 @@
 package org.clopt.train;
 
 import java.util.Map;
+import java.util.Objects;
 import org.clopt.Closer;
 import org.clopt.Device;
 import org.clopt.DeviceBuffer;
+import org.clopt.Dtype;
 import org.clopt.Kernel;
 import org.clopt.ParameterSet;
+import org.clopt.Precision;
 import org.jocl.cl_mem;
 
 /**
  * A training problem that {@code train} runs on the device: its parameters, their initial values,
  * a forward and backward pass that writes the gradients straight into the parameter set's
- * device buffers, and a loss that is read back only when asked for.
+ * device buffers, and a loss that is read back only when asked for. With a 16-bit type the
+ * passes read the group's 16-bit working copy and write 16-bit gradients (arithmetic in fp32),
+ * and the set keeps fp32 master weights.
  */
 public abstract class Workload implements AutoCloseable {
     final Device device;
+    final Dtype dtype;
     private final Closer resources = new Closer();
 
-    Workload(Device device) {
+    Workload(Device device, Dtype dtype) {
         this.device = device;
+        this.dtype = Objects.requireNonNull(dtype, "dtype");
     }
 
     abstract String name();
@@ -51,14 +58,31 @@ public abstract class Workload implements AutoCloseable {
         return lr == null ? Map.of() : Map.of("lr", lr);
     }
 
+    /** How the set's group stores what the passes read and write: fp32, or 16-bit with master weights. */
+    final Precision precision() {
+        return Precision.of(dtype);
+    }
+
+    /** The build options of the workload's kernels: common.cl's storage type. */
+    final String buildOptions() {
+        return switch (dtype) {
+            case FP32 -> "";
+            case BF16 -> "-DCLOPT_BF16";
+            case FP16 -> "-DCLOPT_FP16";
+        };
+    }
+
     /** The tensors, added to a builder that already has the group. */
     abstract void addTensors(ParameterSet.Builder builder);
 
     /** Sets the initial parameters; the same seed gives every optimizer the same start. */
     abstract void initialize(ParameterSet set, long seed);
 
-    /** Enqueues the forward and backward pass for {@code step} (counted from 1). */
-    abstract void gradients(ParameterSet set, int step);
+    /**
+     * Enqueues the forward and backward pass for {@code step} (counted from 1): the gradients of
+     * the loss times {@code lossScale} (a GradScaler's scale, 1 without one).
+     */
+    abstract void gradients(ParameterSet set, int step, float lossScale);
 
     /** The loss of the last {@link #gradients} pass; waits for it and reads a little back. */
     abstract double loss();
@@ -86,8 +110,9 @@ public abstract class Workload implements AutoCloseable {
         return own(DeviceBuffer.of(device, values, what));
     }
 
-    Kernel kernel(String file, String name, String options) {
-        return own(Kernel.fromClasspath(device, file, name, options));
+    /** Kernel {@code name} of {@code kernels/<file>.cl}, built for the workload's type. */
+    Kernel kernel(String file, String name) {
+        return own(Kernel.fromClasspath(device, file, name, buildOptions()));
     }
 
     static float[] download(DeviceBuffer buffer, int count) {
@@ -126,9 +151,9 @@ public abstract class Workload implements AutoCloseable {
         set.names().forEach(set::markGradient);
     }
 
-    /** The tensor's offset in floats within its group's buffer. */
+    /** The tensor's offset in elements (of its type) within its group's buffer. */
     static int offset(ParameterSet.DeviceSlice slice) {
-        return (int) (slice.offsetBytes() / 4);
+        return (int) (slice.offsetBytes() / slice.dtype().bytes());
     }
 
     /** For a constructor that fails: releases what it made, keeping {@code cause} as the error. */
