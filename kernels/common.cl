@@ -75,7 +75,7 @@ inline ushort clopt_bf16_stochastic(const float x, const uint random) {
  * fp32 addition |x| + 0.5 rounds |x| to a multiple of 2^-24 (0.5's ulp), which is the
  * subnormal's mantissa.
  */
-#define CLOPT_FP16(suffix, T, U, H)                                                           \
+#define CLOPT_FP16_CONVERSIONS(suffix, T, U, H)                                                   \
     inline T clopt_fp16_load##suffix(const H h) {                                            \
         const U x = convert_##U(h);                                                          \
         const U m = (x & 0x7FFFu) << 13;                                                     \
@@ -97,8 +97,8 @@ inline ushort clopt_bf16_stochastic(const float x, const uint random) {
                   : a >= 0x38800000u ? normal : subnormal;                                   \
         return convert_##H(r | ((u >> 16) & 0x8000u));                                       \
     }
-CLOPT_FP16(, float, uint, ushort)
-CLOPT_FP16(16, float16, uint16, ushort16)
+CLOPT_FP16_CONVERSIONS(, float, uint, ushort)
+CLOPT_FP16_CONVERSIONS(16, float16, uint16, ushort16)
 
 /* clopt_bf16_nearest on 16 lanes. */
 inline ushort16 clopt_bf16_nearest16(const float16 x) {
