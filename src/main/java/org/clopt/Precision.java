@@ -36,6 +36,11 @@ public record Precision(Dtype dtype, boolean masterWeights, boolean stochasticRo
     /**
      * Checks the combination.
      *
+     * @param dtype the type of the parameters' working copy and of the gradients
+     * @param masterWeights whether fp32 master parameters are kept (16-bit types only)
+     * @param stochasticRounding whether parameters are rounded stochastically (bf16 without master
+     *     weights only)
+     * @param seed the seed of stochastic rounding (0 without it)
      * @throws IllegalArgumentException for master weights or stochastic rounding with fp32,
      *     stochastic rounding other than for bf16 without master weights, or a seed without it
      */
