@@ -36,11 +36,13 @@ import org.clopt.io.SafeTensors;
  * set: {@code state.i.step} (I64 scalar), {@code state.i.<key>} for each state array
  * ({@code exp_avg}, {@code sum} ... F32, the tensor's shape), {@code state.i.<key>} for each
  * scalar state (F32 scalars: NAdam's {@code mu_product}, ASGD's {@code eta} and {@code mu}),
- * when asked for, {@code param.i} (the parameters), and with {@link Averaging},
- * {@code averaged.i} (the averaged parameters). {@code __metadata__}
- * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("3"), {@code params}
+ * when asked for, {@code param.i} (the parameters; of a 16-bit group, widened exactly), with
+ * {@link Averaging}, {@code averaged.i} (the averaged parameters), and for a group with master
+ * weights, {@code master.i} (the fp32 master weights). {@code __metadata__}
+ * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("4"), {@code params}
  * (JSON: each tensor's name, shape and group), {@code param_groups} (JSON: each group's
- * algorithm and every hyperparameter under PyTorch's names), {@code schedulers} (JSON: each
+ * algorithm, every hyperparameter under PyTorch's names, and its {@link Precision}: dtype,
+ * master_weights, stochastic_rounding and seed), {@code schedulers} (JSON: each
  * attached {@link Stateful} object's state), {@code averaging} (JSON: null, or {@code type}
  * "ema" with its {@code decay}, or "swa", and {@code n_averaged}) and {@code file_crc32} (the CRC-32
  * of the whole file in 8 hex digits, computed with those digits as {@code 00000000}); version 1
@@ -55,10 +57,11 @@ import org.clopt.io.SafeTensors;
 public final class Checkpoint {
     static final String FORMAT = "clopt-optimizer-state";
     /**
-     * Version 3 adds the schedulers' states; version 2 checks the whole file; files of versions
-     * 1 (a checksum of the data only) and 2 still load.
+     * Version 4 adds each group's precision and the master weights; version 3 the schedulers'
+     * states; version 2 checks the whole file; files of versions 1 (a checksum of the data only)
+     * to 3 still load, as fp32 groups.
      */
-    static final String FORMAT_VERSION = "3";
+    static final String FORMAT_VERSION = "4";
     private static final String CHECKSUM = "file_crc32";
     private static final String OLD_CHECKSUM = "data_crc32";
     /** The checksum's value while it is computed: 8 hex digits, replaced by the real ones. */
@@ -201,12 +204,23 @@ public final class Checkpoint {
             if (p.averagedArray() != null) {
                 tensors.add(new SafeTensors.Output("averaged." + i, "F32", shape, floats(p.averagedArray())));
             }
+            if (p.masterArray() != null) {
+                tensors.add(new SafeTensors.Output("master." + i, "F32", shape, floats(p.masterArray())));
+            }
         }
         JsonArray groups = new JsonArray();
-        for (OptimizerConfig config : state.groups()) {
+        for (int g = 0; g < state.groups().size(); g++) {
+            OptimizerConfig config = state.groups().get(g);
+            Precision precision = state.precisions().get(g);
             JsonObject group = new JsonObject();
             group.addProperty("algorithm", config.algorithm());
             group.add("hyperparameters", new Gson().toJsonTree(config.hyperparameters()));
+            JsonObject storage = new JsonObject();
+            storage.addProperty("dtype", precision.dtype().cliName());
+            storage.addProperty("master_weights", precision.masterWeights());
+            storage.addProperty("stochastic_rounding", precision.stochasticRounding());
+            storage.addProperty("seed", precision.seed());
+            group.add("precision", storage);
             groups.add(group);
         }
         Map<String, String> metadata = new LinkedHashMap<>();
@@ -322,8 +336,11 @@ public final class Checkpoint {
         List<JsonElement> params = array(Json.parse("params", meta.get("params")), "params");
         List<JsonElement> groups = array(Json.parse("param_groups", meta.get("param_groups")), "param_groups");
         List<OptimizerConfig> configs = new ArrayList<>();
+        List<Precision> precisions = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
             configs.add(groupConfig(g, groups.get(g), version));
+            precisions.add(version >= 4 ? precision(g, groups.get(g).getAsJsonObject().get("precision"))
+                    : Precision.FP32);
         }
         Map<String, ByteBuffer> data = new HashMap<>(contents.data());
         Averaging averaging = null;
@@ -383,7 +400,9 @@ public final class Checkpoint {
             }
             float[] parameters = hasParameters ? toFloats(take(data, "param." + i, "F32", longShape)) : null;
             float[] averaged = averaging != null ? toFloats(take(data, "averaged." + i, "F32", longShape)) : null;
-            list.add(new StateDict.Param(name, shape, group, step, state, scalars, parameters, averaged));
+            float[] master = precisions.get(group).masterWeights()
+                    ? toFloats(take(data, "master." + i, "F32", longShape)) : null;
+            list.add(new StateDict.Param(name, shape, group, step, state, scalars, parameters, averaged, master));
         }
         if (!data.isEmpty()) {
             throw new CheckpointException("unexpected tensor '" + data.keySet().iterator().next() + "'");
@@ -400,7 +419,41 @@ public final class Checkpoint {
                 schedulers.add(state);
             }
         }
-        return new StateDict(configs, list, schedulers, averaging, averagedCount);
+        return new StateDict(configs, precisions, list, schedulers, averaging, averagedCount);
+    }
+
+    /** A group's saved precision: its four keys, each of its kind, in a valid combination. */
+    private static Precision precision(int g, JsonElement json) {
+        String where = "param_groups[" + g + "].precision";
+        Map<String, JsonElement> p = object(json, where, "dtype", "master_weights", "stochastic_rounding", "seed");
+        String dtype = string(p.get("dtype"), where + ".dtype");
+        boolean master = bool(p.get("master_weights"), where + ".master_weights");
+        boolean stochastic = bool(p.get("stochastic_rounding"), where + ".stochastic_rounding");
+        long seed = seed(p.get("seed"), where + ".seed");
+        try {
+            return new Precision(Dtype.parse(dtype), master, stochastic, seed);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(where + " is invalid: " + e.getMessage(), e);
+        }
+    }
+
+    /** A JSON number that is a long exactly. */
+    private static long seed(JsonElement e, String where) {
+        if (e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber()) {
+            try {
+                return e.getAsBigDecimal().longValueExact();
+            } catch (ArithmeticException notALong) {
+                // reported below
+            }
+        }
+        throw new CheckpointException(where + " must be a 64-bit integer, not " + e);
+    }
+
+    private static boolean bool(JsonElement e, String where) {
+        if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean()) {
+            throw new CheckpointException(where + " must be true or false, not " + e);
+        }
+        return e.getAsBoolean();
     }
 
     /** JSON as Java data: maps, lists, strings, booleans, and numbers as Long (integers) or Double. */
@@ -496,7 +549,9 @@ public final class Checkpoint {
     /** A group's saved hyperparameters: every one the algorithm has, each of its kind. */
     private static OptimizerConfig groupConfig(int g, JsonElement json, int version) {
         String where = "param_groups[" + g + "]";
-        Map<String, JsonElement> group = object(json, where, "algorithm", "hyperparameters");
+        Map<String, JsonElement> group = version >= 4
+                ? object(json, where, "algorithm", "hyperparameters", "precision")
+                : object(json, where, "algorithm", "hyperparameters");
         try {
             Algorithm algorithm = Algorithms.named(string(group.get("algorithm"), where + ".algorithm"));
             JsonElement h = group.get("hyperparameters");
