@@ -146,6 +146,92 @@ class CheckpointTest extends OnDevice {
         }
     }
 
+    /**
+     * A 16-bit group keeps its precision and master weights through a file: a set rebuilt from
+     * it resumes bit for bit, and a set of another precision refuses it, naming both.
+     */
+    @Test
+    void sixteenBitGroupsKeepTheirPrecisionAndMasterWeights() {
+        Path file = dir.resolve("half.safetensors");
+        OptimizerConfig adam = Adam.builder().lr(0.01).build();
+        List<Precision> precisions = List.of(Precision.of(Dtype.BF16),
+                Precision.of(Dtype.FP16).withMasterWeights(false),
+                Precision.of(Dtype.BF16).withMasterWeights(false).withStochasticRounding(-7));
+        for (Precision precision : precisions) {
+            try (ParameterSet straight = ParameterSet.builder().group(adam, precision).tensor("w", 5, 7)
+                    .group(adam).tensor("b", 7).build(device);
+                 ParameterSet first = ParameterSet.builder().group(adam, precision).tensor("w", 5, 7)
+                    .group(adam).tensor("b", 7).build(device)) {
+                initialize(straight);
+                initialize(first);
+                for (int step = 1; step <= 4; step++) {
+                    gradients(straight, step);
+                    straight.step();
+                    if (step <= 2) {
+                        gradients(first, step);
+                        first.step();
+                    }
+                }
+                Checkpoint.save(first, file, true);
+                StateDict saved = Checkpoint.read(file);
+                assertEquals(List.of(precision, Precision.FP32), saved.precisions());
+                try (ParameterSet resumed = ParameterSet.builder(saved).build(device)) {
+                    for (int step = 3; step <= 4; step++) {
+                        gradients(resumed, step);
+                        resumed.step();
+                    }
+                    assertArrayEquals(read(straight, "w", null), read(resumed, "w", null), precision.toString());
+                    assertArrayEquals(read(straight, "w", "exp_avg_sq"), read(resumed, "w", "exp_avg_sq"));
+                    if (precision.masterWeights()) {
+                        float[] a = new float[35];
+                        float[] b = new float[35];
+                        straight.readMasterParameters("w", a);
+                        resumed.readMasterParameters("w", b);
+                        assertArrayEquals(a, b, "master weights");
+                    }
+                }
+                try (ParameterSet fp32 = ParameterSet.builder().group(adam).tensor("w", 5, 7)
+                        .group(adam).tensor("b", 7).buildReference()) {
+                    CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.load(fp32, file));
+                    assertTrue(e.getMessage().contains("group 0 is " + precision + " in the state but fp32 in the set"),
+                            e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** A version-4 file's precision is read as strictly as the rest of its metadata. */
+    @Test
+    void aSavedPrecisionIsReadStrictly() throws IOException {
+        String fp32 = "\"precision\":{\"dtype\":\"fp32\",\"master_weights\":false,\"stochastic_rounding\":false,"
+                + "\"seed\":0}";
+        String[][] cases = {
+            {ADAM.replace("}}", "}," + fp32.replace("fp32", "fp8") + "}"), "param_groups[0].precision is invalid: "
+                + "invalid dtype: 'fp8'"},
+            {ADAM.replace("}}", "}," + fp32.replace("\"master_weights\":false", "\"master_weights\":\"no\"") + "}"),
+                "param_groups[0].precision.master_weights must be true or false"},
+            {ADAM.replace("}}", "}," + fp32.replace("\"seed\":0", "\"seed\":0.5") + "}"),
+                "param_groups[0].precision.seed must be a 64-bit integer"},
+            {ADAM.replace("}}", "}," + fp32.replace(",\"seed\":0", "") + "}"),
+                "param_groups[0].precision must have exactly the keys"},
+            {ADAM.replace("}}", "}," + fp32.replace("\"stochastic_rounding\":false", "\"stochastic_rounding\":true")
+                + "}"), "invalid stochastic_rounding for fp32"},
+            {ADAM, "param_groups[0] must have exactly the keys algorithm, hyperparameters, precision"},
+            // The master weights such a group keeps are in the file too.
+            {ADAM.replace("}}", "}," + fp32.replace("fp32", "bf16").replace("\"master_weights\":false",
+                "\"master_weights\":true") + "}"), "missing tensor 'master.0'"},
+        };
+        for (String[] c : cases) {
+            Path file = dir.resolve("v4.safetensors");
+            Files.write(file, foreignFile(PARAMS, "[" + c[0] + "]", 4, "4"));
+            CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.read(file));
+            assertTrue(e.getMessage().contains(c[1]), c[1] + " not in: " + e.getMessage());
+        }
+        Path file = dir.resolve("v4.safetensors");
+        Files.write(file, foreignFile(PARAMS, "[" + ADAM.replace("}}", "}," + fp32 + "}") + "]", 4, "4"));
+        assertEquals(List.of(Precision.FP32), Checkpoint.read(file).precisions());
+    }
+
     /** A small valid checkpoint to mutate. */
     private byte[] validFile(ParameterSet set) throws IOException {
         Path file = dir.resolve("valid.safetensors");
@@ -248,6 +334,12 @@ class CheckpointTest extends OnDevice {
      * without a checksum, here with the given params and param_groups JSON.
      */
     private static byte[] foreignFile(String params, String groups, float stepA, boolean withChecksum) {
+        return foreignFile(params, groups, stepA, withChecksum ? "1" : "2");
+    }
+
+    /** As above, of this format version; from version 3 on, with no schedulers and no averaging. */
+    private static byte[] foreignFile(String params, String groups, float stepA, String version) {
+        boolean withChecksum = version.equals("1");
         List<org.clopt.io.SafeTensors.Output> tensors = new ArrayList<>();
         tensors.add(new org.clopt.io.SafeTensors.Output("state.0.step", "I64", new long[0],
                 ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, (long) stepA)));
@@ -255,9 +347,13 @@ class CheckpointTest extends OnDevice {
         tensors.add(new org.clopt.io.SafeTensors.Output("state.0.exp_avg_sq", "F32", new long[] {3}, floats(3, 0.25f)));
         java.util.Map<String, String> meta = new java.util.LinkedHashMap<>();
         meta.put("format", "clopt-optimizer-state");
-        meta.put("format_version", withChecksum ? "1" : "2");
+        meta.put("format_version", version);
         meta.put("params", params);
         meta.put("param_groups", groups);
+        if (Integer.parseInt(version) >= 3) {
+            meta.put("schedulers", "[]");
+            meta.put("averaging", "null");
+        }
         if (withChecksum) {
             java.util.zip.CRC32 crc = new java.util.zip.CRC32();
             tensors.forEach(t -> crc.update(t.data().duplicate()));

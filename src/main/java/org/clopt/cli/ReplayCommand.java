@@ -4,16 +4,21 @@ import java.io.IOException;
 import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import org.clopt.Averaging;
 import org.clopt.Checkpoint;
 import org.clopt.CheckpointException;
 import org.clopt.Device;
+import org.clopt.Dtype;
+import org.clopt.GradScaler;
 import org.clopt.OptimizerConfig;
 import org.clopt.ParameterSet;
+import org.clopt.Precision;
 import org.clopt.StateDict;
 import org.clopt.io.AtomicFile;
 import org.clopt.io.Npy;
@@ -29,9 +34,10 @@ import picocli.CommandLine.Spec;
         description = {"Replays T recorded gradient steps on N parameters and writes the final "
             + "parameters.",
             "P0.npy is a 1-D little-endian float32 array (N); GRADS.npy is 2-D float32 (T x N), "
-                + "one row per step; OUT.npy receives the N final parameters as float32, "
-                + "written atomically. On bad input the exit code is 2, one line on stderr says "
-                + "why, and OUT.npy is left as it was."},
+                + "one row per step; OUT.npy receives the N final parameters as float32 (with "
+                + "--param-dtype, the bf16 or fp16 values, exactly), written atomically. On bad "
+                + "input the exit code is 2, one line on stderr says why, and OUT.npy is left as it "
+                + "was."},
         sortOptions = false)
 final class ReplayCommand implements Callable<Integer> {
     @Spec
@@ -52,7 +58,8 @@ final class ReplayCommand implements Callable<Integer> {
     Path grads;
 
     @Option(names = "--out", required = true, paramLabel = "OUT.npy",
-            description = "Where the final parameters go (float32, shape (N)).")
+            description = "Where the final parameters go (float32, shape (N)); with --param-dtype "
+                + "bf16 or fp16, the 16-bit working copy, exactly.")
     Path out;
 
     @Option(names = "--shape", paramLabel = "D", split = ",",
@@ -66,8 +73,9 @@ final class ReplayCommand implements Callable<Integer> {
     String device;
 
     @Option(names = "--load-state", paramLabel = "FILE",
-            description = "Load the optimizer state (a checkpoint saved by --save-state) before "
-                + "the first step; the parameters still come from --params.")
+            description = "Load the optimizer state (a checkpoint saved by --save-state, with the "
+                + "same precision) before the first step; the parameters still come from --params, "
+                + "master weights from the state.")
     Path loadState;
 
     @Option(names = "--save-state", paramLabel = "FILE",
@@ -100,6 +108,14 @@ final class ReplayCommand implements Callable<Integer> {
                 + "(N), written with the other outputs, all or none).")
     Path emaOut;
 
+    @Mixin
+    PrecisionOptions precisionOptions;
+
+    @Option(names = "--master-out", paramLabel = "FILE",
+            description = "Where the fp32 master weights after the last step go (float32, shape (N), "
+                + "written with the other outputs, all or none); needs master weights.")
+    Path masterOut;
+
     @Option(names = "--quiet", description = "Print nothing on success (default: one summary line on stderr).")
     boolean quiet;
 
@@ -127,19 +143,27 @@ final class ReplayCommand implements Callable<Integer> {
         if (emaDecay != null && !(emaDecay >= 0 && emaDecay <= 1)) {
             throw new BadInputException("--ema " + emaDecay + ": must be in [0, 1]");
         }
-        checkOutput("--out", out);
-        if (saveState != null) {
-            checkOutput("--save-state", saveState);
-            if (samePath(out, saveState)) {
-                throw new BadInputException("--out and --save-state are both " + out
-                        + ": each output needs a file of its own");
-            }
+        Precision precision = precisionOptions.precision(config);
+        GradScaler.Builder scalerArguments = precisionOptions.scaler();
+        if (masterOut != null && !precision.masterWeights()) {
+            throw new BadInputException("--master-out " + masterOut + ": " + precision.dtype().cliName()
+                    + " parameters " + (precision.dtype() == Dtype.FP32 ? "keep no master weights (give "
+                    + "--param-dtype bf16 or fp16)" : "without master weights have none to write"));
         }
-        if (emaOut != null) {
-            checkOutput("--ema-out", emaOut);
-            if (samePath(out, emaOut) || (saveState != null && samePath(saveState, emaOut))) {
-                throw new BadInputException("--ema-out " + emaOut + ": is also another output; each output "
-                        + "needs a file of its own");
+        Map<String, Path> outputs = new LinkedHashMap<>();
+        outputs.put("--out", out);
+        outputs.put("--save-state", saveState);
+        outputs.put("--ema-out", emaOut);
+        outputs.put("--master-out", masterOut);
+        outputs.values().removeIf(Objects::isNull);
+        List<String> flags = List.copyOf(outputs.keySet());
+        for (int i = 0; i < flags.size(); i++) {
+            checkOutput(flags.get(i), outputs.get(flags.get(i)));
+            for (int j = 0; j < i; j++) {
+                if (samePath(outputs.get(flags.get(j)), outputs.get(flags.get(i)))) {
+                    throw new BadInputException(flags.get(j) + " and " + flags.get(i) + " are both "
+                            + outputs.get(flags.get(i)) + ": each output needs a file of its own");
+                }
             }
         }
         checkInput("--params", params);
@@ -164,8 +188,19 @@ final class ReplayCommand implements Callable<Integer> {
         float[] g = gradients.floats();
         int steps = (int) shape[0] / accumulate;
         int n = p0.length;
-        float[] result = new float[n];
-        float[] averaged = emaOut == null ? null : new float[n];
+        if (precision.dtype() != Dtype.FP32) {
+            // The values as the 16-bit type holds them: parameters, so that master weights start
+            // equal to them, and each gradient row as a backward pass in that type writes it
+            // (accumulation adds rows as given, in fp32, before it rounds the sum).
+            for (int i = 0; i < n; i++) {
+                p0[i] = precision.dtype().round(p0[i]);
+            }
+            for (int i = 0; i < g.length; i++) {
+                g[i] = precision.dtype().round(g[i]);
+            }
+        }
+        Outputs result = new Outputs(new float[n], emaOut == null ? null : new float[n],
+                masterOut == null ? null : new float[n]);
         String where = "the CPU reference";
         long start = System.nanoTime();
         int[] dims = tensorShape == null ? new int[] {n}
@@ -181,55 +216,83 @@ final class ReplayCommand implements Callable<Integer> {
             throw new BadInputException("--shape " + Npy.shapeText(longs(dims)) + ": has " + product
                     + " elements but --params has N = " + n);
         }
-        ParameterSet.Builder layout = ParameterSet.builder().group(config).tensor(TENSOR, dims);
-        StateDict state;
+        ParameterSet.Builder layout = ParameterSet.builder().group(config, precision).tensor(TENSOR, dims);
         if (device.equals("reference")) {
             try (ParameterSet set = layout.buildReference()) {
-                state = replay(set, p0, g, steps, result, averaged);
+                replay(set, scalerArguments, p0, g, steps, result);
                 config = set.config(0);
             }
         } else {
             try (Device d = deviceOption.open(); ParameterSet set = layout.build(d)) {
                 where = d.toString();
-                state = replay(set, p0, g, steps, result, averaged);
+                replay(set, scalerArguments, p0, g, steps, result);
                 config = set.config(0);
             }
         }
         double ms = (System.nanoTime() - start) / 1e6;
-        // The outputs are written as a set: both in full first, then both made visible, so a
-        // failure while writing either leaves both files as they were.
-        try (AtomicFile outFile = AtomicFile.prepare(out, Npy.contents(result, n));
+        // The outputs are written as a set: all in full first, then all made visible, so a
+        // failure while writing any leaves every file as it was.
+        try (AtomicFile outFile = AtomicFile.prepare(out, Npy.contents(result.parameters, n));
              AtomicFile stateFile = saveState == null ? null : AtomicFile.prepare(saveState,
-                     channel -> Checkpoint.write(state, Channels.newOutputStream(channel)));
-             AtomicFile emaFile = emaOut == null ? null : AtomicFile.prepare(emaOut, Npy.contents(averaged, n))) {
-            if (stateFile != null) {
-                stateFile.commit();
-            }
-            if (emaFile != null) {
-                emaFile.commit();
+                     channel -> Checkpoint.write(result.state, Channels.newOutputStream(channel)));
+             AtomicFile emaFile = emaOut == null ? null : AtomicFile.prepare(emaOut,
+                     Npy.contents(result.averaged, n));
+             AtomicFile masterFile = masterOut == null ? null : AtomicFile.prepare(masterOut,
+                     Npy.contents(result.master, n))) {
+            for (AtomicFile f : new AtomicFile[] {stateFile, emaFile, masterFile}) {
+                if (f != null) {
+                    f.commit();
+                }
             }
             outFile.commit();
         }
         if (!quiet) {
-            spec.commandLine().getErr().printf(Locale.ROOT, "replay: %s, %d steps on %d "
-                    + "parameters, %s, %.1f ms; wrote %s%s%n", config, steps, n, where, ms, out,
-                    (saveState == null ? "" : " and " + saveState) + (emaOut == null ? "" : " and " + emaOut));
+            StringBuilder wrote = new StringBuilder(out.toString());
+            for (Path p : new Path[] {saveState, emaOut, masterOut}) {
+                if (p != null) {
+                    wrote.append(" and ").append(p);
+                }
+            }
+            String scaling = scalerArguments == null ? "" : String.format(Locale.ROOT,
+                    "; GradScaler skipped %d of %d steps, final scale %s", result.skipped, steps,
+                    result.finalScale);
+            spec.commandLine().getErr().printf(Locale.ROOT, "replay: %s, %d steps on %d parameters%s, %s, "
+                    + "%.1f ms%s; wrote %s%n", config, steps, n,
+                    precision.dtype() == Dtype.FP32 ? "" : ", " + precision, where, ms, scaling, wrote);
         }
         return 0;
+    }
+
+    /** What a replay gives: the outputs' contents and, with a scaler, what it did. */
+    private static final class Outputs {
+        final float[] parameters;
+        final float[] averaged;
+        final float[] master;
+        StateDict state;
+        int skipped;
+        float finalScale;
+
+        Outputs(float[] parameters, float[] averaged, float[] master) {
+            this.parameters = parameters;
+            this.averaged = averaged;
+            this.master = master;
+        }
     }
 
     /** The one tensor replay optimizes, as named in saved states. */
     static final String TENSOR = "params";
 
     /**
-     * Runs the steps and returns the state to save, if asked. A loaded state's hyperparameters
-     * give way to those set with --set, as changing param_groups after load_state_dict does in
-     * PyTorch.
+     * Runs the steps and fills {@code result}. A loaded state's hyperparameters give way to those
+     * set with --set, as changing param_groups after load_state_dict does in PyTorch.
      */
-    private StateDict replay(ParameterSet set, float[] p0, float[] g, int steps, float[] result, float[] averaged) {
+    private void replay(ParameterSet set, GradScaler.Builder scalerArguments, float[] p0, float[] g, int steps,
+                        Outputs result) {
         int n = p0.length;
-        // Made before a state is loaded, which then restores the schedule's own state too.
+        // The schedule and the scaler are made before a state is loaded, which then restores
+        // their own states too.
         LRScheduler scheduler = schedule.attach(set);
+        GradScaler scaler = scalerArguments == null ? null : scalerArguments.build(set);
         if (loadState != null) {
             try {
                 Checkpoint.load(set, loadState);
@@ -250,9 +313,21 @@ final class ReplayCommand implements Callable<Integer> {
                         + set.averaging());
             }
         }
+        // The parameters come from --params; master weights are part of a loaded state, which
+        // they then keep (a resume from OUT.npy and the state is exact).
+        float[] master = null;
+        if (loadState != null && set.precision(0).masterWeights()) {
+            master = new float[n];
+            set.readMasterParameters(TENSOR, master);
+        }
         set.writeParameters(TENSOR, p0);
+        if (master != null) {
+            set.writeMasterParameters(TENSOR, master);
+        }
         float[] row = new float[n];
-        // PyTorch's order within a step: accumulate, clip, step, average, schedule.
+        // PyTorch's order within a step: accumulate, (unscale,) clip, step, (update the scale,)
+        // average, schedule. A step the scaler skips still averages and schedules, as PyTorch's
+        // loop does.
         for (int t = 0; t < steps; t++) {
             for (int k = 0; k < accumulate; k++) {
                 System.arraycopy(g, (t * accumulate + k) * n, row, 0, n);
@@ -262,11 +337,19 @@ final class ReplayCommand implements Callable<Integer> {
                     set.accumulateGradients(TENSOR, row);
                 }
             }
+            if (scaler != null && (clip.enabled() || clipValue != null)) {
+                scaler.unscale();
+            }
             clip.apply(set);
             if (clipValue != null) {
                 set.clipGradValue(clipValue);
             }
-            set.step();
+            if (scaler == null) {
+                set.step();
+            } else {
+                result.skipped += scaler.step() ? 0 : 1;
+                scaler.update();
+            }
             if (emaDecay != null) {
                 set.updateAveraged();
             }
@@ -274,11 +357,15 @@ final class ReplayCommand implements Callable<Integer> {
                 scheduler.step();
             }
         }
-        set.readParameters(TENSOR, result);
-        if (averaged != null) {
-            set.readAveraged(TENSOR, averaged);
+        set.readParameters(TENSOR, result.parameters);
+        if (result.averaged != null) {
+            set.readAveraged(TENSOR, result.averaged);
         }
-        return saveState == null ? null : set.stateDict();
+        if (result.master != null) {
+            set.readMasterParameters(TENSOR, result.master);
+        }
+        result.finalScale = scaler == null ? 1f : scaler.getScale();
+        result.state = saveState == null ? null : set.stateDict();
     }
 
     private static long[] longs(int[] dims) {

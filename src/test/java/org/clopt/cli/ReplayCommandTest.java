@@ -163,6 +163,138 @@ class ReplayCommandTest {
     }
 
     @Test
+    void rejectsBadPrecisionOptions() throws IOException {
+        rejected(run(replay("--param-dtype", "fp64")), "--param-dtype fp64", "fp32, bf16 or fp16");
+        rejected(run(replay("--param-dtype", "BF16")), "--param-dtype BF16", "fp32, bf16 or fp16");
+        rejected(run(replay("--master-weights", "true")), "--master-weights true", "bf16 or fp16");
+        rejected(run(replay("--master-weights", "false")), "--master-weights false", "bf16 or fp16");
+        rejected(run(replay("--param-dtype", "bf16", "--master-weights", "yes")), "--master-weights yes",
+                "true or false");
+        rejected(run(replay("--param-dtype", "fp16", "--master-weights", "false", "--stochastic-rounding", "true")),
+                "--stochastic-rounding true", "bf16, not fp16");
+        rejected(run(replay("--param-dtype", "bf16", "--stochastic-rounding", "true")), "--stochastic-rounding true",
+                "--master-weights false");
+        rejected(run(replay("--param-dtype", "bf16", "--master-weights", "true", "--stochastic-rounding", "true")),
+                "--stochastic-rounding true", "--master-weights false");
+        rejected(run(replay("--stochastic-rounding", "maybe")), "--stochastic-rounding maybe", "true or false");
+        rejected(run(replay("--seed", "7")), "--seed 7", "--stochastic-rounding true");
+        rejected(run(replay("--param-dtype", "bf16", "--master-weights", "false", "--stochastic-rounding", "false",
+                "--seed", "7")), "--seed 7", "--stochastic-rounding true");
+        Path master = dir.resolve("master.npy");
+        rejected(run(replay("--master-out", master.toString())), "--master-out", "fp32", "no master weights");
+        rejected(run(replay("--param-dtype", "fp16", "--master-weights", "false", "--master-out", master.toString())),
+                "--master-out", "without master weights");
+        rejected(run(replay("--param-dtype", "bf16", "--master-out", out.toString())), "--out and --master-out");
+        List<String> lamb = new ArrayList<>(List.of(replay("--param-dtype", "bf16", "--master-weights", "false")));
+        lamb.set(lamb.indexOf("adam"), "lamb");
+        rejected(run(lamb.toArray(String[]::new)), "--master-weights false", "lamb needs master weights");
+        assertTrue(Files.notExists(master), "--master-out written on bad input");
+    }
+
+    @Test
+    void rejectsBadGradScalerArguments() throws IOException {
+        rejected(run(replay("--grad-scaler", "init_scale=1024,growth=2")), "--grad-scaler", "unknown key 'growth'",
+                "init_scale, growth_factor, backoff_factor, growth_interval, enabled");
+        rejected(run(replay("--grad-scaler", "init_scale")), "--grad-scaler 'init_scale'", "KEY=VALUE");
+        rejected(run(replay("--grad-scaler", "init_scale=0")), "--grad-scaler", "init_scale", "0.0",
+                "> 0 and a finite float");
+        rejected(run(replay("--grad-scaler", "init_scale=1e39")), "--grad-scaler", "init_scale", "finite float");
+        rejected(run(replay("--grad-scaler", "init_scale=big")), "--grad-scaler", "init_scale", "'big'");
+        rejected(run(replay("--grad-scaler", "growth_factor=1")), "--grad-scaler", "growth_factor", "> 1.0");
+        rejected(run(replay("--grad-scaler", "backoff_factor=1.5")), "--grad-scaler", "backoff_factor", "1.5",
+                "(0, 1)");
+        rejected(run(replay("--grad-scaler", "growth_interval=0")), "--grad-scaler", "growth_interval", "[1, ");
+        rejected(run(replay("--grad-scaler", "growth_interval=2.5")), "--grad-scaler", "growth_interval", "'2.5'",
+                "integer");
+        rejected(run(replay("--grad-scaler", "enabled=yes")), "--grad-scaler", "enabled", "'yes'", "True, False");
+        rejected(run(replay("--grad-scaler", "init_scale=2,init_scale=4")), "--grad-scaler", "init_scale given twice");
+    }
+
+    /**
+     * The scaler's summary: an Inf in the second row skips that step and halves the scale, the
+     * first row's clean step grows it (growth_interval 1); disabled, every step is taken.
+     */
+    @Test
+    void theSummarySaysWhatTheScalerDid() throws IOException {
+        Npy.write(grads, new float[] {0.1f, 0.2f, 0.3f, -0.1f, Float.POSITIVE_INFINITY, 0.5f}, 2, 3);
+        for (String device : new String[] {"opencl", "reference"}) {
+            Cli.Result r = run(replay("--device", device, "--param-dtype", "fp16", "--grad-scaler",
+                    "init_scale=1024,growth_interval=1"));
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.err().contains(", 2 steps on 3 parameters, fp16 with master weights, "), r.err());
+            assertTrue(r.err().contains("; GradScaler skipped 1 of 2 steps, final scale 1024.0; wrote "), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+        }
+        // Disabled, the Inf reaches the parameter.
+        Cli.Result r = run(replay("--grad-scaler", "enabled=False"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("; GradScaler skipped 0 of 2 steps, final scale 1.0; wrote "), r.err());
+        assertTrue(Float.isNaN(Npy.read(out).floats()[1]), r.err());
+        // fp32 keeps the summary as it was.
+        r = run(replay("--set", "lr=0.1"));
+        assertTrue(r.err().matches("(?s)replay: adam\\{[^}]*\\}, 2 steps on 3 parameters, [^,]+, [0-9.]+ ms; wrote .*"),
+                r.err());
+    }
+
+    /**
+     * With 16-bit parameters the state file holds the precision and master weights (and the
+     * scaler's state): resuming from OUT.npy and the state is exact, and a state saved with one
+     * precision is refused by another.
+     */
+    @Test
+    void aSixteenBitStateResumesExactlyAndOnlyWithItsPrecision() throws IOException {
+        float[] g4 = {0.1f, 0.2f, 0.3f, -0.1f, Float.NaN, 0.5f, 0.7f, -0.2f, 0.1f, 0.3f, 0.3f, -0.6f};
+        Path all = dir.resolve("all.npy");
+        Path half1 = dir.resolve("half1.npy");
+        Path half2 = dir.resolve("half2.npy");
+        Npy.write(all, g4, 4, 3);
+        Npy.write(half1, java.util.Arrays.copyOfRange(g4, 0, 6), 2, 3);
+        Npy.write(half2, java.util.Arrays.copyOfRange(g4, 6, 12), 2, 3);
+        String[][] precisions = {
+            {"--param-dtype", "bf16", "--grad-scaler", "init_scale=256,growth_interval=1"},
+            {"--param-dtype", "fp16", "--master-weights", "false"},
+            {"--param-dtype", "bf16", "--master-weights", "false", "--stochastic-rounding", "true", "--seed", "9"}};
+        for (String[] precision : precisions) {
+            boolean master = !List.of(precision).contains("--master-weights");
+            for (String device : new String[] {"opencl", "reference"}) {
+                String[] common = concat(new String[] {"replay", "--optimizer", "adam", "--set", "lr=0.05",
+                    "--device", device, "--quiet"}, precision);
+                Path straight = dir.resolve("straight.npy");
+                Path mid = dir.resolve("mid.npy");
+                Path resumed = dir.resolve("resumed.npy");
+                Path state = dir.resolve("state.safetensors");
+                List<String> masters = master ? List.of("--master-out", dir.resolve("m-straight.npy").toString())
+                        : List.of();
+                assertEquals(0, run(concat(concat(common, "--params", p0.toString(), "--grads", all.toString(),
+                        "--out", straight.toString()), masters.toArray(String[]::new))).code());
+                assertEquals(0, run(concat(common, "--params", p0.toString(), "--grads", half1.toString(),
+                        "--out", mid.toString(), "--save-state", state.toString())).code());
+                List<String> resumedMasters = master ? List.of("--master-out", dir.resolve("m-resumed.npy").toString())
+                        : List.of();
+                Cli.Result r = run(concat(concat(common, "--params", mid.toString(), "--grads", half2.toString(),
+                        "--out", resumed.toString(), "--load-state", state.toString()),
+                        resumedMasters.toArray(String[]::new)));
+                assertEquals(0, r.code(), r.err());
+                String what = String.join(" ", precision) + " on " + device;
+                assertArrayEquals(Files.readAllBytes(straight), Files.readAllBytes(resumed), what);
+                if (master) {
+                    assertArrayEquals(Files.readAllBytes(dir.resolve("m-straight.npy")),
+                            Files.readAllBytes(dir.resolve("m-resumed.npy")), what + " master weights");
+                }
+                // Any other precision refuses the state, naming both.
+                rejected(run("replay", "--optimizer", "adam", "--params", p0.toString(), "--grads", grads.toString(),
+                        "--out", out.toString(), "--load-state", state.toString()), "--load-state",
+                        "in the state but fp32 in the set");
+            }
+        }
+        Path fp32 = dir.resolve("fp32.safetensors");
+        Path other = dir.resolve("other.npy");
+        assertEquals(0, run(replay("--out", other.toString(), "--save-state", fp32.toString(), "--quiet")).code());
+        rejected(run(replay("--param-dtype", "bf16", "--load-state", fp32.toString())), "--load-state",
+                "group 0 is fp32 in the state but bf16 with master weights in the set");
+    }
+
+    @Test
     void aShapeKeepsTheFilesFlatAndMustMatchN() throws IOException {
         assertEquals(0, run(replay("--quiet")).code());
         float[] flat = Npy.read(out).floats();
@@ -251,7 +383,8 @@ class ReplayCommandTest {
         Cli.Result r = run("replay", "--help");
         assertEquals(0, r.code());
         for (String s : new String[] {"--optimizer", "--set", "--params", "--grads", "--out",
-            "--device", "opencl", "reference", "--device-name"}) {
+            "--device", "opencl", "reference", "--device-name", "--param-dtype", "--master-weights",
+            "--stochastic-rounding", "--seed", "--grad-scaler", "--master-out"}) {
             assertTrue(r.out().contains(s), s + " missing from: " + r.out());
         }
     }
