@@ -211,7 +211,7 @@ class CheckpointTest extends OnDevice {
             {ADAM.replace("}}", "}," + fp32.replace("\"master_weights\":false", "\"master_weights\":\"no\"") + "}"),
                 "param_groups[0].precision.master_weights must be true or false"},
             {ADAM.replace("}}", "}," + fp32.replace("\"seed\":0", "\"seed\":0.5") + "}"),
-                "param_groups[0].precision.seed must be a 64-bit integer"},
+                "param_groups[0].precision.seed must be an integer"},
             {ADAM.replace("}}", "}," + fp32.replace(",\"seed\":0", "") + "}"),
                 "param_groups[0].precision must have exactly the keys"},
             {ADAM.replace("}}", "}," + fp32.replace("\"stochastic_rounding\":false", "\"stochastic_rounding\":true")
