@@ -49,6 +49,11 @@ import org.jocl.cl_mem;
  * schedulers ({@code org.clopt.schedule}), which {@link #attach} themselves so that their state
  * is saved with the set's.
  *
+ * <p>A group may hold its parameters and gradients in bf16 or fp16 ({@link Precision}: with
+ * fp32 master weights, or without), and a {@link GradScaler} scales the loss for them; optimizer
+ * state and arithmetic stay fp32. Transfers of floats round to the group's type on the way in
+ * and widen exactly on the way out.
+ *
  * <p>Thread-safe in the sense that calls from several threads are serialised: each method
  * runs alone, and {@link #close} waits for a running step. Close it to release its device memory.
  */
@@ -611,7 +616,9 @@ public final class ParameterSet implements AutoCloseable {
     /**
      * Adds {@code values} to the tensor's gradient, as {@code p.grad += g} (or
      * {@code p.grad = g} when it has none): micro-batches summed in place, in order. The tensor
-     * then takes part in the next step.
+     * then takes part in the next step. In a 16-bit group each sum is taken in fp32 and rounded
+     * once to the group's type, as PyTorch's in-place add of an fp32 tensor to a bf16 or fp16
+     * {@code .grad} (round {@code values} first to add a 16-bit micro-batch gradient).
      *
      * @param name the tensor's name
      * @param values the gradient to add (exactly the tensor's size)
@@ -1126,10 +1133,10 @@ public final class ParameterSet implements AutoCloseable {
      */
     private void loadAttached(List<Map<String, Object>> states, String what) {
         if (states.size() != attached.size()) {
-            throw new IllegalArgumentException(what + " holds " + states.size() + " scheduler state(s) "
-                    + types(states) + " but " + attached.size() + " are attached to the set "
+            throw new IllegalArgumentException(what + " holds " + states.size() + " state(s) of schedulers and "
+                    + "scalers " + types(states) + " but " + attached.size() + " are attached to the set "
                     + types(attached.stream().map(Stateful::stateDict).toList())
-                    + ": make the same schedulers, in the same order, as the run that saved it");
+                    + ": make the same schedulers and GradScalers, in the same order, as the run that saved it");
         }
         List<Map<String, Object>> previous = attached.stream().map(Stateful::stateDict).toList();
         for (int i = 0; i < states.size(); i++) {
