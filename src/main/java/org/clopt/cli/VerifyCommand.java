@@ -1,6 +1,7 @@
 package org.clopt.cli;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -8,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.clopt.Device;
+import org.clopt.Precision;
 import org.clopt.tools.Conformance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -42,6 +44,12 @@ final class VerifyCommand implements Callable<Integer> {
             description = "Optimizer steps per check, each compared (default: ${DEFAULT-VALUE}).")
     int steps;
 
+    @Option(names = "--precision", paramLabel = "MODE", split = ",", defaultValue = "fp32",
+            description = "Check the kernels in these precisions: fp32 (default), bf16, fp16 (with "
+                + "master weights), bf16-no-master, fp16-no-master, bf16-stochastic; or all. 16-bit "
+                + "parameters are compared in steps of their type.")
+    List<String> precisionNames;
+
     @Mixin
     DeviceOption deviceOption;
 
@@ -56,11 +64,21 @@ final class VerifyCommand implements Callable<Integer> {
         if (steps < 1) {
             throw new BadInputException("--steps " + steps + ": must be at least 1");
         }
+        List<Precision> precisions = new ArrayList<>();
+        for (String name : precisionNames) {
+            try {
+                precisions.addAll(name.equals("all") ? Precision.SHORT_NAMED : List.of(Precision.ofShortName(name)));
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException("--precision: " + e.getMessage() + " or all", e);
+            }
+        }
         PrintWriter out = spec.commandLine().getOut();
-        List<Conformance.Case> cases = Conformance.cases(checkedSizes);
-        // One line per option set; the matrix is ordered by option set.
-        Map<Conformance.OptionSet, List<Conformance.Case>> bySet = cases.stream().collect(
-                Collectors.groupingBy(Conformance.Case::options, LinkedHashMap::new, Collectors.toList()));
+        List<Conformance.Case> cases = Conformance.cases(checkedSizes,
+                precisions.stream().distinct().toList());
+        // One line per option set and precision; the matrix is ordered by them.
+        Map<String, List<Conformance.Case>> bySet = cases.stream().collect(Collectors.groupingBy(
+                c -> c.options() + (c.precision().equals(Precision.FP32) ? "" : " [" + c.precision().shortName() + "]"),
+                LinkedHashMap::new, Collectors.toList()));
         // A rewritten counter is noise in a log file or a pipe, so only on a terminal.
         Progress progress = new Progress(System.console() != null ? spec.commandLine().getErr() : null,
                 cases.size());
@@ -69,7 +87,7 @@ final class VerifyCommand implements Callable<Integer> {
         String device;
         try (Device d = deviceOption.open()) {
             device = d.toString();
-            for (Map.Entry<Conformance.OptionSet, List<Conformance.Case>> set : bySet.entrySet()) {
+            for (Map.Entry<String, List<Conformance.Case>> set : bySet.entrySet()) {
                 if (verify(d, set.getKey(), set.getValue(), progress, out)) {
                     passed++;
                 }
@@ -88,10 +106,10 @@ final class VerifyCommand implements Callable<Integer> {
     }
 
     /** Runs one option set's cases, prints its line, says if it passed. */
-    private boolean verify(Device device, Conformance.OptionSet options, List<Conformance.Case> cases,
+    private boolean verify(Device device, String options, List<Conformance.Case> cases,
                            Progress progress, PrintWriter out) {
         Map<String, Double> worst = new LinkedHashMap<>();
-        double allowed = Conformance.allowedUlps(options.config().algorithm());
+        double allowed = Conformance.allowedUlps(cases.get(0).options().config().algorithm());
         String failure = null;
         for (Conformance.Case c : cases) {
             progress.next(c.toString());

@@ -8,8 +8,11 @@ import java.util.SplittableRandom;
 import org.clopt.Algorithm;
 import org.clopt.Algorithms;
 import org.clopt.Device;
+import org.clopt.Dtype;
 import org.clopt.Optimizer;
 import org.clopt.OptimizerConfig;
+import org.clopt.ParameterSet;
+import org.clopt.Precision;
 
 /**
  * Checks a device's kernels against the CPU reference: the same inputs, several steps, and
@@ -80,19 +83,36 @@ public final class Conformance {
      * @param size the number of elements, at least 1
      * @param gradients the kind of gradients
      */
-    public record Case(OptionSet options, int size, Gradients gradients) {
+    public record Case(OptionSet options, int size, Gradients gradients, Precision precision) {
         /**
-         * Checks the size.
+         * Checks the size and the precision.
+         *
+         * @param options the configuration
+         * @param size the number of elements, at least 1
+         * @param gradients the kind of gradients
+         * @param precision how the parameters and gradients are stored
+         * @throws IllegalArgumentException if {@code size} is below 1 or the algorithm does not
+         *     support the precision
+         */
+        public Case {
+            if (size < 1) {
+                throw new IllegalArgumentException("invalid size " + size + " (must be at least 1)");
+            }
+            if (!precision.supports(options.config())) {
+                throw new IllegalArgumentException(options.optimizer() + " does not support " + precision);
+            }
+        }
+
+        /**
+         * A case in fp32.
          *
          * @param options the configuration
          * @param size the number of elements, at least 1
          * @param gradients the kind of gradients
          * @throws IllegalArgumentException if {@code size} is below 1
          */
-        public Case {
-            if (size < 1) {
-                throw new IllegalArgumentException("invalid size " + size + " (must be at least 1)");
-            }
+        public Case(OptionSet options, int size, Gradients gradients) {
+            this(options, size, gradients, Precision.FP32);
         }
 
         /**
@@ -106,7 +126,8 @@ public final class Conformance {
 
         @Override
         public String toString() {
-            return options + ", n=" + size + ", " + gradients;
+            return options + ", n=" + size + ", " + gradients
+                    + (precision.equals(Precision.FP32) ? "" : ", " + precision.shortName());
         }
     }
 
@@ -120,12 +141,30 @@ public final class Conformance {
      * @throws IllegalArgumentException if a size is below 1
      */
     public static List<Case> cases(List<Integer> sizes) {
+        return cases(sizes, List.of(Precision.FP32));
+    }
+
+    /**
+     * The matrix for these sizes in these precisions: as {@link #cases(List)} for each precision
+     * an option set supports, ordered by option set, then precision, size and kind.
+     *
+     * @param sizes the sizes, each at least 1
+     * @param precisions the precisions
+     * @return the cases
+     * @throws IllegalArgumentException if a size is below 1
+     */
+    public static List<Case> cases(List<Integer> sizes, List<Precision> precisions) {
         List<Case> cases = new ArrayList<>();
         for (OptionSet options : optionSets()) {
-            for (int size : sizes) {
-                for (Gradients kind : Gradients.values()) {
-                    if (kind != Gradients.SPECIAL || size < SPECIAL_BELOW) {
-                        cases.add(new Case(options, size, kind));
+            for (Precision precision : precisions) {
+                if (!precision.supports(options.config())) {
+                    continue;
+                }
+                for (int size : sizes) {
+                    for (Gradients kind : Gradients.values()) {
+                        if (kind != Gradients.SPECIAL || size < SPECIAL_BELOW) {
+                            cases.add(new Case(options, size, kind, precision));
+                        }
                     }
                 }
             }
@@ -244,7 +283,114 @@ public final class Conformance {
      * @return the outcome
      */
     public static Result check(Device device, Case c, int steps) {
+        if (!c.precision().equals(Precision.FP32)) {
+            return check(device, c.options(), c.size(), c.gradients(), steps, c.seed(), c.precision());
+        }
         return check(device, c.options(), c.size(), c.gradients(), steps, c.seed());
+    }
+
+    /**
+     * As {@link #check(Device, OptionSet, int, Gradients, int, long)} for a tensor of 16-bit
+     * parameters and gradients: the parameters (the working copy) are compared in steps of the
+     * 16-bit type (allowed: one where the algorithm's allowance is not 0, else none), the master
+     * weights and each state array in fp32 ulp. The device's conversions are those of the CPU
+     * reference bit for bit, so a difference comes from the arithmetic alone.
+     *
+     * @param device the device whose kernel is checked
+     * @param options the configuration
+     * @param size the number of elements
+     * @param gradients the kind of gradients
+     * @param steps the number of steps, each compared
+     * @param seed the seed of the parameters and gradients
+     * @param precision how the parameters and gradients are stored
+     * @return the outcome; the parameters' error is under "param (16-bit steps)"
+     */
+    public static Result check(Device device, OptionSet options, int size, Gradients gradients,
+                               int steps, long seed, Precision precision) {
+        OptimizerConfig config = options.config();
+        double allowed = allowedUlps(config.algorithm());
+        List<String> names = new ArrayList<>(List.of(PARAM16));
+        if (precision.masterWeights()) {
+            names.add("master");
+        }
+        names.addAll(config.stateNames());
+        Map<String, Double> worst = new LinkedHashMap<>();
+        names.forEach(n -> worst.put(n, 0.0));
+        String failure = null;
+        SplittableRandom random = new SplittableRandom(seed);
+        ParameterSet.Builder layout = ParameterSet.builder().group(config, precision).tensor(TENSOR, size);
+        try (ParameterSet kernel = layout.build(device); ParameterSet reference = layout.buildReference()) {
+            float[] p = new float[size];
+            for (int i = 0; i < size; i++) {
+                p[i] = (float) normal(random);
+            }
+            kernel.writeParameters(TENSOR, p);
+            reference.writeParameters(TENSOR, p);
+            float[][] previous = new float[names.size()][];
+            for (int a = 0; a < names.size(); a++) {
+                previous[a] = read(reference, names.get(a), size);
+            }
+            for (int step = 1; step <= steps; step++) {
+                float[] g = gradients(gradients, size, random);
+                kernel.writeGradients(TENSOR, g);
+                reference.writeGradients(TENSOR, g);
+                kernel.step();
+                reference.step();
+                for (int a = 0; a < names.size(); a++) {
+                    String name = names.get(a);
+                    boolean sixteen = name.equals(PARAM16);
+                    double allowance = sixteen ? (allowed > 0 ? 1 : 0) : allowed;
+                    float[] expected = read(reference, name, size);
+                    float[] actual = read(kernel, name, size);
+                    for (int i = 0; i < size; i++) {
+                        double ulps = sixteen ? steps16(actual[i], expected[i], previous[a][i], precision.dtype())
+                                : ulps(actual[i], expected[i], previous[a][i]);
+                        if (ulps > worst.get(name)) {
+                            worst.put(name, ulps);
+                        }
+                        if (ulps > allowance && failure == null) {
+                            failure = String.format("%s[%d] after step %d: kernel %s, reference %s "
+                                    + "(previous %s, %.1f > %.0f)", name, i, step, actual[i], expected[i],
+                                    previous[a][i], ulps, allowance);
+                        }
+                    }
+                    previous[a] = expected;
+                }
+            }
+        }
+        return new Result(options, size, gradients, worst, allowed, failure);
+    }
+
+    /** The key of the 16-bit parameters' error, in steps of their type. */
+    private static final String PARAM16 = "param (16-bit steps)";
+    private static final String TENSOR = "p";
+
+    private static float[] read(ParameterSet set, String name, int size) {
+        float[] out = new float[size];
+        if (name.equals(PARAM16)) {
+            set.readParameters(TENSOR, out);
+        } else if (name.equals("master")) {
+            set.readMasterParameters(TENSOR, out);
+        } else {
+            set.readState(TENSOR, name, out);
+        }
+        return out;
+    }
+
+    /**
+     * The error of a 16-bit {@code actual} in steps of {@code dtype} at the larger of
+     * {@code expected} and {@code previous}; infinite when NaN or infinity do not match.
+     */
+    private static double steps16(float actual, float expected, float previous, Dtype dtype) {
+        if (!Float.isFinite(expected) || !Float.isFinite(actual)) {
+            return ulps(actual, expected, previous);
+        }
+        float scale = dtype.round(Math.max(Math.abs(expected), Float.isFinite(previous) ? Math.abs(previous) : 0));
+        double step = Float.isInfinite(scale) ? Double.POSITIVE_INFINITY
+                : dtype.fromBits((short) (dtype.toBits(scale) + 1)) - scale;
+        // Floor at the type's smallest normal's step: a device may flush subnormals to zero.
+        double floor = dtype == Dtype.FP16 ? 0x1p-24 : Math.ulp(Float.MIN_NORMAL) * 0x1p16;
+        return Math.abs((double) actual - (double) expected) / Math.max(step, floor);
     }
 
     /**

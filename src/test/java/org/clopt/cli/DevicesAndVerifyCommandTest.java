@@ -72,7 +72,25 @@ class DevicesAndVerifyCommandTest {
     }
 
     @Test
+    void verifyChecksSixteenBitPrecisions() {
+        Cli.Result r = run("verify", "--sizes", "3,1023", "--steps", "2", "--precision", "bf16,fp16-no-master");
+        assertEquals(0, r.code(), r.out() + r.err());
+        List<String> pass = r.lines().stream().filter(l -> l.startsWith("PASS  ")).toList();
+        List<Conformance.OptionSet> sets = Conformance.optionSets();
+        // lamb keeps master weights: it has no line without them.
+        long lamb = sets.stream().filter(s -> s.optimizer().equals("lamb")).count();
+        assertEquals(2 * sets.size() - lamb, pass.size(), r.out());
+        for (String line : pass) {
+            assertTrue(line.contains(" [bf16]: worst ulp param (16-bit steps) ")
+                    || line.contains(" [fp16-no-master]: worst ulp param (16-bit steps) "), line);
+            assertEquals(line.contains("[bf16]"), line.contains(", master "), line);
+        }
+        assertTrue(r.lines().contains(pass.size() + " passed, 0 failed"), r.out());
+    }
+
+    @Test
     void verifyRejectsBadInput() {
+        rejected(run("verify", "--precision", "fp8"), "--precision", "fp8");
         rejected(run("verify", "--sizes", "1,abc"), "--sizes", "abc");
         rejected(run("verify", "--sizes", "3,0"), "--sizes", "0");
         rejected(run("verify", "--sizes", "-5"), "--sizes", "-5");
