@@ -2,6 +2,7 @@ package org.clopt;
 
 import static org.jocl.CL.*;
 
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -24,6 +25,21 @@ final class ClEngine extends Engine {
      * when the size is 0.
      */
     private cl_mem[] buffers;
+    /**
+     * The Java memory under the gradient buffer ({@code CL_MEM_USE_HOST_PTR}) on a device that
+     * shares memory with the host, for an fp32 group: {@link #gradientView} hands out slices of
+     * the aligned region. Null otherwise. Never dropped while in use: a view and the set keep it
+     * alive, so that neither a view used after close nor a command still running writes into
+     * freed memory; without views, close frees it at once (see {@link #free}).
+     */
+    private final ByteBuffer hostMemory;
+    private final ByteBuffer hostGradients;
+    /** Whether {@link #gradientView} has handed out a view of {@link #hostGradients}. */
+    private boolean viewed;
+    /** Why the gradients cannot be handed out as a view, or null when they can. */
+    private final String noView;
+    /** The mapping of the whole gradient buffer while the host has it, else null. */
+    private ByteBuffer mapped;
     /** The gradient scale the scaled kernel holds now (argument 2). */
     private cl_mem scaleSet;
     /** The unscale factor and rounding key each kernel holds now (arguments 4 and 5). */
@@ -65,11 +81,25 @@ final class ClEngine extends Engine {
                     + " of global memory", CL_MEM_OBJECT_ALLOCATION_FAILURE, null);
         }
         options = layout.buildOptions() + precision.buildOptions();
+        ByteBuffer host = null;
+        if (!device.info().hostUnifiedMemory()) {
+            noView = device.info().qualifiedName() + " does not share memory with the host"
+                    + " (CL_DEVICE_HOST_UNIFIED_MEMORY is false)";
+        } else if (precision.is16Bit()) {
+            noView = "its gradients are " + precision.dtype().cliName() + ", which a FloatBuffer cannot hold";
+        } else {
+            host = size > 0 ? device.hostMemory(bytes(GRADIENTS, size), arrayName(GRADIENTS)) : null;
+            noView = size > 0 && host == null
+                    ? "its gradients (" + Device.mib(bytes(GRADIENTS, size)) + ") do not fit in one Java buffer" : null;
+        }
+        hostMemory = host;
+        hostGradients = host == null ? null : device.aligned(host, bytes(GRADIENTS, size));
         buffers = new cl_mem[size > 0 ? arrays : 0];
         cl_kernel k = null;
         try {
             for (int a = 0; a < buffers.length; a++) {
-                buffers[a] = device.allocate(bytes(a, size), arrayName(a));
+                buffers[a] = a == GRADIENTS && hostGradients != null
+                        ? device.allocateOver(hostGradients, arrayName(a)) : device.allocate(bytes(a, size), arrayName(a));
                 fill(a, 0, size, a < 2 || a == workingArray() ? 0f : layout.initialState(a - 2));
             }
             k = device.createKernel(files, algorithm + "_step", options);
@@ -113,7 +143,51 @@ final class ClEngine extends Engine {
 
     /** The buffer behind transfer index {@code array}, for views on the device; null if empty. */
     cl_mem buffer(int array) {
+        deviceUse(array);
         return buffers.length == 0 ? null : buffers[array];
+    }
+
+    @Override
+    String gradientViewUnavailable() {
+        return noView;
+    }
+
+    /**
+     * Maps the gradient buffer for the host, if it is not mapped yet: a blocking map, which also
+     * waits until the commands enqueued before it (a step reading these gradients) are done.
+     */
+    @Override
+    FloatBuffer gradientView(int from, int count) {
+        if (noView != null) {
+            throw new IllegalStateException(noView);
+        }
+        if (size == 0) {
+            return FloatBuffer.allocate(0);
+        }
+        device.ensureOpen();
+        if (mapped == null) {
+            mapped = Cl.call("mapping the gradients for the host", () -> clEnqueueMapBuffer(device.queue(),
+                    buffers[GRADIENTS], CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, bytes(GRADIENTS, size),
+                    0, null, null, null));
+        }
+        // With CL_MEM_USE_HOST_PTR the mapping is the host memory itself (OpenCL 1.2, 5.4.2):
+        // a view is a slice of it, and holds it alive.
+        viewed = true;
+        return hostGradients.slice(4 * from, 4 * count).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /**
+     * Every device-side use of array {@code array} comes here first: a use of the gradients
+     * ends the host's mapping, enqueued before the use, so that the device sees what the host
+     * wrote.
+     */
+    private void deviceUse(int array) {
+        if (array == GRADIENTS && mapped != null) {
+            ByteBuffer m = mapped;
+            Cl.run("unmapping the gradients", () -> clEnqueueUnmapMemObject(device.queue(), buffers[GRADIENTS], m,
+                    0, null, null));
+            mapped = null;
+        }
     }
 
     @Override
@@ -122,6 +196,7 @@ final class ClEngine extends Engine {
             return;
         }
         device.ensureOpen();
+        deviceUse(GRADIENTS);
         SetKernels.GradScale scale = input.clip();
         boolean scaled = scale.buffer() != null;
         if (scaled && scaledKernel == null) {
@@ -238,6 +313,7 @@ final class ClEngine extends Engine {
             return;
         }
         device.ensureOpen();
+        deviceUse(array);
         Dtype dtype = dtype(array);
         Pointer host = dtype == Dtype.FP32 ? host(src) : Pointer.to(bits(dtype, src));
         Cl.run("writing " + arrayName(array), () -> clEnqueueWriteBuffer(device.queue(), buffers[array],
@@ -261,6 +337,7 @@ final class ClEngine extends Engine {
             return;
         }
         device.ensureOpen();
+        deviceUse(array);
         Dtype dtype = dtype(array);
         if (dtype != Dtype.FP32) {
             short[] bits = new short[count];
@@ -306,6 +383,7 @@ final class ClEngine extends Engine {
         if (count == 0) {
             return;
         }
+        deviceUse(array);
         Dtype dtype = dtype(array);
         Pointer pattern = dtype == Dtype.FP32 ? Pointer.to(new float[] {value})
                 : Pointer.to(new short[] {dtype.toBits(value)});
@@ -315,6 +393,64 @@ final class ClEngine extends Engine {
 
     @Override
     public void close() {
+        boolean idle = false;
+        if (hostGradients != null && !device.isClosed()) {
+            try {
+                deviceUse(GRADIENTS);
+                // Commands using the Java memory end before the buffer over it is released.
+                clFinish(device.queue());
+                idle = true;
+            } catch (RuntimeException e) {
+                // Released below all the same; the set still holds the memory.
+            }
+        }
+        try {
+            closeDevice();
+        } finally {
+            if (idle && !viewed) {
+                free(hostMemory);
+            }
+        }
+    }
+
+    /**
+     * Frees direct memory now rather than when the collector finds it unreachable, which a loop
+     * that makes sets but little garbage may put off until the JVM's direct-memory limit: only
+     * memory of which no view was ever handed out, and no command uses any more. Left to the
+     * collector where the JDK does not offer it.
+     */
+    private static void free(ByteBuffer memory) {
+        if (INVOKE_CLEANER == null) {
+            return;
+        }
+        try {
+            INVOKE_CLEANER.invoke(UNSAFE, memory);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // The collector frees it.
+        }
+    }
+
+    private static final Object UNSAFE;
+    private static final java.lang.reflect.Method INVOKE_CLEANER;
+
+    static {
+        Object unsafe = null;
+        java.lang.reflect.Method invoke = null;
+        try {
+            Class<?> type = Class.forName("sun.misc.Unsafe");
+            java.lang.reflect.Field field = type.getDeclaredField("theUnsafe");
+            field.setAccessible(true);
+            unsafe = field.get(null);
+            invoke = type.getMethod("invokeCleaner", ByteBuffer.class);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            unsafe = null;
+            invoke = null;
+        }
+        UNSAFE = unsafe;
+        INVOKE_CLEANER = invoke;
+    }
+
+    private void closeDevice() {
         for (Kernel k : new Kernel[] {partials, finish, apply}) {
             if (k != null) {
                 k.close();

@@ -5,6 +5,8 @@ import static org.jocl.CL.*;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,11 +42,16 @@ public final class Device implements AutoCloseable {
     private final cl_context context;
     private final cl_command_queue queue;
     private final Map<String, cl_program> programs = new HashMap<>();
+    /** The alignment in bytes that host memory under a buffer should have (at least 64). */
+    private final int hostAlignment;
     private boolean closed;
 
     private Device(DeviceInfo info, cl_device_id id) {
         this.info = info;
         this.id = id;
+        // CL_DEVICE_MEM_BASE_ADDR_ALIGN is in bits; 64 bytes (a cache line) at least.
+        long bits = Cl.call("clGetDeviceInfo", () -> Cl.deviceLong(id, CL_DEVICE_MEM_BASE_ADDR_ALIGN));
+        this.hostAlignment = (int) Math.max(64, Math.min(1 << 16, Long.highestOneBit(Math.max(8, bits)) / 8));
         this.context = Cl.call("clCreateContext", () -> {
             cl_context_properties properties = new cl_context_properties();
             properties.addProperty(CL_CONTEXT_PLATFORM, platforms()[info.platformIndex()]);
@@ -178,7 +185,8 @@ public final class Device implements AutoCloseable {
                     Cl.deviceLong(id, CL_DEVICE_GLOBAL_MEM_SIZE),
                     Cl.deviceLong(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE),
                     extensions.contains("cl_khr_fp64"), extensions.contains("cl_khr_fp16"),
-                    (fpConfig & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0);
+                    (fpConfig & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0,
+                    Cl.deviceLong(id, CL_DEVICE_HOST_UNIFIED_MEMORY) != 0);
         });
     }
 
@@ -322,6 +330,56 @@ public final class Device implements AutoCloseable {
                 () -> clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null));
     }
 
+    /**
+     * Direct host memory with room for {@code bytes} aligned as the device wants memory under a
+     * buffer ({@code CL_DEVICE_MEM_BASE_ADDR_ALIGN}): {@link #aligned} gives that region, for
+     * {@link #allocateOver}. Null when it does not fit in one Java buffer.
+     *
+     * @throws HostMemoryException when the JVM has no direct memory left for it
+     */
+    ByteBuffer hostMemory(long bytes, String what) {
+        // alignedSlice keeps whole units only: room for the start's shift and a rounded-up end.
+        long padded = (bytes + hostAlignment - 1) / hostAlignment * hostAlignment + hostAlignment;
+        if (padded > Integer.MAX_VALUE) {
+            return null;
+        }
+        try {
+            return ByteBuffer.allocateDirect((int) padded);
+        } catch (OutOfMemoryError e) {
+            throw HostMemoryException.of(what + " in direct memory (-XX:MaxDirectMemorySize)", bytes, e);
+        }
+    }
+
+    /** The aligned region of {@code bytes} in memory from {@link #hostMemory}, in native order. */
+    ByteBuffer aligned(ByteBuffer raw, long bytes) {
+        return raw.alignedSlice(hostAlignment).limit((int) bytes).slice().order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * A read-write buffer over {@code host} ({@code CL_MEM_USE_HOST_PTR}): the device works on that
+     * memory, which the caller keeps reachable until the buffer is released and every command
+     * using it has finished.
+     *
+     * @throws DeviceMemoryException when the device cannot hold it
+     */
+    cl_mem allocateOver(ByteBuffer host, String what) {
+        ensureOpen();
+        long bytes = host.capacity();
+        if (bytes > info.maxAllocationBytes()) {
+            throw new DeviceMemoryException(what + " needs " + mib(bytes) + " in one buffer but "
+                    + info.qualifiedName() + " allows at most " + mib(info.maxAllocationBytes())
+                    + " per buffer", CL_INVALID_BUFFER_SIZE, null);
+        }
+        return Cl.call("clCreateBuffer over host memory for " + what + " (" + mib(bytes) + ")",
+                () -> clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes,
+                        Pointer.toBuffer(host), null));
+    }
+
+    /** Whether {@link #close} has run. */
+    boolean isClosed() {
+        return closed;
+    }
+
     static String mib(long bytes) {
         return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
@@ -339,6 +397,13 @@ public final class Device implements AutoCloseable {
             return;
         }
         closed = true;
+        try {
+            // Buffers over Java memory may still be in use by enqueued commands: let them end
+            // while their owners still hold that memory.
+            clFinish(queue);
+        } catch (CLException e) {
+            // A failed queue has nothing left to run.
+        }
         programs.values().forEach(CL::clReleaseProgram);
         programs.clear();
         clReleaseCommandQueue(queue);

@@ -15,11 +15,14 @@ package org.clopt;
  * @param fp64 whether double precision is supported
  * @param fp16 whether half precision arithmetic is supported
  * @param correctlyRoundedDivideSqrt whether fp32 divide and sqrt can be correctly rounded
+ * @param hostUnifiedMemory whether the device shares memory with the host
+ *     ({@code CL_DEVICE_HOST_UNIFIED_MEMORY}: CPUs, integrated GPUs), which lets
+ *     {@link ParameterSet#gradientBuffer} hand out the gradients without a copy
  */
 public record DeviceInfo(int platformIndex, int deviceIndex, String platformName, String name,
                          String type, String version, long computeUnits, long globalMemoryBytes,
                          long maxAllocationBytes, boolean fp64, boolean fp16,
-                         boolean correctlyRoundedDivideSqrt) {
+                         boolean correctlyRoundedDivideSqrt, boolean hostUnifiedMemory) {
 
     /**
      * "platform:device name", the form device selection by name matches against.

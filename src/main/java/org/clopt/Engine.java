@@ -107,6 +107,20 @@ abstract class Engine implements AutoCloseable {
     /** Copies {@code dst.remaining()} elements of array {@code array} from element {@code from}, widened. */
     abstract void read(int array, int from, FloatBuffer dst);
 
+    /**
+     * Why {@link #gradientView} cannot hand out the gradients (a sentence's end, after "the
+     * group's gradients cannot be written in place: "), or null when it can.
+     */
+    abstract String gradientViewUnavailable();
+
+    /**
+     * The gradients [from, from + count) as a buffer the host writes and reads in place, until
+     * the next device use of the gradients.
+     *
+     * @throws IllegalStateException when {@link #gradientViewUnavailable()} says why not
+     */
+    abstract FloatBuffer gradientView(int from, int count);
+
     /** Sets elements [from, from + count) of array {@code array} to {@code value}. */
     abstract void fill(int array, int from, int count, float value);
 

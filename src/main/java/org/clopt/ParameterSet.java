@@ -601,6 +601,57 @@ public final class ParameterSet implements AutoCloseable {
     }
 
     /**
+     * The tensor's gradient as a buffer you write (and may read) in place, with no copy: for
+     * example {@code set.gradientBuffer("fc1.weight").put(gradient)}, or a backward pass of your
+     * own writing into it. The tensor then takes part in the next step, as after
+     * {@link #writeGradients(String, FloatBuffer)}; a clipping or unscaling pending on the old
+     * gradient is written into it first, so that the buffer holds what a step would read.
+     *
+     * <p>On a device that shares memory with the host ({@link DeviceInfo#hostUnifiedMemory()}:
+     * CPUs such as POCL, integrated GPUs), an fp32 group keeps its gradients in Java memory the
+     * set owns, under its device buffer; on the CPU reference set the buffer wraps its array.
+     * The first call for a group after the device used its gradients maps them for the host,
+     * which waits until the steps and other commands enqueued before are done; later calls
+     * return views of the same mapping. The next use of the gradients on the device (a step,
+     * {@link #clipGradNorm}, {@link #clipGradValue}, {@link #accumulateGradients},
+     * {@link #readGradients}, {@link #writeGradients}, {@link #gradientSlice}, {@link #zeroGrad},
+     * a {@link GradScaler}'s unscaling) ends the mapping. So: call this method again in each
+     * round, after the step, rather than keep a buffer from an earlier one; a buffer written
+     * while the device works on the gradients gives undefined gradients. A buffer never points
+     * into freed memory: it keeps its memory alive, even after {@link #close}, and the garbage
+     * collector frees that memory once neither the set nor any buffer of it is reachable (a set
+     * that handed out none frees it at close).
+     *
+     * <p>Groups whose gradients cannot be shared so throw {@link IllegalStateException}: 16-bit
+     * groups (bf16 and fp16 gradients do not fit a FloatBuffer), and on a device that does not
+     * share memory with the host (a discrete GPU) every group. Use {@link #writeGradients} or a
+     * kernel writing into {@link #gradientSlice} there.
+     *
+     * @param name the tensor's name
+     * @return the tensor's gradient: exactly its size, native byte order, position 0
+     * @throws IllegalArgumentException for an unknown tensor
+     * @throws IllegalStateException when the tensor's group cannot hand out its gradients (the
+     *     message says why), or the set is closed
+     */
+    public synchronized FloatBuffer gradientBuffer(String name) {
+        ensureOpen();
+        Tensor t = tensor(name);
+        Engine engine = engines.get(t.group);
+        String why = engine.gradientViewUnavailable();
+        if (why != null) {
+            throw new IllegalStateException(name + ": the gradients of group " + t.group
+                    + " cannot be written in place: " + why + "; use writeGradients, or write them on the device"
+                    + " through gradientSlice");
+        }
+        settle(t);
+        FloatBuffer view = engine.gradientView(t.offset, t.size);
+        t.hasGradient = true;
+        t.clipped = false;
+        t.unscale = 1f;
+        return view;
+    }
+
+    /**
      * Copies the tensor's gradient into {@code out} (exactly its size), as the step would read
      * it: a clipping since it was written is applied first.
      *

@@ -135,6 +135,21 @@ class ReferenceEngine extends Engine {
     }
 
     @Override
+    String gradientViewUnavailable() {
+        return precision.is16Bit() ? "its gradients are " + precision.dtype().cliName()
+                + ", which a FloatBuffer cannot hold" : null;
+    }
+
+    @Override
+    FloatBuffer gradientView(int from, int count) {
+        String why = gradientViewUnavailable();
+        if (why != null) {
+            throw new IllegalStateException(why);
+        }
+        return FloatBuffer.wrap(arrays[GRADIENTS], from, count).slice();
+    }
+
+    @Override
     void fill(int array, int from, int count, float value) {
         Arrays.fill(arrays[array], from, from + count, dtype(array).round(value));
     }

@@ -111,6 +111,42 @@ class ResourceTest {
         }
     }
 
+    /**
+     * Sets whose gradients are written in place: their device buffers are released at close,
+     * their Java memory by the collector once the buffers handed out are unreachable. A loop
+     * that makes little garbage hardly runs the collector, so the churn asks for it now and then.
+     */
+    @Test
+    void aThousandSetsWithGradientBuffersLeaveNothingBehind() throws IOException {
+        if (!Device.list().get(0).hostUnifiedMemory()) {
+            return;
+        }
+        try (Device device = Device.open()) {
+            bufferChurn(device, 200);
+            long before = residentBytes();
+            bufferChurn(device, 1000);
+            long growth = residentBytes() - before;
+            assertTrue(growth < SLACK_BYTES, "resident memory grew by " + growth + " bytes");
+        }
+    }
+
+    private static void bufferChurn(Device device, int count) {
+        float[] g = new float[CHURN_SIZE];
+        for (int i = 0; i < count; i++) {
+            try (ParameterSet set = ParameterSet.builder().group(Adam.builder().build())
+                    .tensor("w", CHURN_SIZE).tensor("b", 3).build(device)) {
+                set.gradientBuffer("w").put(g);
+                set.gradientBuffer("b").put(1f);
+                set.step();
+                set.gradientBuffer("w").put(g);
+            }
+            if (i % 100 == 99) {
+                System.gc();
+            }
+        }
+        device.finish();
+    }
+
     @Test
     void aThousandBuffersAndKernelsOfOnesOwnLeaveNothingBehind() throws IOException {
         try (Device device = Device.open()) {

@@ -66,6 +66,13 @@ final class BenchCommand implements Callable<Integer> {
             + "GradScaler (the check for Inf and NaN, its 4-byte read, the step).")
     boolean gradScaler;
 
+    @Option(names = "--host-gradients", description = "Time, alternately, each optimizer's step with the "
+            + "gradients already on the device, after writeGradients from a Java array per tensor, and after "
+            + "a put of the same arrays into gradientBuffer (on devices that share memory with the host), "
+            + "and after gradientBuffer without a write (what a backward pass writing there pays); wall "
+            + "times to the step's end, as ratios to the first.")
+    boolean hostGradients;
+
     @Option(names = "--json", description = "One JSON object per optimizer per line on stdout.")
     boolean json;
 
@@ -95,10 +102,17 @@ final class BenchCommand implements Callable<Integer> {
         if (!precisionNames.isEmpty() && clip.enabled()) {
             throw new BadInputException("--precision: cannot be combined with --clip-grad-norm (time them apart)");
         }
+        if (hostGradients && (!precisionNames.isEmpty() || clip.enabled())) {
+            throw new BadInputException("--host-gradients: cannot be combined with --precision or"
+                    + " --clip-grad-norm (time them apart)");
+        }
         PrintWriter out = spec.commandLine().getOut();
         List<Map<String, Object>> rows = new ArrayList<>();
         try (Device device = deviceOption.open();
              ProgressBar progress = Progress.bar(spec, "bench", configs.size() * 2 + 1)) {
+            if (hostGradients) {
+                return benchHostGradients(device, configs, progress, out);
+            }
             if (!precisionNames.isEmpty()) {
                 return benchPrecisions(device, configs, precisions, progress, out);
             }
@@ -182,6 +196,58 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return list.stream().distinct().toList();
+    }
+
+    /** Each optimizer's step with gradients on the device, from writeGradients and from gradientBuffer. */
+    private int benchHostGradients(Device device, List<OptimizerConfig> configs, ProgressBar progress,
+                                   PrintWriter out) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        progress.step();
+        for (OptimizerConfig config : configs) {
+            Progress.say(progress, config.algorithm());
+            Benchmark.HostGradientComparison c;
+            try {
+                c = Benchmark.compareHostGradients(device, config, size, tensors, repetitions);
+            } catch (IllegalStateException e) {
+                throw new BadInputException("--host-gradients: " + e.getMessage(), e);
+            }
+            progress.step();
+            progress.step();
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("optimizer", config.algorithm());
+            row.put("n", size);
+            row.put("tensors", tensors);
+            row.put("device", device.toString());
+            row.put("on_device_median_ms", round(c.onDevice().medianMs()));
+            row.put("write_gradients_median_ms", round(c.written().medianMs()));
+            row.put("write_gradients_ratio", round(c.written().medianMs() / c.onDevice().medianMs()));
+            row.put("gradient_buffer_median_ms", round(c.inPlace().medianMs()));
+            row.put("gradient_buffer_ratio", round(c.inPlace().medianMs() / c.onDevice().medianMs()));
+            row.put("mapped_only_median_ms", round(c.mappedOnly().medianMs()));
+            row.put("mapped_only_ratio", round(c.mappedOnly().medianMs() / c.onDevice().medianMs()));
+            row.put("hyperparameters", config.hyperparameters());
+            rows.add(row);
+        }
+        Progress.say(progress, "done");
+        if (json) {
+            Gson gson = new Gson();
+            rows.forEach(r -> out.println(gson.toJson(r)));
+            out.flush();
+            return 0;
+        }
+        out.printf(Locale.ROOT, "device: %s%nwall time from the first gradient written to the step's end, median"
+                + " of %d rounds timed alternately%n%n", device, repetitions);
+        out.printf(Locale.ROOT, "%-10s %10s %7s %12s %16s %7s %16s %7s %12s %7s%n", "optimizer", "n", "tensors",
+                "on device ms", "writeGradients", "ratio", "gradientBuffer", "ratio", "no copy", "ratio");
+        for (Map<String, Object> r : rows) {
+            out.printf(Locale.ROOT, "%-10s %10d %7d %12.3f %16.3f %7.2f %16.3f %7.2f %12.3f %7.2f%n",
+                    r.get("optimizer"), r.get("n"), r.get("tensors"), r.get("on_device_median_ms"),
+                    r.get("write_gradients_median_ms"), r.get("write_gradients_ratio"),
+                    r.get("gradient_buffer_median_ms"), r.get("gradient_buffer_ratio"),
+                    r.get("mapped_only_median_ms"), r.get("mapped_only_ratio"));
+        }
+        out.flush();
+        return 0;
     }
 
     /**

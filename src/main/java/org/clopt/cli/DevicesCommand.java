@@ -76,13 +76,14 @@ final class DevicesCommand implements Callable<Integer> {
     private static void table(PrintWriter out, List<DeviceInfo> devices, DeviceInfo selected) {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"", "P:D", "TYPE", "OPENCL", "UNITS", "MEMORY", "MAX ALLOC", "FP64",
-            "FP16", "CR DIV/SQRT", "PLATFORM: DEVICE"});
+            "FP16", "CR DIV/SQRT", "HOST MEM", "PLATFORM: DEVICE"});
         for (DeviceInfo d : devices) {
             rows.add(new String[] {isSelected(d, selected) ? "*" : "",
                 d.platformIndex() + ":" + d.deviceIndex(), d.type(), openClVersion(d.version()),
                 Long.toString(d.computeUnits()), bytes(d.globalMemoryBytes()),
                 bytes(d.maxAllocationBytes()), yesNo(d.fp64()), yesNo(d.fp16()),
-                yesNo(d.correctlyRoundedDivideSqrt()), d.qualifiedName()});
+                yesNo(d.correctlyRoundedDivideSqrt()), d.hostUnifiedMemory() ? "shared" : "apart",
+                d.qualifiedName()});
         }
         int[] width = new int[rows.get(0).length];
         for (String[] row : rows) {
@@ -142,6 +143,7 @@ final class DevicesCommand implements Callable<Integer> {
         m.put("fp64", d.fp64());
         m.put("fp16", d.fp16());
         m.put("correctly_rounded_divide_sqrt", d.correctlyRoundedDivideSqrt());
+        m.put("host_unified_memory", d.hostUnifiedMemory());
         m.put("selected", selected);
         return GSON.toJson(m);
     }

@@ -220,6 +220,90 @@ public final class Benchmark {
         }
     }
 
+    /**
+     * The cost of gradients that come from Java arrays, timed alternately on one set: wall time
+     * from the first host write to the step's end ({@link Device#finish()}), median and fastest
+     * of the repetitions, mean in {@link Timing#wallMsPerStep()}.
+     *
+     * @param onDevice the step alone, with the gradients already on the device
+     * @param written {@link ParameterSet#writeGradients(String, float[])} for every tensor, then the step
+     * @param inPlace {@code put} into {@link ParameterSet#gradientBuffer} for every tensor, then the step
+     * @param mappedOnly {@code gradientBuffer} for every tensor without a write, then the step: the
+     *     cost of handing the gradients to the host and back, which a backward pass that writes
+     *     into the buffers itself pays instead of a copy
+     */
+    public record HostGradientComparison(Timing onDevice, Timing written, Timing inPlace, Timing mappedOnly) {
+    }
+
+    /**
+     * Times a step of {@code config} on {@code n} elements split into {@code tensors} tensors
+     * whose gradients are on the device already, against the same step after new gradients are
+     * copied from Java arrays: by {@code writeGradients} and into {@code gradientBuffer}.
+     *
+     * @param device the device to time on
+     * @param config the configuration to time
+     * @param n the number of elements in all
+     * @param tensors the number of tensors, in [1, max(1, n)]
+     * @param repetitions the number of timed rounds of each, after 3 of warm-up
+     * @return the four timings
+     * @throws IllegalArgumentException for a number of tensors out of range
+     * @throws IllegalStateException when the device cannot hand out its gradients
+     *     ({@link ParameterSet#gradientBuffer})
+     */
+    public static HostGradientComparison compareHostGradients(Device device, OptimizerConfig config, int n,
+                                                              int tensors, int repetitions) {
+        try (ParameterSet set = randomSet(device, config, n, tensors)) {
+            List<String> names = set.names();
+            float[][] gradients = new float[names.size()][];
+            for (int k = 0; k < gradients.length; k++) {
+                gradients[k] = randomValues(set.size(names.get(k)), 3 + k);
+            }
+            Runnable[] rounds = {
+                set::step,
+                () -> {
+                    for (int k = 0; k < gradients.length; k++) {
+                        set.writeGradients(names.get(k), gradients[k]);
+                    }
+                    set.step();
+                },
+                () -> {
+                    for (int k = 0; k < gradients.length; k++) {
+                        set.gradientBuffer(names.get(k)).put(gradients[k]);
+                    }
+                    set.step();
+                },
+                () -> {
+                    for (String name : names) {
+                        set.gradientBuffer(name);
+                    }
+                    set.step();
+                },
+            };
+            for (int i = 0; i < 3; i++) {
+                for (Runnable round : rounds) {
+                    round.run();
+                }
+            }
+            device.finish();
+            double[][] ms = new double[rounds.length][repetitions];
+            for (int r = 0; r < repetitions; r++) {
+                for (int k = 0; k < rounds.length; k++) {
+                    long start = System.nanoTime();
+                    rounds[k].run();
+                    device.finish();
+                    ms[k][r] = (System.nanoTime() - start) / 1e6;
+                }
+            }
+            Timing[] t = new Timing[rounds.length];
+            for (int k = 0; k < rounds.length; k++) {
+                double mean = Arrays.stream(ms[k]).average().orElse(0);
+                Arrays.sort(ms[k]);
+                t[k] = new Timing(ms[k][repetitions / 2], ms[k][0], mean);
+            }
+            return new HostGradientComparison(t[0], t[1], t[2], t[3]);
+        }
+    }
+
     /** A set of {@code tensors} tensors holding {@code n} random parameters and gradients. */
     private static ParameterSet randomSet(Device device, OptimizerConfig config, int n, int tensors) {
         return randomSet(device, config, Precision.FP32, n, tensors);

@@ -70,6 +70,18 @@ class BenchCommandTest {
     }
 
     @Test
+    void hostGradientsAreTimedAsRatiosToTheStep() {
+        String[] r = run(0, "bench", "--optimizer", "adam", "--size", "5000", "--tensors", "3", "--repetitions", "3",
+                "--host-gradients", "--json");
+        JsonObject o = JsonParser.parseString(r[0].strip()).getAsJsonObject();
+        for (String key : new String[] {"on_device_median_ms", "write_gradients_median_ms", "write_gradients_ratio",
+            "gradient_buffer_median_ms", "gradient_buffer_ratio", "mapped_only_median_ms", "mapped_only_ratio"}) {
+            assertTrue(o.has(key), key + " missing in " + r[0]);
+        }
+        assertEquals(3, o.get("tensors").getAsInt());
+    }
+
+    @Test
     void badInputIsOneLineAndExitTwo() {
         for (String[] args : new String[][] {
             {"bench", "--tensors", "0"},
@@ -78,6 +90,7 @@ class BenchCommandTest {
             {"bench", "--optimizer", "adamx"},
             {"bench", "--set", "lr=-1"},
             {"bench", "--repetitions", "1"},
+            {"bench", "--host-gradients", "--precision", "bf16"},
         }) {
             String[] r = run(2, args);
             assertEquals(1, r[1].strip().lines().count(), r[1]);

@@ -39,7 +39,8 @@ class DevicesAndVerifyCommandTest {
             assertTrue(line.startsWith("{\"") && line.endsWith("}"), line);
             for (String key : new String[] {"index", "platform_index", "device_index", "platform",
                 "name", "type", "version", "compute_units", "global_memory_bytes",
-                "max_allocation_bytes", "fp64", "fp16", "correctly_rounded_divide_sqrt", "selected"}) {
+                "max_allocation_bytes", "fp64", "fp16", "correctly_rounded_divide_sqrt", "host_unified_memory",
+                "selected"}) {
                 assertTrue(line.contains("\"" + key + "\":"), key + " missing from " + line);
             }
             assertTrue(line.matches(".*\"type\":\"(GPU|CPU|ACCELERATOR|OTHER)\".*"), line);
