@@ -64,7 +64,7 @@ final class ClEngine extends Engine {
     private float[] scalarsSet;
     private float[] scaledScalarsSet;
 
-    ClEngine(Device device, OptimizerConfig layout, Precision precision, int size) {
+    ClEngine(Device device, OptimizerConfig layout, Precision precision, int size, boolean onHost) {
         super(layout, precision, size);
         this.device = device;
         this.files = layout.perTensorStep() != null ? List.of("reduce", algorithm) : List.of(algorithm);
@@ -82,7 +82,9 @@ final class ClEngine extends Engine {
         }
         options = layout.buildOptions() + precision.buildOptions();
         ByteBuffer host = null;
-        if (!device.info().hostUnifiedMemory()) {
+        if (!onHost) {
+            noView = "the set was built without Builder.hostGradients(true)";
+        } else if (!device.info().hostUnifiedMemory()) {
             noView = device.info().qualifiedName() + " does not share memory with the host"
                     + " (CL_DEVICE_HOST_UNIFIED_MEMORY is false)";
         } else if (precision.is16Bit()) {

@@ -129,6 +129,18 @@ public final class Device implements AutoCloseable {
         return info;
     }
 
+    /**
+     * The size of the device's global memory cache ({@code CL_DEVICE_GLOBAL_MEM_CACHE_SIZE}): a
+     * working set that fits in it is served by the cache, not the memory. 0 when the device
+     * reports none (POCL's CPU device does, though the host's caches serve it).
+     *
+     * @return the cache's size in bytes, or 0
+     */
+    public long globalMemoryCacheBytes() {
+        ensureOpen();
+        return Cl.deviceLong(id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE);
+    }
+
     @Override
     public String toString() {
         return info.qualifiedName();

@@ -140,18 +140,22 @@ public final class ParameterSet implements AutoCloseable {
 
     /** Makes a group's engine; tests substitute one that fails on demand. */
     interface EngineFactory {
-        Engine create(Device device, OptimizerConfig layout, Precision precision, int size);
+        Engine create(Device device, OptimizerConfig layout, Precision precision, int size, boolean hostGradients);
     }
 
     /** The engines every set uses: OpenCL with a device, the CPU reference without. */
-    static final EngineFactory DEFAULT_ENGINES = (device, layout, precision, size) -> device == null
-            ? new ReferenceEngine(layout, precision, size) : new ClEngine(device, layout, precision, size);
+    static final EngineFactory DEFAULT_ENGINES = (device, layout, precision, size, hostGradients) -> device == null
+            ? new ReferenceEngine(layout, precision, size)
+            : new ClEngine(device, layout, precision, size, hostGradients);
 
     private final EngineFactory engineFactory;
+    /** Whether groups keep their gradients where {@link #gradientBuffer} can hand them out. */
+    private final boolean hostGradients;
     /** Clipping, accumulation and averaging on the groups' arrays. */
     private final SetKernels kernels;
 
-    private ParameterSet(Device device, EngineFactory engineFactory) {
+    private ParameterSet(Device device, EngineFactory engineFactory, boolean hostGradients) {
+        this.hostGradients = hostGradients;
         this.device = device;
         this.engineFactory = engineFactory;
         this.kernels = SetKernels.of(device);
@@ -326,7 +330,7 @@ public final class ParameterSet implements AutoCloseable {
             added.add(new Tensor(spec.name(), spec.shape(), group, (int) offset, size));
             offset += size;
         }
-        Engine engine = engineFactory.create(device, config, precision, (int) offset);
+        Engine engine = engineFactory.create(device, config, precision, (int) offset, hostGradients);
         if (averaging != null) {
             try {
                 engine.allocateAveraged();
@@ -622,7 +626,8 @@ public final class ParameterSet implements AutoCloseable {
      * collector frees that memory once neither the set nor any buffer of it is reachable (a set
      * that handed out none frees it at close).
      *
-     * <p>Groups whose gradients cannot be shared so throw {@link IllegalStateException}: 16-bit
+     * <p>The set must be built with {@link Builder#hostGradients(boolean) hostGradients(true)}.
+     * Groups whose gradients cannot be shared so throw {@link IllegalStateException}: 16-bit
      * groups (bf16 and fp16 gradients do not fit a FloatBuffer), and on a device that does not
      * share memory with the host (a discrete GPU) every group. Use {@link #writeGradients} or a
      * kernel writing into {@link #gradientSlice} there.
@@ -637,7 +642,8 @@ public final class ParameterSet implements AutoCloseable {
         ensureOpen();
         Tensor t = tensor(name);
         Engine engine = engines.get(t.group);
-        String why = engine.gradientViewUnavailable();
+        String why = !hostGradients ? "the set was built without Builder.hostGradients(true)"
+                : engine.gradientViewUnavailable();
         if (why != null) {
             throw new IllegalStateException(name + ": the gradients of group " + t.group
                     + " cannot be written in place: " + why + "; use writeGradients, or write them on the device"
@@ -1485,9 +1491,25 @@ public final class ParameterSet implements AutoCloseable {
         private final Set<String> names = new HashSet<>();
 
         private EngineFactory engineFactory = DEFAULT_ENGINES;
+        private boolean hostGradients;
 
         private Builder(StateDict initial) {
             this.initial = initial;
+        }
+
+        /**
+         * Whether the set's fp32 groups keep their gradients where {@link #gradientBuffer} can
+         * hand them out for writing in place (default false): on a device that shares memory
+         * with the host, in Java memory the set owns, under the device buffers
+         * ({@code CL_MEM_USE_HOST_PTR}); that memory returns to the system when the set is closed
+         * and no buffer handed out is reachable any more.
+         *
+         * @param value true to allow {@link #gradientBuffer}
+         * @return this builder
+         */
+        public Builder hostGradients(boolean value) {
+            this.hostGradients = value;
+            return this;
         }
 
         /** Another way to make engines, for tests of failures the real ones cannot be made to show. */
@@ -1577,7 +1599,7 @@ public final class ParameterSet implements AutoCloseable {
             if (configs.isEmpty()) {
                 throw new IllegalStateException("a parameter set needs at least one group");
             }
-            ParameterSet set = new ParameterSet(onDevice ? device : null, engineFactory);
+            ParameterSet set = new ParameterSet(onDevice ? device : null, engineFactory, hostGradients);
             try {
                 for (int g = 0; g < configs.size(); g++) {
                     set.addGroup(configs.get(g), precisions.get(g), tensors.get(g).toArray(TensorSpec[]::new));

@@ -51,7 +51,7 @@ class FailureTest {
     private ParameterSet set() {
         return ParameterSet.builder().group(Adam.builder().build()).tensor("a", 5)
                 .group(Adam.builder().lr(0.01).build()).tensor("b", 7)
-                .engines((device, layout, precision, size) -> size == 7 ? (second = new Failing(layout, size))
+                .engines((device, layout, precision, size, host) -> size == 7 ? (second = new Failing(layout, size))
                         : new ReferenceEngine(layout, precision, size))
                 .buildReference();
     }

@@ -25,7 +25,8 @@ class GradientBufferTest extends OnDevice {
     }
 
     private static ParameterSet layout(boolean onDevice) {
-        ParameterSet.Builder b = ParameterSetTest.layout(ADAM, Sgd.builder().lr(0.1).momentum(0.9).build());
+        ParameterSet.Builder b = ParameterSetTest.layout(ADAM, Sgd.builder().lr(0.1).momentum(0.9).build())
+                .hostGradients(true);
         return onDevice ? b.build(device) : b.buildReference();
     }
 
@@ -82,8 +83,9 @@ class GradientBufferTest extends OnDevice {
     void theNextWriteWaitsForTheStep() {
         int n = 1 << 21;
         OptimizerConfig nadam = NAdam.builder().lr(1e-3).build();
-        try (ParameterSet set = ParameterSet.builder().group(nadam).tensor("w", n).build(device);
-             ParameterSet reference = ParameterSet.builder().group(nadam).tensor("w", n).buildReference()) {
+        try (ParameterSet set = ParameterSet.builder().hostGradients(true).group(nadam).tensor("w", n)
+                .build(device);
+             ParameterSet reference = ParameterSet.builder().hostGradients(true).group(nadam).tensor("w", n).buildReference()) {
             if (!shared()) {
                 assertThrows(IllegalStateException.class, () -> set.gradientBuffer("w"));
                 return;
@@ -181,10 +183,22 @@ class GradientBufferTest extends OnDevice {
     @Test
     void sixteenBitGroupsSayWhyNot() {
         for (boolean onDevice : new boolean[] {true, false}) {
-            ParameterSet.Builder b = ParameterSet.builder().group(ADAM, Precision.of(Dtype.BF16)).tensor("w", 3);
+            ParameterSet.Builder b = ParameterSet.builder().hostGradients(true)
+                    .group(ADAM, Precision.of(Dtype.BF16)).tensor("w", 3);
             try (ParameterSet set = onDevice ? b.build(device) : b.buildReference()) {
                 IllegalStateException x = assertThrows(IllegalStateException.class, () -> set.gradientBuffer("w"));
                 assertTrue(x.getMessage().contains("bf16"), x.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void aSetBuiltWithoutHostGradientsSaysHowToAskForThem() {
+        for (boolean onDevice : new boolean[] {true, false}) {
+            ParameterSet.Builder b = ParameterSet.builder().group(ADAM).tensor("w", 3);
+            try (ParameterSet set = onDevice ? b.build(device) : b.buildReference()) {
+                IllegalStateException x = assertThrows(IllegalStateException.class, () -> set.gradientBuffer("w"));
+                assertTrue(x.getMessage().contains("hostGradients(true)"), x.getMessage());
             }
         }
     }

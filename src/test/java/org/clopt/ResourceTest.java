@@ -133,7 +133,7 @@ class ResourceTest {
     private static void bufferChurn(Device device, int count) {
         float[] g = new float[CHURN_SIZE];
         for (int i = 0; i < count; i++) {
-            try (ParameterSet set = ParameterSet.builder().group(Adam.builder().build())
+            try (ParameterSet set = ParameterSet.builder().hostGradients(true).group(Adam.builder().build())
                     .tensor("w", CHURN_SIZE).tensor("b", 3).build(device)) {
                 set.gradientBuffer("w").put(g);
                 set.gradientBuffer("b").put(1f);

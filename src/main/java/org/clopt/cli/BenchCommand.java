@@ -34,9 +34,9 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--optimizer", paramLabel = "NAME|all", defaultValue = "all",
+    @Option(names = "--optimizer", paramLabel = "NAME[,NAME...]|all", defaultValue = "all",
             completionCandidates = AlgorithmNames.class,
-            description = "One of: ${COMPLETION-CANDIDATES}; or all (default).")
+            description = "One or more, comma-separated, of: ${COMPLETION-CANDIDATES}; or all (default).")
     String optimizer;
 
     @Option(names = "--size", paramLabel = "N", defaultValue = "16777216",
@@ -73,6 +73,18 @@ final class BenchCommand implements Callable<Integer> {
             + "times to the step's end, as ratios to the first.")
     boolean hostGradients;
 
+    @Option(names = "--sweep", description = "Time every size 2^FROM, 2^(FROM+1) ... 2^TO (see --sweep-range) "
+            + "instead of one --size, each with the roofline at that size; sizes served by a cache are marked.")
+    boolean sweep;
+
+    @Option(names = "--sweep-range", paramLabel = "FROM:TO", defaultValue = "10:26",
+            description = "The powers of two --sweep runs over (default ${DEFAULT-VALUE}).")
+    String sweepRange;
+
+    @Option(names = "--plot", paramLabel = "FILE.png",
+            description = "With --sweep: a PNG of GB/s against N per optimizer, with the roofline.")
+    java.nio.file.Path plot;
+
     @Option(names = "--json", description = "One JSON object per optimizer per line on stdout.")
     boolean json;
 
@@ -83,7 +95,7 @@ final class BenchCommand implements Callable<Integer> {
     ClipOptions clip;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         List<OptimizerConfig> configs = configs();
         if (size < 1) {
             throw new BadInputException("--size " + size + ": must be >= 1");
@@ -96,6 +108,14 @@ final class BenchCommand implements Callable<Integer> {
         }
         clip.check();
         List<Precision> precisions = precisions();
+        int[] range = sweepRange();
+        if (plot != null && !sweep) {
+            throw new BadInputException("--plot: needs --sweep");
+        }
+        if (sweep && (!precisionNames.isEmpty() || clip.enabled() || hostGradients)) {
+            throw new BadInputException("--sweep: cannot be combined with --precision, --clip-grad-norm or "
+                    + "--host-gradients");
+        }
         if (gradScaler && precisionNames.isEmpty()) {
             throw new BadInputException("--grad-scaler: needs --precision");
         }
@@ -115,6 +135,9 @@ final class BenchCommand implements Callable<Integer> {
             }
             if (!precisionNames.isEmpty()) {
                 return benchPrecisions(device, configs, precisions, progress, out);
+            }
+            if (sweep) {
+                return benchSweep(device, configs, range, progress, out);
             }
             List<Double> rooflines = new ArrayList<>();
             // A first, discarded measurement lets the machine reach its steady speed.
@@ -179,6 +202,118 @@ final class BenchCommand implements Callable<Integer> {
             Progress.say(progress, "done");
             print(out, device, rooflines, rows);
         }
+        return 0;
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
+        int m = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    }
+
+    /** The exponents of --sweep-range, checked. */
+    private int[] sweepRange() {
+        String[] parts = sweepRange.split(":", -1);
+        try {
+            int from = Integer.parseInt(parts[0].trim());
+            int to = Integer.parseInt(parts[parts.length - 1].trim());
+            if (parts.length == 2 && from >= 0 && from <= to && to <= 30) {
+                return new int[] {from, to};
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new BadInputException("--sweep-range " + sweepRange + ": must be FROM:TO, powers of two with "
+                + "0 <= FROM <= TO <= 30");
+    }
+
+    /**
+     * Each optimizer at every size of the sweep, alternately with the roofline at that size. A
+     * size is cache-bound when its working set (every array the step touches) fits in the
+     * device's reported global memory cache, or, on a device that reports none (POCL's CPU
+     * device), when its roofline runs more than 1.2 times faster than at the largest size.
+     */
+    private int benchSweep(Device device, List<OptimizerConfig> configs, int[] range, ProgressBar progress,
+                           PrintWriter out) throws java.io.IOException {
+        List<SweepPlot.Point> points = new ArrayList<>();
+        List<double[]> times = new ArrayList<>();
+        long cache = device.globalMemoryCacheBytes();
+        Progress.say(progress, "warm-up");
+        Benchmark.roofline(device, 1 << range[1], 5);
+        progress.step();
+        for (OptimizerConfig config : configs) {
+            Progress.say(progress, config.algorithm());
+            List<SweepPlot.Point> mine = new ArrayList<>();
+            for (int e = range[0]; e <= range[1]; e++) {
+                int n = 1 << e;
+                // Enough steps to time: many at small sizes, where one takes microseconds.
+                int reps = (int) Math.max(repetitions, Math.min(2000, (1L << 24) / n * repetitions / 8));
+                Benchmark.Comparison c = Benchmark.compare(device, config, n, reps);
+                double gbps = c.optimizer().gbps(config.bytesPerElement(), n);
+                double roof = c.roofline().gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, n);
+                long workingSet = (long) config.bytesPerElement() * n;
+                mine.add(new SweepPlot.Point(config.algorithm(), n, gbps, roof, cache > 0 && workingSet <= cache));
+                times.add(new double[] {c.optimizer().medianMs(), c.optimizer().wallMsPerStep()});
+            }
+            points.addAll(mine);
+            progress.step();
+            progress.step();
+        }
+        if (cache == 0) {
+            // The roofline of each size as the median of its measurements beside every optimizer.
+            Map<Long, Double> roof = new LinkedHashMap<>();
+            for (int e = range[0]; e <= range[1]; e++) {
+                long n = 1L << e;
+                roof.put(n, median(points.stream().filter(p -> p.n() == n).mapToDouble(SweepPlot.Point::rooflineGbps)
+                        .toArray()));
+            }
+            double largest = roof.get(1L << range[1]);
+            points.replaceAll(p -> new SweepPlot.Point(p.optimizer(), p.n(), p.gbps(), p.rooflineGbps(),
+                    roof.get(p.n()) > 1.2 * largest));
+        }
+        Progress.say(progress, "done");
+        String caption = device + ", N = 2^" + range[0] + " to 2^" + range[1];
+        if (plot != null) {
+            try {
+                SweepPlot.write(plot, points, caption);
+            } catch (java.io.IOException e) {
+                throw new java.io.IOException("--plot " + plot + ": " + e.getMessage(), e);
+            }
+        }
+        if (json) {
+            Gson gson = new Gson();
+            for (int i = 0; i < points.size(); i++) {
+                SweepPlot.Point p = points.get(i);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("optimizer", p.optimizer());
+                row.put("n", p.n());
+                row.put("device", device.toString());
+                row.put("median_ms", round(times.get(i)[0]));
+                row.put("wall_ms_per_step", round(times.get(i)[1]));
+                row.put("bytes_per_element", configs.stream().filter(c -> c.algorithm().equals(p.optimizer()))
+                        .findFirst().orElseThrow().bytesPerElement());
+                row.put("gbps", round(p.gbps()));
+                row.put("roofline_gbps", round(p.rooflineGbps()));
+                row.put("roofline_fraction", round(p.gbps() / p.rooflineGbps()));
+                row.put("cache_bound", p.cacheBound());
+                out.println(gson.toJson(row));
+            }
+            out.flush();
+            return 0;
+        }
+        out.printf(Locale.ROOT, "device: %s%ncache-bound (marked 'cache'): %s%n%n", device, cache > 0
+                ? "the working set fits in the device's " + cache + "-byte global memory cache"
+                : "the device reports no cache; the roofline runs over 1.2x its speed at the largest size");
+        out.printf(Locale.ROOT, "%-10s %10s %10s %9s %9s %8s%n", "optimizer", "N", "ms/step", "GB/s", "roofline",
+                "% roof");
+        for (int i = 0; i < points.size(); i++) {
+            out.println(SweepPlot.row(points.get(i), times.get(i)[0]));
+        }
+        if (plot != null) {
+            out.println("wrote " + plot);
+        }
+        out.flush();
         return 0;
     }
 
@@ -323,7 +458,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private List<OptimizerConfig> configs() {
-        List<String> names = optimizer.equals("all") ? Algorithms.NAMES : List.of(optimizer);
+        List<String> names = optimizer.equals("all") ? Algorithms.NAMES
+                : java.util.Arrays.stream(optimizer.split(",")).map(String::trim).distinct().toList();
         List<OptimizerConfig> configs = new ArrayList<>();
         for (String name : names) {
             try {

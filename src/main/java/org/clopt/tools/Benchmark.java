@@ -252,7 +252,7 @@ public final class Benchmark {
      */
     public static HostGradientComparison compareHostGradients(Device device, OptimizerConfig config, int n,
                                                               int tensors, int repetitions) {
-        try (ParameterSet set = randomSet(device, config, n, tensors)) {
+        try (ParameterSet set = randomSet(device, config, Precision.FP32, n, tensors, true)) {
             List<String> names = set.names();
             float[][] gradients = new float[names.size()][];
             for (int k = 0; k < gradients.length; k++) {
@@ -311,10 +311,15 @@ public final class Benchmark {
 
     private static ParameterSet randomSet(Device device, OptimizerConfig config, Precision precision, int n,
                                           int tensors) {
+        return randomSet(device, config, precision, n, tensors, false);
+    }
+
+    private static ParameterSet randomSet(Device device, OptimizerConfig config, Precision precision, int n,
+                                          int tensors, boolean hostGradients) {
         if (tensors < 1 || tensors > Math.max(1, n)) {
             throw new IllegalArgumentException("invalid tensors: " + tensors + " (must be in [1, " + n + "])");
         }
-        ParameterSet.Builder builder = ParameterSet.builder().group(config, precision);
+        ParameterSet.Builder builder = ParameterSet.builder().hostGradients(hostGradients).group(config, precision);
         for (int k = 0; k < tensors; k++) {
             int size = k < tensors - 1 ? n / tensors : n - (tensors - 1) * (n / tensors);
             builder.tensor("t" + k, size);

@@ -82,6 +82,29 @@ class BenchCommandTest {
     }
 
     @Test
+    void sweepTimesEverySizeBesideTheRooflineAndPlotsIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        java.nio.file.Path png = dir.resolve("sweep.png");
+        String[] r = run(0, "bench", "--optimizer", "sgd,adam", "--sweep", "--sweep-range", "10:12",
+                "--repetitions", "3", "--json", "--plot", png.toString());
+        java.util.List<String> lines = r[0].strip().lines().toList();
+        assertEquals(6, lines.size(), r[0]);
+        com.google.gson.JsonObject first = com.google.gson.JsonParser.parseString(lines.get(0)).getAsJsonObject();
+        for (String key : new String[] {"optimizer", "n", "median_ms", "gbps", "roofline_gbps", "roofline_fraction",
+            "cache_bound", "bytes_per_element"}) {
+            assertTrue(first.has(key), key + " missing: " + lines.get(0));
+        }
+        assertEquals(1024, first.get("n").getAsInt());
+        assertEquals("adam", com.google.gson.JsonParser.parseString(lines.get(5)).getAsJsonObject()
+                .get("optimizer").getAsString());
+        byte[] bytes = java.nio.file.Files.readAllBytes(png);
+        assertTrue(bytes.length > 1000 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G', "not a PNG");
+        String[] table = run(0, "bench", "--optimizer", "sgd", "--sweep", "--sweep-range", "10:11",
+                "--repetitions", "3");
+        assertTrue(table[0].contains("cache-bound") && table[0].contains("sgd") && table[0].contains("2048"), table[0]);
+    }
+
+    @Test
     void badInputIsOneLineAndExitTwo() {
         for (String[] args : new String[][] {
             {"bench", "--tensors", "0"},
@@ -91,6 +114,13 @@ class BenchCommandTest {
             {"bench", "--set", "lr=-1"},
             {"bench", "--repetitions", "1"},
             {"bench", "--host-gradients", "--precision", "bf16"},
+            {"bench", "--host-gradients", "--sweep"},
+            {"bench", "--plot", "x.png"},
+            {"bench", "--sweep", "--sweep-range", "12:10"},
+            {"bench", "--sweep", "--sweep-range", "ten"},
+            {"bench", "--sweep", "--precision", "bf16"},
+            {"bench", "--precision", "fp8"},
+            {"bench", "--grad-scaler"},
         }) {
             String[] r = run(2, args);
             assertEquals(1, r[1].strip().lines().count(), r[1]);
