@@ -4,6 +4,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -13,23 +17,99 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * Progress bars on stderr: redrawn in place when stderr is a terminal, elsewhere a plain line
- * every 2 s and one final line.
+ * every 2 s and one final line. Every line is at most {@value #LINE_WIDTH} characters wide, and
+ * the extra message has a fixed width, so the bar keeps its width from line to line.
  */
 final class Progress {
     /** Extra messages are padded to this width, so the bar keeps its width as they change. */
     private static final int MESSAGE_WIDTH = 36;
+    /** The longest line, bar included (a narrower terminal narrows it). */
+    static final int LINE_WIDTH = 120;
 
     private Progress() {
     }
 
+    /** A bar whose time left is the bar's own estimate: elapsed time per unit times the units left. */
     static ProgressBar bar(CommandSpec spec, String task, long total) {
+        return bar(spec, task, total, null);
+    }
+
+    /** A bar whose time left is the plan's estimate ({@link Plan#left}), or the bar's own without one. */
+    static ProgressBar bar(CommandSpec spec, String task, long total, Plan plan) {
         ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task).setInitialMax(total)
-                .setStyle(ProgressBarStyle.ASCII);
+                .setStyle(ProgressBarStyle.ASCII).setMaxRenderedLength(LINE_WIDTH);
+        if (plan != null) {
+            builder.setEtaFunction(state -> plan.left());
+        }
         if (!stderrIsTerminal()) {
             builder.setUpdateIntervalMillis(2000)
-                    .setConsumer(new DelegatingProgressBarConsumer(new Lines(spec.commandLine().getErr())));
+                    .setConsumer(new DelegatingProgressBarConsumer(new Lines(spec.commandLine().getErr()), LINE_WIDTH));
         }
         return builder.build();
+    }
+
+    /**
+     * The time left of work made of parts whose steps cost differently (a Rosenbrock step costs
+     * several digits steps): each part's steps left times that part's measured time per step. A
+     * part not yet started is estimated from the measured parts, scaled by the ratio of the parts'
+     * cost hints; once it runs, its own time per step replaces the hint. Thread-safe: the bar
+     * asks from its own thread.
+     */
+    static final class Plan {
+        private final Map<String, long[]> parts = new LinkedHashMap<>(); // name -> {steps planned, steps done, ns}
+        private final Map<String, Double> hints = new LinkedHashMap<>();
+        private long last = System.nanoTime();
+
+        /**
+         * Adds {@code steps} steps of part {@code name}, whose step costs about {@code hint}
+         * (in any unit shared by all parts) until its own steps are timed.
+         */
+        synchronized Plan add(String name, long steps, double hint) {
+            parts.computeIfAbsent(name, n -> new long[3])[0] += steps;
+            hints.put(name, hint);
+            return this;
+        }
+
+        /** Starts the clock: the time until the first step counts against that step. */
+        synchronized void start() {
+            last = System.nanoTime();
+        }
+
+        /** One step of part {@code name} is done: the time since the previous step is its cost. */
+        synchronized void stepped(String name) {
+            long now = System.nanoTime();
+            long[] part = parts.get(name);
+            if (part != null) {
+                part[1]++;
+                part[2] += now - last;
+            }
+            last = now;
+        }
+
+        /** The estimated time left; empty until some step has been timed. */
+        synchronized Optional<Duration> left() {
+            // The measured parts' time per unit of hint, to estimate the parts not started yet.
+            double measuredNs = 0;
+            double measuredHint = 0;
+            for (Map.Entry<String, long[]> e : parts.entrySet()) {
+                long[] p = e.getValue();
+                if (p[1] > 0) {
+                    measuredNs += p[2];
+                    measuredHint += p[1] * hints.get(e.getKey());
+                }
+            }
+            if (measuredHint == 0) {
+                return Optional.empty();
+            }
+            double leftNs = 0;
+            for (Map.Entry<String, long[]> e : parts.entrySet()) {
+                long[] p = e.getValue();
+                long stepsLeft = Math.max(0, p[0] - p[1]);
+                double perStep = p[1] > 0 ? (double) p[2] / p[1] : hints.get(e.getKey()) * measuredNs / measuredHint;
+                leftNs += stepsLeft * perStep;
+            }
+            return Optional.of(Duration.ofNanos((long) leftNs));
+        }
     }
 
     /** Plain lines, each printed once: the closing refresh repeats the last one if nothing moved. */
