@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -45,7 +46,10 @@ final class Progress {
             builder.setUpdateIntervalMillis(2000)
                     .setConsumer(new DelegatingProgressBarConsumer(new Lines(spec.commandLine().getErr()), LINE_WIDTH));
         }
-        return builder.build();
+        ProgressBar bar = builder.build();
+        // The message's room from the first line on, so the bar never narrows when one comes.
+        say(bar, "");
+        return bar;
     }
 
     /**
@@ -58,30 +62,45 @@ final class Progress {
     static final class Plan {
         private final Map<String, long[]> parts = new LinkedHashMap<>(); // name -> {steps planned, steps done, ns}
         private final Map<String, Double> hints = new LinkedHashMap<>();
-        private long last = System.nanoTime();
+        private final LongSupplier clock;
+        private long last;
+
+        /** A plan timed by {@link System#nanoTime}. */
+        Plan() {
+            this(System::nanoTime);
+        }
+
+        /** A plan timed by {@code clock} (nanoseconds). */
+        Plan(LongSupplier clock) {
+            this.clock = clock;
+            this.last = clock.getAsLong();
+        }
 
         /**
          * Adds {@code steps} steps of part {@code name}, whose step costs about {@code hint}
          * (in any unit shared by all parts) until its own steps are timed.
          */
         synchronized Plan add(String name, long steps, double hint) {
-            parts.computeIfAbsent(name, n -> new long[3])[0] += steps;
+            parts.computeIfAbsent(name, n -> new long[4])[0] += steps;
             hints.put(name, hint);
             return this;
         }
 
         /** Starts the clock: the time until the first step counts against that step. */
         synchronized void start() {
-            last = System.nanoTime();
+            last = clock.getAsLong();
         }
 
         /** One step of part {@code name} is done: the time since the previous step is its cost. */
         synchronized void stepped(String name) {
-            long now = System.nanoTime();
+            long now = clock.getAsLong();
             long[] part = parts.get(name);
             if (part != null) {
+                if (part[1] > 0) {
+                    part[2]++;
+                    part[3] += now - last;
+                }
                 part[1]++;
-                part[2] += now - last;
             }
             last = now;
         }
@@ -93,9 +112,9 @@ final class Progress {
             double measuredHint = 0;
             for (Map.Entry<String, long[]> e : parts.entrySet()) {
                 long[] p = e.getValue();
-                if (p[1] > 0) {
-                    measuredNs += p[2];
-                    measuredHint += p[1] * hints.get(e.getKey());
+                if (p[2] > 0) {
+                    measuredNs += p[3];
+                    measuredHint += p[2] * hints.get(e.getKey());
                 }
             }
             if (measuredHint == 0) {
@@ -105,7 +124,7 @@ final class Progress {
             for (Map.Entry<String, long[]> e : parts.entrySet()) {
                 long[] p = e.getValue();
                 long stepsLeft = Math.max(0, p[0] - p[1]);
-                double perStep = p[1] > 0 ? (double) p[2] / p[1] : hints.get(e.getKey()) * measuredNs / measuredHint;
+                double perStep = p[2] > 0 ? (double) p[3] / p[2] : hints.get(e.getKey()) * measuredNs / measuredHint;
                 leftNs += stepsLeft * perStep;
             }
             return Optional.of(Duration.ofNanos((long) leftNs));
@@ -124,6 +143,12 @@ final class Progress {
         @Override
         public void accept(String line) {
             String progress = withoutTimes(line.strip());
+            if (last.isEmpty() && progress.matches(".* 0/[0-9]+\\b.*")) {
+                // The opening line, drawn before any message: it says nothing, and its bar is
+                // wider than every later one's.
+                last = progress;
+                return;
+            }
             if (!progress.equals(last)) {
                 err.println(line.strip());
                 err.flush();

@@ -247,8 +247,10 @@ final class TrainCommand implements Callable<Integer> {
                     w, stepsFor(w), descriptions.getOrDefault(w, "")));
             String separator = " ";
             for (String o : optimizers) {
-                String lr = Trainer.settings(w, o).getOrDefault("lr", "default");
-                line.append(separator).append(o).append(' ').append(lr);
+                double lr = OptimizerConfig.of(o, Trainer.settings(w, o)).lr();
+                String rate = new java.math.BigDecimal(lr).round(new java.math.MathContext(4)).stripTrailingZeros()
+                        .toPlainString();
+                line.append(separator).append(o).append(' ').append(rate);
                 separator = ", ";
             }
             lines.add(line.toString());

@@ -242,7 +242,7 @@ public final class DigitsWorkload extends Workload {
 
     @Override
     public String description() {
-        return String.format(java.util.Locale.ROOT, "mini-batches of %d of %d training samples, %d held out",
+        return String.format(java.util.Locale.ROOT, "mini-batches of %d of %,d training samples, %d held out",
                 BATCH, trainRows, testRows);
     }
 

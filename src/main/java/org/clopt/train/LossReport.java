@@ -60,18 +60,18 @@ public final class LossReport {
 
     /**
      * The line colors (RGB), by the optimizer's place in the registry ({@link Algorithms#NAMES}):
-     * matplotlib's "tab10" palette, then "tab20"'s lighter shades, so a given optimizer has the
-     * same color in every panel and in every report. asgd (the 13th) is black: tab20's light green
-     * beside nesterov's green, both solid lines of the SGD family, were hard to tell apart. Kept as integers so loading this class
-     * touches no AWT.
+     * matplotlib's "tab10" palette, then five dark shades of "tab20b" and "tab20c" and black
+     * (tab20's light shades were too faint for the dotted lines and beside the faint raw lines),
+     * then tab20's light shades, so a given optimizer has the same color in every panel and in
+     * every report. Kept as integers so loading this class touches no AWT.
      */
     private static final int[] KNOWN_COLORS = {
         0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22,
-        0x17becf, 0xaec7e8, 0xffbb78, 0x000000, 0xff9896, 0xc5b0d5, 0xc49c94, 0xf7b6d2, 0xc7c7c7,
-        0xdbdb8d, 0x9edae5,
+        0x17becf, 0x393b79, 0x8c6d31, 0x000000, 0xad494a, 0x7b4173, 0xaec7e8, 0xffbb78, 0x98df8a,
+        0xff9896, 0xc5b0d5,
     };
     /** Colors for names not in the registry, in order of first appearance, cycling. */
-    private static final int[] OTHER_COLORS = {0x393b79, 0x637939, 0x843c39, 0x7b4173};
+    private static final int[] OTHER_COLORS = {0x637939, 0x843c39, 0x5254a3, 0xe7969c};
 
     private LossReport() {
     }
@@ -629,10 +629,14 @@ public final class LossReport {
         float[] dash = switch (optimizer) {
             case "adagrad", "rmsprop", "adadelta" -> new float[] {9f, 3f, 2f, 3f};
             case "adam", "adamw", "nadam", "adamax", "radam", "lamb" -> new float[] {8f, 4f};
-            case "rprop", "lion" -> new float[] {2f, 3f};
+            case "rprop", "lion" -> new float[] {0.1f, 4.5f};
             default -> null;
         };
-        return dash == null ? new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND)
+        if (dash == null) {
+            return new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND);
+        }
+        // Round dots, a little wider than the lines, so a dotted line is as easy to see.
+        return dash.length == 2 && dash[0] < 1 ? new BasicStroke(2.8f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 10f, dash, 0f)
                 : new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f, dash, 0f);
     }
 
