@@ -223,5 +223,8 @@ class TrainCommandTest {
         assertEquals(1, r.err().strip().lines().filter(l -> !l.startsWith("train ")).count(), r.err());
         assertTrue(r.err().contains(out.resolve("loss.png") + ": not a regular file"), r.err());
         assertEquals("workload,optimizer,step,loss", Files.readAllLines(out.resolve("loss.csv")).get(0));
+        assertEquals("workload,optimizer,step,loss,accuracy", Files.readAllLines(out.resolve("heldout.csv")).get(0));
+        // The figure's two files are written together or not at all.
+        assertTrue(Files.notExists(out.resolve("loss.svg")));
     }
 }
