@@ -5,15 +5,19 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
+import me.tongfei.progressbar.DefaultProgressBarRenderer;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
+import me.tongfei.progressbar.ProgressState;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
@@ -38,18 +42,48 @@ final class Progress {
     /** A bar whose time left is the plan's estimate ({@link Plan#left}), or the bar's own without one. */
     static ProgressBar bar(CommandSpec spec, String task, long total, Plan plan) {
         ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task).setInitialMax(total)
-                .setStyle(ProgressBarStyle.ASCII).setMaxRenderedLength(LINE_WIDTH);
-        if (plan != null) {
-            builder.setEtaFunction(state -> plan.left());
-        }
+                .setMaxRenderedLength(LINE_WIDTH)
+                .setRenderer(new Renderer(plan != null ? state -> plan.left() : Progress::linearEta));
         if (!stderrIsTerminal()) {
             builder.setUpdateIntervalMillis(2000)
                     .setConsumer(new DelegatingProgressBarConsumer(new Lines(spec.commandLine().getErr()), LINE_WIDTH));
         }
-        ProgressBar bar = builder.build();
-        // The message's room from the first line on, so the bar never narrows when one comes.
-        say(bar, "");
-        return bar;
+        return builder.build();
+    }
+
+    /** Elapsed time per unit times the units left: the library's own estimate. */
+    private static Optional<Duration> linearEta(ProgressState state) {
+        long done = state.getCurrent() - state.getStart();
+        if (done <= 0 || state.getMax() <= 0) {
+            return Optional.empty();
+        }
+        Duration elapsed = state.getElapsedAfterStart();
+        return Optional.of(elapsed.dividedBy(done).multipliedBy(Math.max(0, state.getMax() - state.getCurrent())));
+    }
+
+    /**
+     * The library's ASCII bar, keeping the room of what is not there yet, so the bar has one
+     * width from the first line on: the message's before the first message, and an unknown time
+     * left as "-:--:--", as wide as a known one.
+     */
+    private static final class Renderer extends DefaultProgressBarRenderer {
+        Renderer(Function<ProgressState, Optional<Duration>> eta) {
+            super(ProgressBarStyle.ASCII, "", 1, false, null, ChronoUnit.SECONDS, true, eta);
+        }
+
+        @Override
+        protected String etaString(ProgressState state) {
+            String eta = super.etaString(state);
+            return eta.equals("?") ? "-:--:--" : eta;
+        }
+
+        @Override
+        public String render(ProgressState state, int maxLength) {
+            if (state.getExtraMessage() == null || state.getExtraMessage().isEmpty()) {
+                return super.render(state, maxLength - MESSAGE_WIDTH) + " ".repeat(MESSAGE_WIDTH);
+            }
+            return super.render(state, maxLength);
+        }
     }
 
     /**
@@ -143,12 +177,6 @@ final class Progress {
         @Override
         public void accept(String line) {
             String progress = withoutTimes(line.strip());
-            if (last.isEmpty() && progress.matches(".* 0/[0-9]+\\b.*")) {
-                // The opening line, drawn before any message: it says nothing, and its bar is
-                // wider than every later one's.
-                last = progress;
-                return;
-            }
             if (!progress.equals(last)) {
                 err.println(line.strip());
                 err.flush();
