@@ -90,14 +90,15 @@ public final class Trainer {
     /**
      * About what a step of workload {@code name} costs, relative to a digits step: for a progress
      * estimate before the workload's own steps are timed (measured on POCL on a 2-core CPU, where
-     * a Rosenbrock step, its million parameters at 0.4 to 1.6 ms, takes about 0.3 digits steps;
-     * the optimizer decides the rest: lamb's step takes three times sgd's).
+     * a Rosenbrock step, its million parameters at 0.4 to 1.6 ms, takes about half a digits step
+     * in wall time, each run's setup included; the optimizer decides the rest: lamb's step takes
+     * three times sgd's).
      *
      * @param name a workload name
      * @return the relative cost of one step
      */
     public static double costHint(String name) {
-        return name.equals("rosenbrock") ? 0.3 : 1;
+        return name.equals("rosenbrock") ? 0.5 : 1;
     }
 
     /** The number of steps workload {@code name} runs by default. */
