@@ -36,10 +36,11 @@ import picocli.CommandLine.Spec;
             + "every optimizer.",
             "Workloads: digits (a 64-128-10 MLP on the 8x8 handwritten digits, mini-batches of "
                 + "128, 20%% held out for accuracy; 600 steps) and rosenbrock (the extended "
-                + "Rosenbrock function over 10,000,384 parameters; 200 steps).",
-            "Writes loss.csv (workload,optimizer,step,loss) and loss.png (loss curves, one panel "
-                + "per workload; with --scheduler, lr.csv and the learning rate under the loss) to "
-                + "--out, and prints a summary table."})
+                + "Rosenbrock function over 1,000,448 parameters; 1000 steps).",
+            "Writes loss.csv (workload,optimizer,step,loss), heldout.csv (digits' held-out loss and "
+                + "accuracy at each logging step) and the figure as loss.png and loss.svg (loss curves, "
+                + "one panel per workload and one of the held-out loss; with --scheduler, lr.csv and "
+                + "the learning rate under the loss) to --out, and prints a summary table."})
 final class TrainCommand implements Callable<Integer> {
 
     @Spec
@@ -56,7 +57,7 @@ final class TrainCommand implements Callable<Integer> {
     String optimizer;
 
     @Option(names = "--steps", paramLabel = "S",
-            description = "Steps per optimizer (default: the workload's, 600 for digits, 200 for "
+            description = "Steps per optimizer (default: the workload's, 600 for digits, 1000 for "
                 + "rosenbrock).")
     Integer steps;
 
@@ -136,15 +137,21 @@ final class TrainCommand implements Callable<Integer> {
         List<LossReport.Point> points = new ArrayList<>();
         List<LossReport.Point> rates = new ArrayList<>();
         List<Trainer.Run> runs = new ArrayList<>();
+        Map<String, String> descriptions = new LinkedHashMap<>();
+        Map<String, Boolean> miniBatch = new LinkedHashMap<>();
         String deviceName;
         try (Device device = deviceOption.open()) {
             deviceName = device.toString();
             long total = 0;
+            Progress.Plan plan = new Progress.Plan();
             for (String w : workloads) {
                 total += (long) optimizers.size() * stepsFor(w);
+                plan.add(w, (long) optimizers.size() * stepsFor(w), Trainer.costHint(w));
             }
-            try (ProgressBar progress = Progress.bar(spec, "train", total)) {
+            try (ProgressBar progress = Progress.bar(spec, "train", total, plan)) {
+                plan.start();
                 Trainer.Listener listener = (w, o, step, loss) -> {
+                    plan.stepped(w);
                     progress.step();
                     if (!Double.isNaN(loss)) {
                         Progress.say(progress, String.format(Locale.ROOT, "%s %s loss %.4g", w, o, loss));
@@ -152,6 +159,8 @@ final class TrainCommand implements Callable<Integer> {
                 };
                 for (String w : workloads) {
                     try (Workload work = Trainer.open(w, device, dtype, seed)) {
+                        descriptions.put(w, work.description());
+                        miniBatch.put(w, work.miniBatch());
                         for (String name : optimizers) {
                             Trainer.Run run = Trainer.train(device, work, name, stepsFor(w), seed, mechanics,
                                     listener);
@@ -162,6 +171,9 @@ final class TrainCommand implements Callable<Integer> {
                             LossReport.writeCsv(dir.resolve("loss.csv"), points);
                             if (!rates.isEmpty()) {
                                 LossReport.writeCsv(dir.resolve("lr.csv"), rates, "lr");
+                            }
+                            if (runs.stream().anyMatch(r -> !r.heldOut().isEmpty())) {
+                                writeHeldOut(dir.resolve("heldout.csv"), runs);
                             }
                         }
                     }
@@ -175,12 +187,89 @@ final class TrainCommand implements Callable<Integer> {
             case markdown -> markdown(out, deviceName, dtype, runs);
             default -> summary(out, deviceName, dtype, runs);
         }
-        LossReport.writePlot(dir.resolve("loss.png"), points, rates);
+        LossReport.writeFigure(dir.resolve("loss.png"), dir.resolve("loss.svg"), panels(runs, miniBatch),
+                caption(deviceName, dtype, workloads, optimizers, descriptions));
         // JSON lines stay alone on stdout, for the programs that read them.
         PrintWriter notes = format == Format.json ? spec.commandLine().getErr() : out;
-        notes.printf(Locale.ROOT, "wrote %s and %s%n", dir.resolve("loss.csv"), dir.resolve("loss.png"));
+        notes.printf(Locale.ROOT, "wrote %s, %s and %s in %s%n", "loss.csv", "loss.png", "loss.svg", dir);
         notes.flush();
         return 0;
+    }
+
+    /**
+     * The figure's panels: in the first row each workload's loss, digits' followed by its
+     * held-out loss (legend: the final accuracy); in a second row, with a schedule, each
+     * workload's learning rate under its loss. Mini-batch losses are smoothed over their raw
+     * values; rosenbrock's step axis is logarithmic, as its losses fall within the first tens of
+     * steps and rank only after.
+     */
+    private static List<List<LossReport.Panel>> panels(List<Trainer.Run> runs, Map<String, Boolean> miniBatch) {
+        List<LossReport.Panel> top = new ArrayList<>();
+        List<LossReport.Panel> bottom = new ArrayList<>();
+        for (Map.Entry<String, Boolean> w : miniBatch.entrySet()) {
+            List<Trainer.Run> of = runs.stream().filter(r -> r.workload().equals(w.getKey())).toList();
+            boolean smooth = w.getValue();
+            top.add(new LossReport.Panel(w.getKey() + (smooth ? ": training loss (mini-batch)" : ": loss"),
+                    smooth ? "loss (log scale; smoothed, raw faint)" : "loss (log scale)",
+                    of.stream().flatMap(r -> r.points().stream()).toList(), true,
+                    w.getKey().equals("rosenbrock"), smooth, Map.of()));
+            List<LossReport.Point> rates = of.stream().flatMap(r -> r.rates().stream()).toList();
+            bottom.add(rates.isEmpty() ? null : LossReport.Panel.rates(w.getKey() + ": learning rate", rates));
+            List<LossReport.Point> heldOut = of.stream().flatMap(r -> r.heldOut().stream()).toList();
+            if (!heldOut.isEmpty()) {
+                Map<String, String> accuracy = new LinkedHashMap<>();
+                for (Trainer.Run r : of) {
+                    accuracy.put(r.optimizer(), accuracy(r));
+                }
+                top.add(new LossReport.Panel(w.getKey() + ": held-out loss (legend: final held-out accuracy)",
+                        "held-out loss (log scale)", heldOut, true, false, false, accuracy));
+                bottom.add(null);
+            }
+        }
+        return bottom.stream().allMatch(java.util.Objects::isNull) ? List.of(top) : List.of(top, bottom);
+    }
+
+    /** How the figure was made: device, precision, seed, and per workload its steps, data and rates. */
+    private List<String> caption(String device, Dtype dtype, List<String> workloads, List<String> optimizers,
+                                 Map<String, String> descriptions) {
+        List<String> lines = new ArrayList<>();
+        StringBuilder first = new StringBuilder(String.format(Locale.ROOT,
+                "clopt train on %s; precision %s; seed %d", device, precision(dtype), seed));
+        if (schedule.enabled()) {
+            first.append("; scheduler ").append(String.join(" then ", schedule.specs));
+        }
+        if (clip.maxNorm != null) {
+            first.append(String.format(Locale.ROOT, "; clip_grad_norm %s (norm %s)", clip.maxNorm, clip.normType()));
+        }
+        lines.add(first.toString());
+        for (String w : workloads) {
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s: %d steps, %s; lr",
+                    w, stepsFor(w), descriptions.getOrDefault(w, "")));
+            String separator = " ";
+            for (String o : optimizers) {
+                double lr = OptimizerConfig.of(o, Trainer.settings(w, o)).lr();
+                String rate = new java.math.BigDecimal(lr).round(new java.math.MathContext(4)).stripTrailingZeros()
+                        .toPlainString();
+                line.append(separator).append(o).append(' ').append(rate);
+                separator = ", ";
+            }
+            lines.add(line.toString());
+        }
+        lines.add("Other hyperparameters: PyTorch's defaults (momentum and nesterov: momentum 0.9). "
+                + "Lines: solid SGD family, dash-dot adaptive, dashed Adam family, dotted sign-based; "
+                + "legends list final values, lowest first.");
+        return lines;
+    }
+
+    /** {@code workload,optimizer,step,loss,accuracy}: the held-out evaluations, all runs so far. */
+    private static void writeHeldOut(Path file, List<Trainer.Run> runs) throws IOException {
+        List<LossReport.Point> losses = new ArrayList<>();
+        List<LossReport.Point> accuracies = new ArrayList<>();
+        for (Trainer.Run r : runs) {
+            losses.addAll(r.heldOut());
+            accuracies.addAll(r.heldOutAccuracy());
+        }
+        LossReport.writeCsv(file, losses, "loss", accuracies, "accuracy");
     }
 
     /** Why a folder could not be made, in words: the nearest existing parent and what it refuses. */

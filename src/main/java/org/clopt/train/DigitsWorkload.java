@@ -221,10 +221,12 @@ public final class DigitsWorkload extends Workload {
     }
 
     @Override
-    double accuracy(ParameterSet set) {
+    HeldOut heldOut(ParameterSet set) {
         forward(set, xTest, yTest, 0, testRows, 1f);
         float[] scores = download(z, testRows * CLASSES);
+        float[] losses = download(loss, testRows);
         int correct = 0;
+        double sum = 0;
         for (int r = 0; r < testRows; r++) {
             int best = 0;
             for (int c = 1; c < CLASSES; c++) {
@@ -233,8 +235,20 @@ public final class DigitsWorkload extends Workload {
                 }
             }
             correct += best == testLabels[r] ? 1 : 0;
+            sum += losses[r];
         }
-        return (double) correct / testRows;
+        return new HeldOut(sum / testRows, (double) correct / testRows);
+    }
+
+    @Override
+    public String description() {
+        return String.format(java.util.Locale.ROOT, "mini-batches of %d of %,d training samples, %d held out",
+                BATCH, trainRows, testRows);
+    }
+
+    @Override
+    public boolean miniBatch() {
+        return true;
     }
 
 }

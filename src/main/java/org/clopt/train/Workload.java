@@ -89,8 +89,42 @@ public abstract class Workload implements AutoCloseable {
 
     /** Held-out accuracy after training, or NaN where it does not apply. */
     double accuracy(ParameterSet set) {
-        return Double.NaN;
+        HeldOut h = heldOut(set);
+        return h == null ? Double.NaN : h.accuracy();
     }
+
+    /**
+     * A held-out evaluation.
+     *
+     * @param loss the mean loss over the held-out samples
+     * @param accuracy the share of them classified right
+     */
+    record HeldOut(double loss, double accuracy) {
+    }
+
+    /**
+     * The loss and accuracy on the held-out samples with the set's current parameters, or null
+     * for a workload without any. It may overwrite what {@link #loss} reads: call it after that.
+     */
+    HeldOut heldOut(ParameterSet set) {
+        return null;
+    }
+
+    /**
+     * How the workload trains, in a few words for a figure's caption: its batch, or that the
+     * loss is the full objective.
+     *
+     * @return the description
+     */
+    public abstract String description();
+
+    /**
+     * Whether each step's loss is a mini-batch's, a noisy sample of the objective (a plot
+     * smooths it), rather than the objective itself.
+     *
+     * @return true for mini-batch losses
+     */
+    public abstract boolean miniBatch();
 
     // ---- the workload's own buffers and kernels, all owned by one Closer ----
 

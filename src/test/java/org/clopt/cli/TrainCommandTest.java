@@ -38,6 +38,31 @@ class TrainCommandTest {
         }
         assertTrue(ImageIO.read(out.resolve("loss.png").toFile()).getWidth() > 1000);
         assertTrue(r[0].contains("final loss") && r[0].contains("accuracy") && r[0].contains("rosenbrock"), r[0]);
+
+        // Digits' held-out loss and accuracy at every logging step (1, 10, 20, 30), after the step.
+        List<String> heldOut = Files.readAllLines(out.resolve("heldout.csv"));
+        assertEquals("workload,optimizer,step,loss,accuracy", heldOut.get(0));
+        assertEquals(1 + 4 * org.clopt.Algorithms.NAMES.size(), heldOut.size(), heldOut.toString());
+        for (String optimizer : org.clopt.Algorithms.NAMES) {
+            List<String[]> rows = heldOut.stream().filter(l -> l.startsWith("digits," + optimizer + ","))
+                    .map(l -> l.split(",")).toList();
+            assertEquals(List.of("1", "10", "20", "30"), rows.stream().map(f -> f[2]).toList(), optimizer);
+            double first = Double.parseDouble(rows.get(0)[3]);
+            double last = Double.parseDouble(rows.get(3)[3]);
+            assertTrue(last < first, optimizer + " held-out loss did not fall: " + first + " -> " + last);
+            // The last evaluation is of the final parameters: the table's accuracy.
+            String accuracy = String.format(java.util.Locale.ROOT, "%.1f%%", 100 * Double.parseDouble(rows.get(3)[4]));
+            assertTrue(r[0].lines().anyMatch(l -> l.matches("digits +" + optimizer + " .* " + java.util.regex.Pattern.quote(accuracy)
+                    + " .*")), optimizer + " " + accuracy + "\n" + r[0]);
+        }
+        // The SVG carries the caption as text: how the figure was made.
+        String svg = Files.readString(out.resolve("loss.svg"));
+        assertTrue(svg.startsWith("<?xml") && svg.contains("<svg"), svg.substring(0, 200));
+        // (Short phrases: a caption line may wrap between any two words.)
+        for (String said : new String[] {"seed 1", "precision fp32", "mini-batches of 128", "1,000,448 parameters",
+            "lr sgd 0.2", "digits: 30 steps", "rosenbrock: 30 steps"}) {
+            assertTrue(svg.contains(said), "caption lacks '" + said + "'");
+        }
     }
 
     /** A schedule and clipping: the lr recorded per logging step follows the schedule, plotted under the loss. */
@@ -57,11 +82,17 @@ class TrainCommandTest {
         double first = Double.parseDouble(csv.get(1).substring(csv.get(1).lastIndexOf(',') + 1));
         double end = Double.parseDouble(csv.get(csv.size() - 1).substring(csv.get(csv.size() - 1).lastIndexOf(',') + 1));
         assertTrue(end < first, csv.toString());
-        // Two rows of panels, the loss then the learning rate: twice as high as without a schedule.
+        // Two rows of panels, the loss then the learning rate: a panel higher than without a
+        // schedule, and at most two caption lines more (the schedule and the clipping).
         Path plain = dir.resolve("plain");
         run(0, "train", "--workload", "digits", "--optimizer", "adam", "--steps", "5", "--out", plain.toString());
-        assertEquals(2 * ImageIO.read(plain.resolve("loss.png").toFile()).getHeight(),
-                ImageIO.read(out.resolve("loss.png").toFile()).getHeight());
+        int extra = ImageIO.read(out.resolve("loss.png").toFile()).getHeight()
+                - ImageIO.read(plain.resolve("loss.png").toFile()).getHeight();
+        assertTrue(extra >= org.clopt.train.LossReport.PANEL_HEIGHT && extra <= org.clopt.train.LossReport.PANEL_HEIGHT + 36,
+                "height difference " + extra);
+        String caption = Files.readString(out.resolve("loss.svg"));
+        assertTrue(caption.contains("CosineAnnealingLR(T_max=30)") && caption.contains("clip_grad_norm 1.0"),
+                "the caption lacks the schedule or the clipping");
         assertTrue(Files.notExists(plain.resolve("lr.csv")));
     }
 
@@ -192,5 +223,8 @@ class TrainCommandTest {
         assertEquals(1, r.err().strip().lines().filter(l -> !l.startsWith("train ")).count(), r.err());
         assertTrue(r.err().contains(out.resolve("loss.png") + ": not a regular file"), r.err());
         assertEquals("workload,optimizer,step,loss", Files.readAllLines(out.resolve("loss.csv")).get(0));
+        assertEquals("workload,optimizer,step,loss,accuracy", Files.readAllLines(out.resolve("heldout.csv")).get(0));
+        // The figure's two files are written together or not at all.
+        assertTrue(Files.notExists(out.resolve("loss.svg")));
     }
 }

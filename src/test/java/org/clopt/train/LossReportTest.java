@@ -1,7 +1,9 @@
 package org.clopt.train;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,12 +14,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.clopt.Algorithms;
 import org.clopt.train.LossReport.Point;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Element;
 
 /**
  * The CSV's exact text and a PNG that decodes with one panel per workload. To look at the plot,
@@ -114,6 +123,107 @@ class LossReportTest {
         BufferedImage image = ImageIO.read(png.toFile());
         assertNotNull(image, "not a decodable image");
         assertEquals(2 * LossReport.PANEL_WIDTH, image.getWidth(), 2);
+    }
+
+    /**
+     * The figure: panels in rows with blank cells, a caption under them, as a PNG and an SVG of
+     * the same size; the SVG is well-formed XML and carries the caption as text.
+     */
+    @Test
+    void writesTheFigureAsPngAndSvgWithItsCaption() throws Exception {
+        List<Point> points = curves();
+        List<Point> digits = points.stream().filter(p -> p.workload().equals("digits")).toList();
+        List<Point> rosenbrock = points.stream().filter(p -> p.workload().equals("rosenbrock")).toList();
+        List<LossReport.Panel> top = List.of(
+                new LossReport.Panel("digits", "loss", digits, true, false, true, Map.of()),
+                new LossReport.Panel("digits: held-out", "loss", digits, true, false, false,
+                        Map.of("adam", "98.1%", "sgd", "96.4%")),
+                new LossReport.Panel("rosenbrock", "loss", rosenbrock, true, true, false, Map.of()));
+        List<LossReport.Panel> bottom = new ArrayList<>();
+        bottom.add(LossReport.Panel.rates("digits: learning rate", digits));
+        bottom.add(null);
+        String caption = "made on a test device; seed 7; digits: 500 steps, mini-batches of 128; lr sgd 0.2";
+        Path png = dir.resolve("loss.png");
+        Path svg = dir.resolve("loss.svg");
+        LossReport.writeFigure(png, svg, List.of(top, bottom), List.of(caption));
+
+        BufferedImage image = ImageIO.read(png.toFile());
+        assertEquals(3 * LossReport.PANEL_WIDTH, image.getWidth());
+        assertTrue(image.getHeight() > 2 * LossReport.PANEL_HEIGHT, "no room for the caption");
+        // The blank cell stays white.
+        for (int y = LossReport.PANEL_HEIGHT; y < 2 * LossReport.PANEL_HEIGHT; y += 7) {
+            for (int x = LossReport.PANEL_WIDTH; x < 3 * LossReport.PANEL_WIDTH; x += 7) {
+                assertEquals(0xffffff, image.getRGB(x, y) & 0xffffff, x + "," + y);
+            }
+        }
+        DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
+        factory.setFeature("http://apache.org/xml/features/nonvalidating/load-external-dtd", false);
+        Element root = factory.newDocumentBuilder().parse(svg.toFile()).getDocumentElement();
+        assertEquals("svg", root.getTagName());
+        assertEquals("0 0 " + image.getWidth() + " " + image.getHeight(), root.getAttribute("viewBox"));
+        assertTrue(Files.readString(svg, UTF_8).contains(">" + caption + "<"), "caption missing from the SVG");
+        assertNoTemporaryFiles();
+    }
+
+    /** The PNG and the SVG are replaced together: one that cannot be written leaves the other unwritten. */
+    @Test
+    void writesNeitherFileWhenOneCannotBeWritten() throws IOException {
+        Path png = dir.resolve("loss.png");
+        Path svg = Files.createDirectory(dir.resolve("loss.svg")); // a directory is refused
+        List<List<LossReport.Panel>> rows = List.of(List.of(LossReport.Panel.loss("w", "loss", curves())));
+        assertThrows(IOException.class, () -> LossReport.writeFigure(png, svg, rows, List.of()));
+        assertTrue(Files.notExists(png));
+        assertNoTemporaryFiles();
+    }
+
+    /**
+     * Every optimizer of the registry has its own color, and each family its own line style:
+     * two optimizers never share both, and the SGD family's close greens are told apart.
+     */
+    @Test
+    void everyOptimizerHasItsOwnColorAndItsFamilysLineStyle() {
+        List<Point> points = new ArrayList<>();
+        for (String name : Algorithms.NAMES) {
+            points.add(new Point("w", name, 1, 1));
+        }
+        Map<String, java.awt.Color> colors = LossReport.colors(List.of(List.of(LossReport.Panel.loss("w", "y", points))));
+        assertEquals(Algorithms.NAMES.size(), new HashSet<>(colors.values()).size(), colors.toString());
+        Set<String> dashes = new HashSet<>();
+        for (String family : new String[] {"sgd", "adagrad", "adam", "lion"}) {
+            dashes.add(Arrays.toString(LossReport.stroke(family).getDashArray()));
+        }
+        assertEquals(4, dashes.size(), dashes.toString());
+        for (String[] same : new String[][] {{"sgd", "momentum", "nesterov", "asgd"}, {"adagrad", "rmsprop", "adadelta"},
+            {"adam", "adamw", "nadam", "adamax", "radam", "lamb"}, {"rprop", "lion"}}) {
+            for (String name : same) {
+                assertArrayEquals(LossReport.stroke(same[0]).getDashArray(), LossReport.stroke(name).getDashArray(), name);
+            }
+        }
+    }
+
+    @Test
+    void smoothsByAGeometricMeanOverFivePoints() {
+        double[] steps = {0, 10, 20, 30, 40, 50};
+        LossReport.Line noisy = new LossReport.Line("sgd", steps, new double[] {1, 100, 1, 100, 1, 100});
+        LossReport.Line smooth = LossReport.smoothed(noisy, true);
+        // Middle points: five of the alternating values, geometric mean 10^(4/5) or 10^(6/5).
+        assertEquals(Math.pow(10, 4.0 / 5), smooth.values()[2], 1e-9);
+        assertEquals(Math.pow(10, 6.0 / 5), smooth.values()[3], 1e-9);
+        // At the ends the window is cut: the last point averages the last three.
+        assertEquals(Math.pow(10, 4.0 / 3), smooth.values()[5], 1e-9);
+        assertEquals((1 + 100 + 1 + 100 + 1) / 5.0, LossReport.smoothed(noisy, false).values()[2], 1e-12);
+        assertTrue(LossReport.coincide(noisy, new LossReport.Line("asgd", steps, new double[] {1, 100.4, 1, 100, 1, 100})));
+        assertFalse(LossReport.coincide(noisy, new LossReport.Line("asgd", steps, new double[] {1, 101, 1, 100, 1, 100})));
+    }
+
+    @Test
+    void wrapsTheCaptionToTheFigureWidth() {
+        String words = "lr sgd 0.2, momentum 0.05, nesterov 0.05, adagrad 0.05, rmsprop 0.001, adadelta 1.0, "
+                + "adam 0.002, adamw 0.002, nadam 0.002, adamax 0.002, rprop default, radam 0.01";
+        List<String> lines = LossReport.wrap(List.of(words, "short"), 300);
+        assertTrue(lines.size() > 3, lines.toString());
+        assertEquals("short", lines.get(lines.size() - 1));
+        assertEquals(words, String.join(" ", lines.subList(0, lines.size() - 1)).replaceAll(" +", " "));
     }
 
     @Test
