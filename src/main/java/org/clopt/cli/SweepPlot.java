@@ -51,8 +51,8 @@ final class SweepPlot {
      */
     static void write(Path file, List<Point> points, String caption) throws IOException {
         XYChart chart = new XYChartBuilder().width(1100).height(700)
-                .title("effective bandwidth against size: " + caption)
-                .xAxisTitle("N (elements, log scale)").yAxisTitle("GB/s (log scale)").build();
+                .title("bench --sweep: effective bandwidth against size")
+                .xAxisTitle("N (elements, log scale); " + caption).yAxisTitle("GB/s (log scale)").build();
         chart.getStyler().setXAxisLogarithmic(true);
         chart.getStyler().setYAxisLogarithmic(true);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
