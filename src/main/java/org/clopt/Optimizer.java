@@ -42,8 +42,27 @@ public final class Optimizer implements AutoCloseable {
      * @throws KernelBuildException when the device's compiler rejects the kernel
      */
     public static Optimizer create(Device device, OptimizerConfig config, int size) {
+        return create(device, config, Precision.FP32, size);
+    }
+
+    /**
+     * An optimizer whose parameters and gradients are stored in {@code precision} (bf16 or fp16,
+     * with or without fp32 master weights; see {@link Precision}) on {@code device}. The master
+     * weights are read through {@link #parameterSet()}'s {@code readMasterParameters(TENSOR, ...)}.
+     *
+     * @param device the device to run on
+     * @param config the hyperparameters
+     * @param precision how the parameters and gradients are stored
+     * @param size the number of parameters, &gt;= 0
+     * @return the optimizer, to close when done
+     * @throws IllegalArgumentException when {@code size} is negative or the algorithm does not
+     *     support the precision
+     * @throws DeviceMemoryException when the device cannot hold the buffers
+     * @throws KernelBuildException when the device's compiler rejects the kernel
+     */
+    public static Optimizer create(Device device, OptimizerConfig config, Precision precision, int size) {
         Objects.requireNonNull(device, "device");
-        return new Optimizer(layout(config, size).build(device), size);
+        return new Optimizer(layout(config, precision, size).build(device), size);
     }
 
     /**
@@ -55,14 +74,30 @@ public final class Optimizer implements AutoCloseable {
      * @throws IllegalArgumentException when {@code size} is negative
      */
     public static Optimizer reference(OptimizerConfig config, int size) {
-        return new Optimizer(layout(config, size).buildReference(), size);
+        return reference(config, Precision.FP32, size);
     }
 
-    private static ParameterSet.Builder layout(OptimizerConfig config, int size) {
+    /**
+     * The CPU reference of {@link #create(Device, OptimizerConfig, Precision, int)}: 16-bit
+     * values rounded as the kernels round them.
+     *
+     * @param config the hyperparameters
+     * @param precision how the parameters and gradients are stored
+     * @param size the number of parameters, &gt;= 0
+     * @return the optimizer
+     * @throws IllegalArgumentException when {@code size} is negative or the algorithm does not
+     *     support the precision
+     */
+    public static Optimizer reference(OptimizerConfig config, Precision precision, int size) {
+        return new Optimizer(layout(config, precision, size).buildReference(), size);
+    }
+
+    private static ParameterSet.Builder layout(OptimizerConfig config, Precision precision, int size) {
         if (size < 0) {
             throw new IllegalArgumentException("invalid size: " + size + " (must be >= 0)");
         }
-        return ParameterSet.builder().group(Objects.requireNonNull(config, "config")).tensor(TENSOR, size);
+        return ParameterSet.builder().group(Objects.requireNonNull(config, "config"),
+                Objects.requireNonNull(precision, "precision")).tensor(TENSOR, size);
     }
 
     /**

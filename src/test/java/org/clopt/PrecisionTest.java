@@ -279,6 +279,37 @@ class PrecisionTest extends OnDevice {
     }
 
     @Test
+    void theOneTensorOptimizerTakesAPrecisionToo() {
+        float[] p = random(new SplittableRandom(2), 1023, 1);
+        float[] g = random(new SplittableRandom(3), 1023, 0.1);
+        float[][] out = new float[3][1023];
+        Precision bf16 = Precision.of(Dtype.BF16);
+        try (Optimizer cl = Optimizer.create(device, Adam.builder().build(), bf16, 1023);
+             Optimizer ref = Optimizer.reference(Adam.builder().build(), bf16, 1023);
+             ParameterSet set = ParameterSet.builder().group(Adam.builder().build(), bf16).tensor("w", 1023)
+                     .build(device)) {
+            cl.writeParameters(p);
+            ref.writeParameters(p);
+            set.writeParameters("w", p);
+            cl.writeGradients(g);
+            ref.writeGradients(g);
+            set.writeGradients("w", g);
+            cl.step();
+            ref.step();
+            set.step();
+            cl.readParameters(out[0]);
+            ref.readParameters(out[1]);
+            set.readParameters("w", out[2]);
+            assertEquals(bf16, cl.parameterSet().precision(0));
+        }
+        assertArrayEquals(out[2], out[0]);
+        assertArrayEquals(out[2], out[1]);
+        for (float x : out[0]) {
+            assertEquals(Dtype.BF16.round(x), x);
+        }
+    }
+
+    @Test
     void invalidCombinationsFailWithTheirNames() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Precision.of(Dtype.FP16).withMasterWeights(false).withStochasticRounding(1));
