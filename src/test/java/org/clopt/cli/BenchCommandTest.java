@@ -105,6 +105,23 @@ class BenchCommandTest {
     }
 
     @Test
+    void precisionsAreTimedWithTheirOwnBytes() {
+        String[] r = run(0, "bench", "--optimizer", "adam,lamb", "--size", "5000", "--repetitions", "3",
+                "--precision", "fp32,bf16,bf16-no-master", "--grad-scaler", "--json");
+        java.util.Map<String, Integer> bytes = new java.util.LinkedHashMap<>();
+        for (String line : r[0].strip().lines().toList()) {
+            JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+            bytes.put(o.get("optimizer").getAsString() + " " + o.get("precision").getAsString(),
+                    o.get("bytes_per_element").getAsInt());
+        }
+        // Adam: 28 with master weights, 22 without; the scaler's check reads the gradients again.
+        // lamb keeps master weights: it has no mode without them.
+        assertEquals(java.util.Map.of("adam fp32", 28, "adam bf16", 28, "adam bf16-no-master", 22,
+                "adam fp32+scaler", 32, "adam bf16+scaler", 30, "adam bf16-no-master+scaler", 24,
+                "lamb fp32", 48, "lamb bf16", 48, "lamb fp32+scaler", 52, "lamb bf16+scaler", 50), bytes);
+    }
+
+    @Test
     void badInputIsOneLineAndExitTwo() {
         for (String[] args : new String[][] {
             {"bench", "--tensors", "0"},
