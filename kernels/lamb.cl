@@ -13,7 +13,9 @@
  * Compiled after common.cl and reduce.cl: the per-tensor norms are reduce.cl's, in its order
  * (chunks of CLOPT_CHUNK elements, 64 lanes, compensated sums across chunks), of p and of r.
  * With master weights (-DCLOPT_MASTER) p is the fp32 master and lamb_apply also writes the
- * rounded working copy; without them a 16-bit lamb group is refused (its norms read fp32 p).
+ * rounded working copy; without them p is the 16-bit parameters, widened for the norms and the
+ * update and rounded to nearest when stored (stochastic rounding is not offered: the update is
+ * a pass of its own, without the step's rounding key).
  * A step of a run of tensors is four launches (ClEngine's per-tensor path):
  *   lamb_step      one work-item per element: m and v;
  *   lamb_partials  one work-item per chunk: the chunk's norms of p and of r (r recomputed);
@@ -25,6 +27,20 @@
  * Traffic: 20 (grad, m, v read; m, v written) + 12 (p, m, v read) + 16 (p, m, v read; p written)
  * = 48 bytes per element.
  */
+
+/*
+ * p as the norms and the update read it: fp32 (also the master weights of a 16-bit group), or
+ * without master weights the 16-bit parameters, widened (rounded to nearest when stored back).
+ */
+#if defined(CLOPT_16BIT) && !defined(CLOPT_MASTER)
+#define LAMB_P16(k, a) clopt_grad_load16(k, a)
+#define LAMB_P1(a, j) clopt_load_half(a, j)
+#define LAMB_NORM_P_CHUNK(p, n, norm, scaled, scale) clopt_chunk_grad(p, n, norm, scaled, scale, 1.0f)
+#else
+#define LAMB_P16(k, a) vload16(k, a)
+#define LAMB_P1(a, j) ((a)[j])
+#define LAMB_NORM_P_CHUNK(p, n, norm, scaled, scale) clopt_chunk(p, n, norm, scaled, scale, 1.0f)
+#endif
 
 /* The update direction r of elements, as floats or float16: both round each operation alike. */
 #define LAMB_R(type)                                                                          \
@@ -55,7 +71,7 @@ kernel void lamb_step(CLOPT_STEP_ARGS,
  * clopt_chunk of reduce.cl over r instead of an array: the same rows of 64, the same lanes and
  * the same pairwise combination, so the result is reduce.cl's for an array holding r.
  */
-inline float lamb_chunk_r(global const float* m, global const float* v, global const float* p,
+inline float lamb_chunk_r(global const float* m, global const float* v, global const clopt_param_t* p,
                           const uint n, const int norm, const int scaled, const float scale,
                           const float bc1, const float bc2, const float eps, const float wd) {
     const uint full = n / 64;
@@ -64,10 +80,10 @@ inline float lamb_chunk_r(global const float* m, global const float* v, global c
     float16 a2 = a0;
     float16 a3 = a0;
     for (uint k = 0; k < full; k++) {
-        float16 v0 = lamb_r_float16(vload16(4 * k, m), vload16(4 * k, v), vload16(4 * k, p), bc1, bc2, eps, wd);
-        float16 v1 = lamb_r_float16(vload16(4 * k + 1, m), vload16(4 * k + 1, v), vload16(4 * k + 1, p), bc1, bc2, eps, wd);
-        float16 v2 = lamb_r_float16(vload16(4 * k + 2, m), vload16(4 * k + 2, v), vload16(4 * k + 2, p), bc1, bc2, eps, wd);
-        float16 v3 = lamb_r_float16(vload16(4 * k + 3, m), vload16(4 * k + 3, v), vload16(4 * k + 3, p), bc1, bc2, eps, wd);
+        float16 v0 = lamb_r_float16(vload16(4 * k, m), vload16(4 * k, v), LAMB_P16(4 * k, p), bc1, bc2, eps, wd);
+        float16 v1 = lamb_r_float16(vload16(4 * k + 1, m), vload16(4 * k + 1, v), LAMB_P16(4 * k + 1, p), bc1, bc2, eps, wd);
+        float16 v2 = lamb_r_float16(vload16(4 * k + 2, m), vload16(4 * k + 2, v), LAMB_P16(4 * k + 2, p), bc1, bc2, eps, wd);
+        float16 v3 = lamb_r_float16(vload16(4 * k + 3, m), vload16(4 * k + 3, v), LAMB_P16(4 * k + 3, p), bc1, bc2, eps, wd);
         if (scaled) {
             v0 *= scale;
             v1 *= scale;
@@ -83,7 +99,7 @@ inline float lamb_chunk_r(global const float* m, global const float* v, global c
         float tail[64];
         for (uint k = 0; k < 64; k++) {
             const uint j = full * 64 + k;
-            const float r = j < n ? lamb_r_float(m[j], v[j], p[j], bc1, bc2, eps, wd) : 0.0f;
+            const float r = j < n ? lamb_r_float(m[j], v[j], LAMB_P1(p, j), bc1, bc2, eps, wd) : 0.0f;
             tail[k] = j < n && scaled ? r * scale : r;
         }
         a0 = clopt_norm_fold(a0, vload16(0, tail), norm);
@@ -95,7 +111,7 @@ inline float lamb_chunk_r(global const float* m, global const float* v, global c
 }
 
 /* clopt_partial's Euclidean norm of a chunk of r: directly, scaled only when it must be. */
-inline float lamb_norm_r(global const float* m, global const float* v, global const float* p,
+inline float lamb_norm_r(global const float* m, global const float* v, global const clopt_param_t* p,
                          const uint n, const float bc1, const float bc2, const float eps,
                          const float wd) {
     const float r = lamb_chunk_r(m, v, p, n, CLOPT_NORM_L2, 0, 1.0f, bc1, bc2, eps, wd);
@@ -111,13 +127,13 @@ inline float lamb_norm_r(global const float* m, global const float* v, global co
 }
 
 /* The same for a chunk of p: clopt_partial's computation. */
-inline float lamb_norm_p(global const float* p, const uint n) {
-    const float r = clopt_chunk(p, n, CLOPT_NORM_L2, 0, 1.0f, 1.0f);
+inline float lamb_norm_p(global const clopt_param_t* p, const uint n) {
+    const float r = LAMB_NORM_P_CHUNK(p, n, CLOPT_NORM_L2, 0, 1.0f);
     if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-        const float mx = clopt_chunk(p, n, CLOPT_NORM_INF, 0, 1.0f, 1.0f);
+        const float mx = LAMB_NORM_P_CHUNK(p, n, CLOPT_NORM_INF, 0, 1.0f);
         if (mx > 0.0f && !isinf(mx)) {
             const float u = clopt_unscale(mx);
-            return sqrt(clopt_chunk(p, n, CLOPT_NORM_L2, 1, u, 1.0f)) / u;
+            return sqrt(LAMB_NORM_P_CHUNK(p, n, CLOPT_NORM_L2, 1, u)) / u;
         }
         return mx;
     }
@@ -126,7 +142,7 @@ inline float lamb_norm_p(global const float* p, const uint n) {
 
 /* partials[c]: chunk c's norm of p; partials[chunk_count + c]: its norm of r. */
 kernel void lamb_partials(global const uint2* restrict chunks, global float* restrict partials,
-                          const uint chunk_count, global const float* restrict p,
+                          const uint chunk_count, global const clopt_param_t* restrict p,
                           global const float* restrict exp_avg, global const float* restrict exp_avg_sq,
                           const float beta1, const float one_minus_beta1,
                           const float beta2, const float one_minus_beta2,
@@ -156,7 +172,7 @@ kernel void lamb_finish(global const float* restrict partials, global const uint
 }
 
 kernel void lamb_apply(global const uint2* restrict chunks, global const float* restrict ratios,
-                       const uint chunk_count, global float* restrict p,
+                       const uint chunk_count, global clopt_param_t* restrict p,
                        global const float* restrict exp_avg, global const float* restrict exp_avg_sq,
                        const float beta1, const float one_minus_beta1,
                        const float beta2, const float one_minus_beta2,
@@ -166,25 +182,34 @@ kernel void lamb_apply(global const uint2* restrict chunks, global const float* 
     const uint c = get_global_id(0);
     const uint2 chunk = chunks[c];
     const float ratio = ratios[c];
-    global float* q = p + chunk.x;
+    global clopt_param_t* q = p + chunk.x;
     global const float* m = exp_avg + chunk.x;
     global const float* v = exp_avg_sq + chunk.x;
     const uint full = chunk.y / 16;
     for (uint k = 0; k < full; k++) {
-        const float16 pk = vload16(k, q);
+        const float16 pk = LAMB_P16(k, q);
         const float16 r = lamb_r_float16(vload16(k, m), vload16(k, v), pk, bias_correction1,
                                          bias_correction2, eps, weight_decay);
         const float16 updated = pk + (r * ratio) * neg_lr;
+#if defined(CLOPT_16BIT) && !defined(CLOPT_MASTER)
+        clopt_vstore16_nearest(updated, k, q);
+#else
         vstore16(updated, k, q);
+#endif
 #ifdef CLOPT_MASTER
         clopt_vstore16_nearest(updated, k, working + chunk.x);
 #endif
     }
     for (uint j = full * 16; j < chunk.y; j++) {
-        const float r = lamb_r_float(m[j], v[j], q[j], bias_correction1, bias_correction2, eps,
+        const float qj = LAMB_P1(q, j);
+        const float r = lamb_r_float(m[j], v[j], qj, bias_correction1, bias_correction2, eps,
                                      weight_decay);
-        const float updated = q[j] + (r * ratio) * neg_lr;
+        const float updated = qj + (r * ratio) * neg_lr;
+#if defined(CLOPT_16BIT) && !defined(CLOPT_MASTER)
+        clopt_store_nearest(q, j, updated);
+#else
         q[j] = updated;
+#endif
 #ifdef CLOPT_MASTER
         clopt_store_nearest(working + chunk.x, j, updated);
 #endif

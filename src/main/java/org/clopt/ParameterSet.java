@@ -311,8 +311,8 @@ public final class ParameterSet implements AutoCloseable {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(precision, "precision");
         if (!precision.supports(config)) {
-            throw new IllegalArgumentException(config.algorithm() + " with " + precision + " parameters needs master"
-                    + " weights: its per-tensor norms read fp32 parameters (use withMasterWeights(true))");
+            throw new IllegalArgumentException(config.algorithm() + " with " + precision + " parameters: its"
+                    + " per-tensor update rounds to nearest only (drop withStochasticRounding)");
         }
         List<Tensor> added = new ArrayList<>();
         Set<String> addedNames = new HashSet<>();

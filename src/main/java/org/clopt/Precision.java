@@ -96,14 +96,17 @@ public record Precision(Dtype dtype, boolean masterWeights, boolean stochasticRo
     /**
      * The bytes a step of {@code config} moves per element in this precision: the fp32 count,
      * with 2-byte gradients; with master weights, plus the 2-byte working copy written; without
-     * them, 2-byte parameters read and written (Adam: 28, 28 and 22).
+     * them, 2-byte parameters read and written (Adam: 28, 28 and 22; lamb, which reads p twice:
+     * 48, 48 and 40).
      *
      * @param config the configuration
      * @return bytes read and written per element per step
      */
     public int bytesPerElement(OptimizerConfig config) {
         int fp32 = config.bytesPerElement();
-        return !is16Bit() ? fp32 : masterWeights ? fp32 : fp32 - 6;
+        // lamb reads p twice (its norms, then its update), every other kernel once.
+        int parameterReads = config.perTensorStep() != null ? 2 : 1;
+        return !is16Bit() ? fp32 : masterWeights ? fp32 : fp32 - 2 - 2 * parameterReads - 2;
     }
 
     /**
@@ -141,14 +144,14 @@ public record Precision(Dtype dtype, boolean masterWeights, boolean stochasticRo
 
     /**
      * Whether a group of {@code config} may have this precision: every algorithm may, except
-     * that one with per-tensor norms of the parameters (lamb's trust ratio) needs fp32
-     * parameters to take them from, so 16-bit groups of it keep master weights.
+     * that one with per-tensor passes (lamb) rounds its parameters to nearest only: its update
+     * is a pass of its own, without the step's key of stochastic rounding.
      *
      * @param config the group's configuration
      * @return true if the combination is supported
      */
     public boolean supports(OptimizerConfig config) {
-        return config.perTensorStep() == null || !is16Bit() || masterWeights;
+        return config.perTensorStep() == null || !stochasticRounding;
     }
 
     /** Whether parameters and gradients are 16-bit. */

@@ -36,8 +36,7 @@ class PrecisionTest extends OnDevice {
         List<Arguments> list = new ArrayList<>();
         for (Conformance.OptionSet options : Conformance.optionSets()) {
             for (Precision p : precisions()) {
-                boolean perTensor = options.config().perTensorStep() != null;
-                if (!perTensor || p.masterWeights()) {
+                if (p.supports(options.config())) {
                     list.add(Arguments.of(options, p));
                 }
             }
@@ -319,7 +318,8 @@ class PrecisionTest extends OnDevice {
         e = assertThrows(IllegalArgumentException.class, () -> Precision.FP32.withMasterWeights(true));
         assertTrue(e.getMessage().contains("master_weights"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ParameterSet.builder()
-                .group(Lamb.builder().build(), Precision.of(Dtype.BF16).withMasterWeights(false)).tensor("w", 3)
+                .group(Lamb.builder().build(), Precision.of(Dtype.BF16).withMasterWeights(false)
+                        .withStochasticRounding(1)).tensor("w", 3)
                 .buildReference());
         assertTrue(e.getMessage().contains("lamb"), e.getMessage());
         try (ParameterSet set = ParameterSet.builder().group(Adam.builder().build(), Precision.FP32).tensor("w", 3)

@@ -398,7 +398,7 @@ final class BenchCommand implements Callable<Integer> {
         progress.step();
         for (OptimizerConfig config : configs) {
             Progress.say(progress, config.algorithm());
-            // lamb's per-tensor norms read fp32 parameters: it has no mode without master weights.
+            // lamb rounds to nearest only: it has no stochastic mode.
             List<Precision> modes = precisions.stream()
                     .filter(p -> p.supports(config)).toList();
             Benchmark.Timing[] t = Benchmark.comparePrecisions(device, config, size, tensors, modes, gradScaler,

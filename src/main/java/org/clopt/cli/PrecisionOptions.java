@@ -6,7 +6,6 @@ import java.util.Map;
 import org.clopt.Dtype;
 import org.clopt.GradScaler;
 import org.clopt.OptimizerConfig;
-import org.clopt.ParameterSet;
 import org.clopt.Precision;
 import picocli.CommandLine.Option;
 
@@ -86,13 +85,10 @@ final class PrecisionOptions {
         if (rounds) {
             precision = precision.withStochasticRounding(seed == null ? 0 : seed);
         }
-        // The set's own rule, on a throwaway set: lamb's per-tensor norms need master weights.
-        try (ParameterSet probe = ParameterSet.builder().group(config, precision).buildReference()) {
-            probe.groupCount();
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException("--master-weights false: " + config.algorithm()
-                    + " needs master weights with bf16 or fp16 parameters (its per-tensor norms read fp32 "
-                    + "parameters)", e);
+        // Precision's own rule: lamb's per-tensor update rounds to nearest only.
+        if (!precision.supports(config)) {
+            throw new BadInputException("--stochastic-rounding true: " + config.algorithm()
+                    + " rounds its parameters to nearest only (its per-tensor update is a pass of its own)");
         }
         return precision;
     }

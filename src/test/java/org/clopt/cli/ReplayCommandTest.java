@@ -185,9 +185,11 @@ class ReplayCommandTest {
         rejected(run(replay("--param-dtype", "fp16", "--master-weights", "false", "--master-out", master.toString())),
                 "--master-out", "without master weights");
         rejected(run(replay("--param-dtype", "bf16", "--master-out", out.toString())), "--out and --master-out");
-        List<String> lamb = new ArrayList<>(List.of(replay("--param-dtype", "bf16", "--master-weights", "false")));
+        List<String> lamb = new ArrayList<>(List.of(replay("--param-dtype", "bf16", "--master-weights", "false",
+                "--stochastic-rounding", "true")));
         lamb.set(lamb.indexOf("adam"), "lamb");
-        rejected(run(lamb.toArray(String[]::new)), "--master-weights false", "lamb needs master weights");
+        rejected(run(lamb.toArray(String[]::new)), "--stochastic-rounding true", "lamb rounds its parameters to "
+                + "nearest only");
         assertTrue(Files.notExists(master), "--master-out written on bad input");
     }
 
