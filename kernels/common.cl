@@ -215,16 +215,20 @@ typedef float clopt_param_t;
 #define CLOPT_SET_P(i, x) clopt_store_param(p, working, i, x, rounding_key)
 
 /* The prologue every algorithm shares: maximize, then L2 weight decay (g + wd*p).
- * PyTorch skips the decay when weight_decay == 0, which matters when p is Inf. */
+ * PyTorch skips the decay when weight_decay == 0, which matters when p is Inf. The host builds
+ * -DCLOPT_NO_WEIGHT_DECAY for steps whose weight_decay is 0: the same results without the
+ * check, which POCL keeps inside its vectorized loop. */
 inline float clopt_grad(const float grad, const float p, const float weight_decay) {
 #ifdef MAXIMIZE
     float g = -grad;
 #else
     float g = grad;
 #endif
+#ifndef CLOPT_NO_WEIGHT_DECAY
     if (weight_decay != 0.0f) {
         g = g + weight_decay * p;
     }
+#endif
     return g;
 }
 

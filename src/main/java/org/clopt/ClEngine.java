@@ -40,14 +40,18 @@ final class ClEngine extends Engine {
     private final String noView;
     /** The mapping of the whole gradient buffer while the host has it, else null. */
     private ByteBuffer mapped;
-    /** The gradient scale the scaled kernel holds now (argument 2). */
-    private cl_mem scaleSet;
-    /** The unscale factor and rounding key each kernel holds now (arguments 4 and 5). */
-    private final float[] unscaleSet = {1f, 1f};
-    private final int[] keySet = {0, 0};
-    /** The step kernel, and its variant that multiplies gradients by grad_scale (made on first use). */
-    private final cl_kernel kernel;
-    private cl_kernel scaledKernel;
+    /**
+     * The step kernel's variants, made on first use: index 1 multiplies gradients by the clip
+     * coefficient ({@code -DCLOPT_GRAD_SCALE}), index 2 is for steps whose weight_decay is 0
+     * ({@code -DCLOPT_NO_WEIGHT_DECAY}: the same results, without the check that POCL leaves
+     * inside the vectorized loop). What each holds now, to set only what changed: its gradient
+     * scale (argument 2), unscale factor and rounding key (4 and 5) and scalars.
+     */
+    private final cl_kernel[] variants = new cl_kernel[4];
+    private final cl_mem[] scaleSet = new cl_mem[4];
+    private final float[] unscaleSet = {1f, 1f, 1f, 1f};
+    private final int[] keySet = new int[4];
+    private final float[][] scalarsSet = new float[4][];
     /** The algorithm's build options and the precision's. */
     private final String options;
     /** The kernel files of the program: the algorithm's, after reduce.cl's for per-tensor norms. */
@@ -60,9 +64,6 @@ final class ClEngine extends Engine {
     private ChunkTables tables;
     private DeviceBuffer factorBuffer;
     private final long localSize;
-    /** The scalars each kernel holds now: most stay the same from step to step. */
-    private float[] scalarsSet;
-    private float[] scaledScalarsSet;
 
     ClEngine(Device device, OptimizerConfig layout, Precision precision, int size, boolean onHost) {
         super(layout, precision, size);
@@ -104,16 +105,19 @@ final class ClEngine extends Engine {
                         ? device.allocateOver(hostGradients, arrayName(a)) : device.allocate(bytes(a, size), arrayName(a));
                 fill(a, 0, size, a < 2 || a == workingArray() ? 0f : layout.initialState(a - 2));
             }
-            k = device.createKernel(files, algorithm + "_step", options);
+            // The variant the configuration steps with, made now: a kernel that does not build
+            // fails here, at creation, not in a step.
+            int first = variant(false, layout);
+            k = device.createKernel(files, algorithm + "_step", options + ((first & 2) != 0 ? " -DCLOPT_NO_WEIGHT_DECAY" : ""));
             setBuffers(k);
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
             device.finish();
             localSize = LaunchShape.localSizeFor(device.info(), k);
+            variants[first] = k;
         } catch (RuntimeException e) {
             releaseAll(k, buffers);
             throw e;
         }
-        kernel = k;
     }
 
     /** Bytes of {@code count} elements of array {@code array}. */
@@ -201,46 +205,56 @@ final class ClEngine extends Engine {
         deviceUse(GRADIENTS);
         SetKernels.GradScale scale = input.clip();
         boolean scaled = scale.buffer() != null;
-        if (scaled && scaledKernel == null) {
-            cl_kernel k = device.createKernel(files, algorithm + "_step", options + " -DCLOPT_GRAD_SCALE");
-            try {
-                setBuffers(k);
-            } catch (RuntimeException e) {
-                clReleaseKernel(k);
-                throw e;
-            }
-            scaledKernel = k;
-        }
-        cl_kernel k = scaled ? scaledKernel : kernel;
-        int variant = scaled ? 1 : 0;
+        int v = variant(scaled, config);
+        cl_kernel k = variant(v);
         Cl.run("enqueue " + algorithm + "_step", () -> {
-            if (scaled && scale.buffer() != scaleSet) {
+            if (scaled && scale.buffer() != scaleSet[v]) {
                 clSetKernelArg(k, 2, Sizeof.cl_mem, Pointer.to(scale.buffer()));
-                scaleSet = scale.buffer();
+                scaleSet[v] = scale.buffer();
             }
             // Compare bits, not values: NaN and -0 must be set too.
-            if (Float.floatToRawIntBits(unscaleSet[variant]) != Float.floatToRawIntBits(input.unscale())) {
+            if (Float.floatToRawIntBits(unscaleSet[v]) != Float.floatToRawIntBits(input.unscale())) {
                 clSetKernelArg(k, 4, Sizeof.cl_float, Pointer.to(new float[] {input.unscale()}));
-                unscaleSet[variant] = input.unscale();
+                unscaleSet[v] = input.unscale();
             }
-            if (keySet[variant] != input.roundingKey()) {
+            if (keySet[v] != input.roundingKey()) {
                 clSetKernelArg(k, 5, Sizeof.cl_uint, Pointer.to(new int[] {input.roundingKey()}));
-                keySet[variant] = input.roundingKey();
+                keySet[v] = input.roundingKey();
             }
-            float[] held = scaled ? scaledScalarsSet : scalarsSet;
+            float[] held = scalarsSet[v];
             int first = LEADING + stateNames.size();
             for (int i = 0; i < scalars.length; i++) {
                 if (held == null || Float.floatToRawIntBits(held[i]) != Float.floatToRawIntBits(scalars[i])) {
                     clSetKernelArg(k, first + i, Sizeof.cl_float, Pointer.to(new float[] {scalars[i]}));
                 }
             }
-            if (scaled) {
-                scaledScalarsSet = scalars;
-            } else {
-                scalarsSet = scalars;
-            }
+            scalarsSet[v] = scalars;
             LaunchShape.of(from, to, localSize).enqueue(device.queue(), k, null);
         });
+    }
+
+    /** The index of the step kernel's variant for a step of {@code config}, clipped or not. */
+    private static int variant(boolean scaled, OptimizerConfig config) {
+        // An algorithm without the hyperparameter passes a weight decay of 0 to clopt_grad.
+        boolean noDecay = !(config.hyperparameters().get("weight_decay") instanceof Number wd)
+                || wd.doubleValue() == 0;
+        return (scaled ? 1 : 0) | (noDecay ? 2 : 0);
+    }
+
+    /** Variant {@code v} of the step kernel, made (and its buffers set) on first use. */
+    private cl_kernel variant(int v) {
+        if (variants[v] == null) {
+            String extra = ((v & 1) != 0 ? " -DCLOPT_GRAD_SCALE" : "") + ((v & 2) != 0 ? " -DCLOPT_NO_WEIGHT_DECAY" : "");
+            cl_kernel k = device.createKernel(files, algorithm + "_step", options + extra);
+            try {
+                setBuffers(k);
+            } catch (RuntimeException e) {
+                clReleaseKernel(k);
+                throw e;
+            }
+            variants[v] = k;
+        }
+        return variants[v];
     }
 
     /** Work-items (chunks) per work-group of the per-chunk passes, as reduce.cl's. */
@@ -459,10 +473,12 @@ final class ClEngine extends Engine {
             }
         }
         closeTables();
-        if (scaledKernel != null) {
-            clReleaseKernel(scaledKernel);
+        for (cl_kernel v : variants) {
+            if (v != null) {
+                clReleaseKernel(v);
+            }
         }
-        releaseAll(kernel, buffers);
+        releaseAll(null, buffers);
     }
 
     private static void releaseAll(cl_kernel kernel, cl_mem[] buffers) {

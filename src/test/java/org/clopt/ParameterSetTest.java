@@ -308,4 +308,42 @@ class ParameterSetTest extends OnDevice {
         set.close();
         assertThrows(IllegalStateException.class, set::step);
     }
+
+    /**
+     * A step whose weight_decay is 0 runs a kernel variant without the decay's check: switching
+     * weight_decay between 0 and not mid-run (and clipping, a variant of its own) gives the
+     * reference's results bit for bit.
+     */
+    @Test
+    void weightDecayVariantsFollowTheConfiguration() {
+        for (OptimizerConfig config : new OptimizerConfig[] {Adam.builder().build(), Sgd.builder().lr(0.1).build(),
+            RmsProp.builder().build()}) {
+            ParameterSet.Builder b = ParameterSet.builder().group(config).tensor("w", 4097);
+            try (ParameterSet cl = b.build(device); ParameterSet ref = b.buildReference()) {
+                java.util.SplittableRandom r = new java.util.SplittableRandom(6);
+                float[] p = new float[4097];
+                for (int i = 0; i < p.length; i++) {
+                    p[i] = (float) (r.nextDouble() - 0.5);
+                }
+                cl.writeParameters("w", p);
+                ref.writeParameters("w", p);
+                double[] decays = {0, 0.1, 0.1, 0, 0.05, 0};
+                for (int step = 0; step < decays.length; step++) {
+                    for (ParameterSet set : new ParameterSet[] {cl, ref}) {
+                        set.setConfig(0, set.config(0).with("weight_decay", decays[step]));
+                        set.writeGradients("w", p);
+                        if (step % 2 == 1) {
+                            set.clipGradNorm(0.5);
+                        }
+                        set.step();
+                    }
+                    float[] a = new float[4097];
+                    float[] e = new float[4097];
+                    cl.readParameters("w", a);
+                    ref.readParameters("w", e);
+                    assertArrayEquals(e, a, config.algorithm() + " step " + step);
+                }
+            }
+        }
+    }
 }
