@@ -317,6 +317,14 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** One JSON object per row, a line each; the exit code. */
+    private static int printJson(PrintWriter out, List<Map<String, Object>> rows) {
+        Gson gson = new Gson();
+        rows.forEach(r -> out.println(gson.toJson(r)));
+        out.flush();
+        return 0;
+    }
+
     private List<Precision> precisions() {
         List<Precision> list = new ArrayList<>();
         for (String name : precisionNames) {
@@ -365,10 +373,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Progress.say(progress, "done");
         if (json) {
-            Gson gson = new Gson();
-            rows.forEach(r -> out.println(gson.toJson(r)));
-            out.flush();
-            return 0;
+            return printJson(out, rows);
         }
         out.printf(Locale.ROOT, "device: %s%nwall time from the first gradient written to the step's end, median"
                 + " of %d rounds timed alternately%n%n", device, repetitions);
@@ -436,10 +441,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Progress.say(progress, "done");
         if (json) {
-            Gson gson = new Gson();
-            rows.forEach(r -> out.println(gson.toJson(r)));
-            out.flush();
-            return 0;
+            return printJson(out, rows);
         }
         double[] sorted = rooflines.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         out.printf(Locale.ROOT, "device: %s%nroofline y += a*x at N = %d: %.1f to %.1f GB/s over the run, timed "
@@ -475,9 +477,7 @@ final class BenchCommand implements Callable<Integer> {
     private void print(PrintWriter out, Device device, List<Double> rooflines,
                        List<Map<String, Object>> rows) {
         if (json) {
-            Gson gson = new Gson();
-            rows.forEach(r -> out.println(gson.toJson(r)));
-            out.flush();
+            printJson(out, rows);
             return;
         }
         double[] sorted = rooflines.stream().mapToDouble(Double::doubleValue).sorted().toArray();
