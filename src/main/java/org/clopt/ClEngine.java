@@ -98,7 +98,6 @@ final class ClEngine extends Engine {
         hostMemory = host;
         hostGradients = host == null ? null : device.aligned(host, bytes(GRADIENTS, size));
         buffers = new cl_mem[size > 0 ? arrays : 0];
-        cl_kernel k = null;
         try {
             for (int a = 0; a < buffers.length; a++) {
                 buffers[a] = a == GRADIENTS && hostGradients != null
@@ -107,15 +106,13 @@ final class ClEngine extends Engine {
             }
             // The variant the configuration steps with, made now: a kernel that does not build
             // fails here, at creation, not in a step.
-            int first = variant(false, layout);
-            k = device.createKernel(files, algorithm + "_step", options + ((first & 2) != 0 ? " -DCLOPT_NO_WEIGHT_DECAY" : ""));
-            setBuffers(k);
+            cl_kernel k = variant(variant(false, layout));
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
             device.finish();
             localSize = LaunchShape.localSizeFor(device.info(), k);
-            variants[first] = k;
         } catch (RuntimeException e) {
-            releaseAll(k, buffers);
+            releaseKernels();
+            releaseBuffers(buffers);
             throw e;
         }
     }
@@ -473,18 +470,20 @@ final class ClEngine extends Engine {
             }
         }
         closeTables();
-        for (cl_kernel v : variants) {
-            if (v != null) {
-                clReleaseKernel(v);
-            }
-        }
-        releaseAll(null, buffers);
+        releaseKernels();
+        releaseBuffers(buffers);
     }
 
-    private static void releaseAll(cl_kernel kernel, cl_mem[] buffers) {
-        if (kernel != null) {
-            clReleaseKernel(kernel);
+    private void releaseKernels() {
+        for (int v = 0; v < variants.length; v++) {
+            if (variants[v] != null) {
+                clReleaseKernel(variants[v]);
+                variants[v] = null;
+            }
         }
+    }
+
+    private static void releaseBuffers(cl_mem[] buffers) {
         for (int i = buffers.length - 1; i >= 0; i--) {
             if (buffers[i] != null) {
                 clReleaseMemObject(buffers[i]);

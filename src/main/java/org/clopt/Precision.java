@@ -161,12 +161,9 @@ public record Precision(Dtype dtype, boolean masterWeights, boolean stochasticRo
 
     /** The kernels' build options for this precision (common.cl). */
     String buildOptions() {
-        return switch (dtype) {
-            case FP32 -> "";
-            case BF16 -> " -DCLOPT_BF16" + (masterWeights ? " -DCLOPT_MASTER" : "")
-                    + (stochasticRounding ? " -DCLOPT_STOCHASTIC" : "");
-            case FP16 -> " -DCLOPT_FP16" + (masterWeights ? " -DCLOPT_MASTER" : "");
-        };
+        // The constructor allows master weights and stochastic rounding only with 16-bit types.
+        return gradientOptions() + (masterWeights ? " -DCLOPT_MASTER" : "")
+                + (stochasticRounding ? " -DCLOPT_STOCHASTIC" : "");
     }
 
     /** The build options of kernels that touch only gradients: their type. */
@@ -178,10 +175,6 @@ public record Precision(Dtype dtype, boolean masterWeights, boolean stochasticRo
         };
     }
 
-    /** The type of the stored parameters the update works on: fp32 with master weights. */
-    Dtype parameterDtype() {
-        return masterWeights ? Dtype.FP32 : dtype;
-    }
 
     @Override
     public String toString() {

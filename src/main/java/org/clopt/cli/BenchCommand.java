@@ -140,10 +140,7 @@ final class BenchCommand implements Callable<Integer> {
                 return benchSweep(device, configs, range, progress, out);
             }
             List<Double> rooflines = new ArrayList<>();
-            // A first, discarded measurement lets the machine reach its steady speed.
-            Progress.say(progress, "warm-up");
-            Benchmark.roofline(device, size, repetitions);
-            progress.step();
+            warmUp(device, progress, size, repetitions);
             for (OptimizerConfig config : configs) {
                 // Each step alternates with a roofline step, so drift in the machine's speed
                 // during the run affects both sides of the ratio alike.
@@ -239,12 +236,9 @@ final class BenchCommand implements Callable<Integer> {
         List<SweepPlot.Point> points = new ArrayList<>();
         List<double[]> times = new ArrayList<>();
         long cache = device.globalMemoryCacheBytes();
-        Progress.say(progress, "warm-up");
-        Benchmark.roofline(device, 1 << range[1], 5);
-        progress.step();
+        warmUp(device, progress, 1 << range[1], 5);
         for (OptimizerConfig config : configs) {
             Progress.say(progress, config.algorithm());
-            List<SweepPlot.Point> mine = new ArrayList<>();
             for (int e = range[0]; e <= range[1]; e++) {
                 int n = 1 << e;
                 // Enough steps to time: many at small sizes, where one takes microseconds.
@@ -253,21 +247,21 @@ final class BenchCommand implements Callable<Integer> {
                 double gbps = c.optimizer().gbps(config.bytesPerElement(), n);
                 double roof = c.roofline().gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, n);
                 long workingSet = (long) config.bytesPerElement() * n;
-                mine.add(new SweepPlot.Point(config.algorithm(), n, gbps, roof, cache > 0 && workingSet <= cache));
-                times.add(new double[] {c.optimizer().medianMs(), c.optimizer().wallMsPerStep()});
+                points.add(new SweepPlot.Point(config.algorithm(), n, gbps, roof, cache > 0 && workingSet <= cache));
+                times.add(new double[] {c.optimizer().medianMs(), c.optimizer().wallMsPerStep(),
+                    config.bytesPerElement()});
             }
-            points.addAll(mine);
             progress.step();
             progress.step();
         }
+        // The roofline of each size: the median of its measurements beside every optimizer.
+        Map<Long, Double> roof = new LinkedHashMap<>();
+        for (int e = range[0]; e <= range[1]; e++) {
+            long n = 1L << e;
+            roof.put(n, median(points.stream().filter(p -> p.n() == n).mapToDouble(SweepPlot.Point::rooflineGbps)
+                    .toArray()));
+        }
         if (cache == 0) {
-            // The roofline of each size as the median of its measurements beside every optimizer.
-            Map<Long, Double> roof = new LinkedHashMap<>();
-            for (int e = range[0]; e <= range[1]; e++) {
-                long n = 1L << e;
-                roof.put(n, median(points.stream().filter(p -> p.n() == n).mapToDouble(SweepPlot.Point::rooflineGbps)
-                        .toArray()));
-            }
             double largest = roof.get(1L << range[1]);
             points.replaceAll(p -> new SweepPlot.Point(p.optimizer(), p.n(), p.gbps(), p.rooflineGbps(),
                     roof.get(p.n()) > 1.2 * largest));
@@ -276,13 +270,13 @@ final class BenchCommand implements Callable<Integer> {
         String caption = device + ", N = 2^" + range[0] + " to 2^" + range[1];
         if (plot != null) {
             try {
-                SweepPlot.write(plot, points, caption);
+                SweepPlot.write(plot, points, roof, caption);
             } catch (java.io.IOException e) {
                 throw new java.io.IOException("--plot " + plot + ": " + e.getMessage(), e);
             }
         }
         if (json) {
-            Gson gson = new Gson();
+            List<Map<String, Object>> rows = new ArrayList<>();
             for (int i = 0; i < points.size(); i++) {
                 SweepPlot.Point p = points.get(i);
                 Map<String, Object> row = new LinkedHashMap<>();
@@ -291,16 +285,14 @@ final class BenchCommand implements Callable<Integer> {
                 row.put("device", device.toString());
                 row.put("median_ms", round(times.get(i)[0]));
                 row.put("wall_ms_per_step", round(times.get(i)[1]));
-                row.put("bytes_per_element", configs.stream().filter(c -> c.algorithm().equals(p.optimizer()))
-                        .findFirst().orElseThrow().bytesPerElement());
+                row.put("bytes_per_element", (int) times.get(i)[2]);
                 row.put("gbps", round(p.gbps()));
                 row.put("roofline_gbps", round(p.rooflineGbps()));
                 row.put("roofline_fraction", round(p.gbps() / p.rooflineGbps()));
                 row.put("cache_bound", p.cacheBound());
-                out.println(gson.toJson(row));
+                rows.add(row);
             }
-            out.flush();
-            return 0;
+            return printJson(out, rows);
         }
         out.printf(Locale.ROOT, "device: %s%ncache-bound (marked 'cache'): %s%n%n", device, cache > 0
                 ? "the working set fits in the device's " + cache + "-byte global memory cache"
@@ -325,20 +317,15 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** A first, discarded measurement lets the machine reach its steady speed. */
+    private static void warmUp(Device device, ProgressBar progress, int n, int repetitions) {
+        Progress.say(progress, "warm-up");
+        Benchmark.roofline(device, n, repetitions);
+        progress.step();
+    }
+
     private List<Precision> precisions() {
-        List<Precision> list = new ArrayList<>();
-        for (String name : precisionNames) {
-            if (name.equals("all")) {
-                list.addAll(Precision.SHORT_NAMED);
-                continue;
-            }
-            try {
-                list.add(Precision.ofShortName(name));
-            } catch (IllegalArgumentException e) {
-                throw new BadInputException("--precision: " + e.getMessage() + " or all", e);
-            }
-        }
-        return list.stream().distinct().toList();
+        return PrecisionOptions.modes(precisionNames);
     }
 
     /** Each optimizer's step with gradients on the device, from writeGradients and from gradientBuffer. */
@@ -398,9 +385,7 @@ final class BenchCommand implements Callable<Integer> {
                                 ProgressBar progress, PrintWriter out) {
         List<Map<String, Object>> rows = new ArrayList<>();
         List<Double> rooflines = new ArrayList<>();
-        Progress.say(progress, "warm-up");
-        Benchmark.roofline(device, size, repetitions);
-        progress.step();
+        warmUp(device, progress, size, repetitions);
         for (OptimizerConfig config : configs) {
             Progress.say(progress, config.algorithm());
             // lamb rounds to nearest only: it has no stochastic mode.

@@ -168,4 +168,20 @@ final class PrecisionOptions {
             default -> throw new BadInputException(flag + " " + value + ": must be true or false");
         };
     }
+
+    /**
+     * The modes a {@code --precision MODE,...|all} of bench and verify names, each once, in
+     * order: {@link Precision#shortName() short names}, or all of them.
+     */
+    static List<Precision> modes(List<String> names) {
+        List<Precision> list = new java.util.ArrayList<>();
+        for (String name : names) {
+            try {
+                list.addAll(name.equals("all") ? Precision.SHORT_NAMED : List.of(Precision.ofShortName(name)));
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException("--precision: " + e.getMessage() + " or all", e);
+            }
+        }
+        return list.stream().distinct().toList();
+    }
 }

@@ -47,9 +47,10 @@ final class SweepPlot {
      * Writes the PNG of {@code points} to {@code file}, atomically.
      *
      * @param points the sweep's measurements, any order
+     * @param roofline the roofline at each N: the median of its measurements
      * @param caption what made them: the device and how N was swept
      */
-    static void write(Path file, List<Point> points, String caption) throws IOException {
+    static void write(Path file, List<Point> points, Map<Long, Double> roofline, String caption) throws IOException {
         XYChart chart = new XYChartBuilder().width(1100).height(700)
                 .title("bench --sweep: effective bandwidth against size")
                 .xAxisTitle("N (elements, log scale); " + caption).yAxisTitle("GB/s (log scale)").build();
@@ -63,15 +64,9 @@ final class SweepPlot {
         for (Point p : points) {
             byOptimizer.computeIfAbsent(p.optimizer(), k -> new ArrayList<>()).add(p);
         }
-        // The roofline at each size: the median of its measurements beside every optimizer.
         List<Point> first = byOptimizer.values().iterator().next();
-        List<Double> roofline = new ArrayList<>();
-        for (Point p : first) {
-            roofline.add(points.stream().filter(q -> q.n() == p.n()).mapToDouble(Point::rooflineGbps).sorted()
-                    .skip((points.stream().filter(q -> q.n() == p.n()).count() - 1) / 2).findFirst().orElseThrow());
-        }
-        XYSeries roof = chart.addSeries("roofline y += a*x (median)", first.stream().map(p -> (double) p.n()).toList(),
-                roofline);
+        XYSeries roof = chart.addSeries("roofline y += a*x (median)",
+                roofline.keySet().stream().map(Long::doubleValue).toList(), List.copyOf(roofline.values()));
         roof.setLineColor(Color.BLACK);
         roof.setMarker(SeriesMarkers.NONE);
         roof.setLineStyle(new BasicStroke(2.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f,
@@ -94,7 +89,7 @@ final class SweepPlot {
         if (lastCacheBound > 0) {
             chart.addAnnotation(new AnnotationLine(lastCacheBound, true, false));
             chart.addAnnotation(new AnnotationText("cache-bound up to here", lastCacheBound,
-                    roofline.stream().mapToDouble(Double::doubleValue).max().orElse(1), false));
+                    roofline.values().stream().mapToDouble(Double::doubleValue).max().orElse(1), false));
         }
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         if (!ImageIO.write(BitmapEncoder.getBufferedImage(chart), "png", png)) {

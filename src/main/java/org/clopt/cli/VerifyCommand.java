@@ -1,7 +1,6 @@
 package org.clopt.cli;
 
 import java.io.PrintWriter;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -64,17 +63,8 @@ final class VerifyCommand implements Callable<Integer> {
         if (steps < 1) {
             throw new BadInputException("--steps " + steps + ": must be at least 1");
         }
-        List<Precision> precisions = new ArrayList<>();
-        for (String name : precisionNames) {
-            try {
-                precisions.addAll(name.equals("all") ? Precision.SHORT_NAMED : List.of(Precision.ofShortName(name)));
-            } catch (IllegalArgumentException e) {
-                throw new BadInputException("--precision: " + e.getMessage() + " or all", e);
-            }
-        }
         PrintWriter out = spec.commandLine().getOut();
-        List<Conformance.Case> cases = Conformance.cases(checkedSizes,
-                precisions.stream().distinct().toList());
+        List<Conformance.Case> cases = Conformance.cases(checkedSizes, PrecisionOptions.modes(precisionNames));
         // One line per option set and precision; the matrix is ordered by them.
         Map<String, List<Conformance.Case>> bySet = cases.stream().collect(Collectors.groupingBy(
                 c -> c.options() + (c.precision().equals(Precision.FP32) ? "" : " [" + c.precision().shortName() + "]"),

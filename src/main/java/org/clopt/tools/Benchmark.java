@@ -160,25 +160,7 @@ public final class Benchmark {
 
     /**
      * The step of {@code config} in each precision, on {@code n} elements in {@code tensors}
-     * tensors of a set, timed alternately with each other and with the roofline.
-     *
-     * @param device the device to time on
-     * @param config the configuration to time
-     * @param n the number of elements in all
-     * @param tensors the number of tensors, in [1, max(1, n)]
-     * @param precisions the precisions to time
-     * @param repetitions the number of timed steps of each, after 3 of warm-up
-     * @return a timing per precision, in order, then the roofline's
-     * @throws IllegalArgumentException for a number of tensors out of range, or a precision the
-     *     algorithm does not support
-     */
-    public static Timing[] comparePrecisions(Device device, OptimizerConfig config, int n, int tensors,
-                                             List<Precision> precisions, int repetitions) {
-        return comparePrecisions(device, config, n, tensors, precisions, false, repetitions);
-    }
-
-    /**
-     * As {@link #comparePrecisions(Device, OptimizerConfig, int, int, List, int)}, and with
+     * tensors of a set, timed alternately with each other and with the roofline; with
      * {@code scaled}, each precision also stepped through a {@link GradScaler} (fresh gradients,
      * {@code step()}: the check for Inf and NaN, its 4-byte read and the step; {@code update()}),
      * timed alternately with the rest.
