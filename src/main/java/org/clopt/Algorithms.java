@@ -24,7 +24,8 @@ public final class Algorithms {
     public static final List<Algorithm> ALL = List.of(
             Sgd.SGD, Sgd.MOMENTUM, Sgd.NESTEROV, Adagrad.ALGORITHM, RmsProp.ALGORITHM,
             Adadelta.ALGORITHM, Adam.ALGORITHM, AdamW.ALGORITHM, NAdam.ALGORITHM, Adamax.ALGORITHM,
-            Rprop.ALGORITHM, RAdam.ALGORITHM, Asgd.ALGORITHM, Lion.ALGORITHM, Lamb.ALGORITHM);
+            Rprop.ALGORITHM, RAdam.ALGORITHM, Asgd.ALGORITHM, Lion.ALGORITHM, Lamb.ALGORITHM,
+            Adafactor.ALGORITHM);
 
     /** Their names, in the same order. */
     public static final List<String> NAMES = ALL.stream().map(Algorithm::name).toList();

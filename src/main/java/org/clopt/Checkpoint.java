@@ -582,7 +582,8 @@ public final class Checkpoint {
     private static Object value(String key, JsonElement v) {
         if (v.isJsonArray()) {
             List<Object> parts = new ArrayList<>();
-            v.getAsJsonArray().forEach(x -> parts.add(value(key, x)));
+            // A null element is a pair's None (Adafactor's eps); the hyperparameter says if it may be.
+            v.getAsJsonArray().forEach(x -> parts.add(x.isJsonNull() ? null : value(key, x)));
             return parts;
         }
         if (v.isJsonPrimitive()) {

@@ -65,15 +65,17 @@ final class ClEngine extends Engine {
     private DeviceBuffer factorBuffer;
     private final long localSize;
 
-    ClEngine(Device device, OptimizerConfig layout, Precision precision, int size, boolean onHost) {
-        super(layout, precision, size);
+    ClEngine(Device device, OptimizerConfig layout, Precision precision, int size, int[] stateSizes,
+             boolean onHost) {
+        super(layout, precision, size, stateSizes);
         this.device = device;
-        this.files = layout.perTensorStep() != null ? List.of("reduce", algorithm) : List.of(algorithm);
+        this.files = layout.perTensorStep() != null || layout instanceof Adafactor
+                ? List.of("reduce", algorithm) : List.of(algorithm);
         device.ensureOpen();
         int arrays = 2 + stateNames.size() + (precision.masterWeights() ? 1 : 0);
         long total = 0;
         for (int a = 0; a < arrays; a++) {
-            total += bytes(a, size);
+            total += bytes(a, length(a));
         }
         if (total > device.info().globalMemoryBytes()) {
             throw new DeviceMemoryException(algorithm + " on " + size + " elements needs "
@@ -97,21 +99,30 @@ final class ClEngine extends Engine {
         }
         hostMemory = host;
         hostGradients = host == null ? null : device.aligned(host, bytes(GRADIENTS, size));
-        buffers = new cl_mem[size > 0 ? arrays : 0];
+        // No buffers for no elements (an empty tensor's col_var still has its columns).
+        buffers = new cl_mem[total > 0 ? arrays : 0];
         try {
             for (int a = 0; a < buffers.length; a++) {
                 buffers[a] = a == GRADIENTS && hostGradients != null
-                        ? device.allocateOver(hostGradients, arrayName(a)) : device.allocate(bytes(a, size), arrayName(a));
-                fill(a, 0, size, a < 2 || a == workingArray() ? 0f : layout.initialState(a - 2));
+                        ? device.allocateOver(hostGradients, arrayName(a))
+                        : device.allocate(bytes(a, Math.max(1, length(a))), arrayName(a));
+                fill(a, 0, length(a), a < 2 || a == workingArray() ? 0f : layout.initialState(a - 2));
             }
             // The variant the configuration steps with, made now: a kernel that does not build
             // fails here, at creation, not in a step.
-            cl_kernel k = variant(variant(false, layout));
+            cl_kernel k = layout instanceof Adafactor ? null : variant(variant(false, layout));
+            Kernel[] passes = layout instanceof Adafactor ? adafactorKernels() : null;
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
             device.finish();
-            localSize = LaunchShape.localSizeFor(device.info(), k);
+            localSize = passes != null ? passes[ADAFACTOR_APPLY].localSize() : LaunchShape.localSizeFor(device.info(), k);
         } catch (RuntimeException e) {
             releaseKernels();
+            if (adafactor != null) {
+                for (Kernel a : adafactor) {
+                    a.close();
+                }
+                one.close();
+            }
             releaseBuffers(buffers);
             throw e;
         }
@@ -296,6 +307,141 @@ final class ClEngine extends Engine {
         apply.launch(0, chunkCount, CHUNK_GROUP);
     }
 
+    /** adafactor.cl's kernels, in {@link #ADAFACTOR_KERNELS}' order, made on first use. */
+    private Kernel[] adafactor;
+    private static final String[] ADAFACTOR_KERNELS = {"adafactor_rows", "adafactor_cols", "adafactor_batches",
+        "adafactor_partials", "adafactor_finish", "adafactor_apply"};
+    private static final int ADAFACTOR_APPLY = 5;
+    /** The tables of the last run's layout, on the device. */
+    private AdafactorTables adafactorTables;
+    /** A clip coefficient of 1, for steps without clipping. */
+    private DeviceBuffer one;
+
+    private Kernel[] adafactorKernels() {
+        if (adafactor == null) {
+            Kernel[] made = new Kernel[ADAFACTOR_KERNELS.length];
+            try {
+                for (int i = 0; i < made.length; i++) {
+                    made[i] = Kernel.wrap(device, ADAFACTOR_KERNELS[i],
+                            device.createKernel(files, ADAFACTOR_KERNELS[i], options));
+                }
+                one = DeviceBuffer.of(device, new float[] {1f}, "a clip coefficient of 1");
+            } catch (RuntimeException e) {
+                for (Kernel k : made) {
+                    if (k != null) {
+                        k.close();
+                    }
+                }
+                throw e;
+            }
+            adafactor = made;
+        }
+        return adafactor;
+    }
+
+    /** {@link Adafactor.Tables} on the device, with room for the partial norms and coefficients. */
+    private static final class AdafactorTables implements AutoCloseable {
+        final int[] key;
+        final Adafactor.Tables tables;
+        final DeviceBuffer factored;
+        final DeviceBuffer chunks;
+        final DeviceBuffer tensorEnds;
+        final DeviceBuffer cursors;
+        final DeviceBuffer rootSizes;
+        final DeviceBuffer partials;
+        final DeviceBuffer coefficients;
+        final DeviceBuffer rowMeans;
+        private final Closer made = new Closer();
+
+        AdafactorTables(Device device, int[] key, Adafactor.Tables t) {
+            this.key = key;
+            this.tables = t;
+            int chunkCount = t.chunks().length / 2;
+            try {
+                factored = made.add(DeviceBuffer.of(device, t.factored(), "adafactor's factored tensors"));
+                chunks = made.add(DeviceBuffer.of(device, t.chunks(), "adafactor's chunks"));
+                tensorEnds = made.add(DeviceBuffer.of(device, t.tensorEnds(), "adafactor's tensor ends"));
+                cursors = made.add(DeviceBuffer.of(device, t.cursors(), "adafactor's chunk cursors"));
+                rootSizes = made.add(DeviceBuffer.of(device, t.rootSizes(), "adafactor's sqrt(numel)"));
+                partials = made.add(DeviceBuffer.allocate(device, 8L * chunkCount, "adafactor's partial norms"));
+                coefficients = made.add(DeviceBuffer.allocate(device, 4L * chunkCount, "adafactor's coefficients"));
+                rowMeans = made.add(DeviceBuffer.allocate(device, 4L * Math.max(1, t.matrices()),
+                        "adafactor's row means"));
+            } catch (RuntimeException e) {
+                made.closeQuietlyAfter(e);
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            made.close();
+        }
+    }
+
+    /** The layout of a run, compared element by element. */
+    private static int[] key(List<TensorLayout> run) {
+        List<Integer> key = new java.util.ArrayList<>();
+        for (TensorLayout t : run) {
+            key.add(t.offset());
+            key.add(t.size());
+            key.add(t.shape().length);
+            Arrays.stream(t.shape()).forEach(key::add);
+            Arrays.stream(t.stateOffsets()).forEach(key::add);
+        }
+        return key.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Work-items per work-group of adafactor's passes, each of which loops over a row, column or chunk. */
+    private static final int ADAFACTOR_GROUP = 64;
+
+    @Override
+    void runAdafactor(Adafactor config, float[] scalars, List<TensorLayout> run, StepInput input) {
+        device.ensureOpen();
+        deviceUse(GRADIENTS);
+        Kernel[] k = adafactorKernels();
+        int[] key = key(run);
+        if (adafactorTables == null || !Arrays.equals(adafactorTables.key, key)) {
+            if (adafactorTables != null) {
+                adafactorTables.close();
+                adafactorTables = null;
+            }
+            adafactorTables = new AdafactorTables(device, key, Adafactor.Tables.of(run));
+        }
+        AdafactorTables at = adafactorTables;
+        Adafactor.Tables t = at.tables;
+        int chunkCount = t.chunks().length / 2;
+        if (chunkCount == 0 || buffers.length == 0) {
+            return;
+        }
+        cl_mem clip = input.clip().buffer() != null ? input.clip().buffer() : one.handle();
+        float w = scalars[0];
+        float oneMinusW = scalars[1];
+        cl_mem p = buffers[PARAMETERS];
+        cl_mem grad = buffers[GRADIENTS];
+        cl_mem rowVar = buffers[2];
+        cl_mem colVar = buffers[3];
+        cl_mem variance = buffers[4];
+        if (t.factoredCount() > 0) {
+            k[0].arg(0, at.factored).arg(1, t.factoredCount()).arg(2, grad).arg(3, clip).arg(4, input.unscale())
+                    .arg(5, rowVar).arg(6, w).arg(7, oneMinusW).launch(0, t.rows(), ADAFACTOR_GROUP);
+            k[1].arg(0, at.factored).arg(1, t.factoredCount()).arg(2, grad).arg(3, clip).arg(4, input.unscale())
+                    .arg(5, colVar).arg(6, w).arg(7, oneMinusW).launch(0, t.columns(), ADAFACTOR_GROUP);
+            k[2].arg(0, at.factored).arg(1, t.factoredCount()).arg(2, rowVar).arg(3, at.rowMeans).arg(4, scalars[2])
+                    .launch(0, t.matrices(), ADAFACTOR_GROUP);
+        }
+        k[3].arg(0, at.chunks).arg(1, at.cursors).arg(2, at.partials).arg(3, chunkCount).arg(4, p).arg(5, grad)
+                .arg(6, clip).arg(7, input.unscale()).arg(8, rowVar).arg(9, colVar).arg(10, variance)
+                .arg(11, at.rowMeans).arg(12, w).arg(13, oneMinusW).arg(14, scalars[3])
+                .launch(0, chunkCount, ADAFACTOR_GROUP);
+        k[4].arg(0, at.partials).arg(1, at.tensorEnds).arg(2, run.size()).arg(3, chunkCount).arg(4, at.rootSizes)
+                .arg(5, at.coefficients).arg(6, scalars[4]).arg(7, scalars[5]).arg(8, scalars[7]).launch(0, 1);
+        k[5].arg(0, at.chunks).arg(1, at.cursors).arg(2, at.coefficients).arg(3, p).arg(4, grad).arg(5, clip)
+                .arg(6, input.unscale()).arg(7, rowVar).arg(8, colVar).arg(9, variance).arg(10, at.rowMeans)
+                .arg(11, w).arg(12, oneMinusW).arg(13, scalars[3]).arg(14, scalars[6])
+                .launch(0, chunkCount, ADAFACTOR_GROUP);
+    }
+
     private void closeTables() {
         Closer all = new Closer();
         if (tables != null) {
@@ -469,6 +615,19 @@ final class ClEngine extends Engine {
                 k.close();
             }
         }
+        if (adafactor != null) {
+            for (Kernel k : adafactor) {
+                k.close();
+            }
+        }
+        Closer rest = new Closer();
+        if (adafactorTables != null) {
+            rest.add(adafactorTables);
+        }
+        if (one != null) {
+            rest.add(one);
+        }
+        rest.close();
         closeTables();
         releaseKernels();
         releaseBuffers(buffers);

@@ -28,12 +28,26 @@ abstract class Engine implements AutoCloseable {
     final String algorithm;
     final List<String> stateNames;
     final Precision precision;
+    /**
+     * Elements of each state array: {@link #size} unless the algorithm keeps state of other
+     * shapes ({@link OptimizerConfig#stateShape}), whose tensors' parts the set lays end to end.
+     */
+    private final int[] stateSizes;
 
-    Engine(OptimizerConfig layout, Precision precision, int size) {
+    Engine(OptimizerConfig layout, Precision precision, int size, int[] stateSizes) {
         this.size = size;
         this.algorithm = layout.algorithm();
         this.stateNames = layout.stateNames();
         this.precision = precision;
+        if (stateSizes.length != stateNames.size()) {
+            throw new IllegalArgumentException(stateSizes.length + " state sizes for " + stateNames);
+        }
+        this.stateSizes = stateSizes.clone();
+    }
+
+    /** Elements of array {@code array}. */
+    final int length(int array) {
+        return array >= 2 && array < 2 + stateSizes.length ? stateSizes[array - 2] : size;
     }
 
     /**
@@ -48,11 +62,29 @@ abstract class Engine implements AutoCloseable {
     abstract void run(OptimizerConfig config, float[] scalars, int from, int to, StepInput input);
 
     /**
-     * One step of a run of consecutive tensors, tensor k being elements [bounds[k], bounds[k + 1]):
-     * {@link #run} over the whole run, and for an algorithm with per-tensor norms
-     * ({@link OptimizerConfig#perTensorStep()}) its norms and the update with each tensor's factor.
+     * A tensor's place in its group's arrays: elements [offset, offset + size) of the
+     * parameters and gradients, its shape, and where its part of each state array starts (-1
+     * where it keeps none of it, see {@link OptimizerConfig#stateShape}).
      */
-    final void step(OptimizerConfig config, float[] scalars, int[] bounds, StepInput input) {
+    record TensorLayout(int offset, int size, int[] shape, int[] stateOffsets) {
+    }
+
+    /**
+     * One step of a run of consecutive tensors: {@link #run} over the whole run, and for an
+     * algorithm with per-tensor norms ({@link OptimizerConfig#perTensorStep()}) its norms and
+     * the update with each tensor's factor; Adafactor's passes for Adafactor.
+     */
+    final void step(OptimizerConfig config, float[] scalars, List<TensorLayout> run, StepInput input) {
+        if (config instanceof Adafactor adafactor) {
+            runAdafactor(adafactor, scalars, run, input);
+            return;
+        }
+        int[] bounds = new int[run.size() + 1];
+        for (int k = 0; k < run.size(); k++) {
+            bounds[k] = run.get(k).offset();
+        }
+        TensorLayout last = run.get(run.size() - 1);
+        bounds[run.size()] = last.offset() + last.size();
         int from = bounds[0];
         int to = bounds[bounds.length - 1];
         run(config, scalars, from, to, input);
@@ -61,6 +93,12 @@ abstract class Engine implements AutoCloseable {
             runPerTensor(perTensor, scalars, bounds);
         }
     }
+
+    /**
+     * Adafactor's step of a run of tensors, with their row and column statistics: see
+     * {@link Adafactor} and {@code kernels/adafactor.cl}.
+     */
+    abstract void runAdafactor(Adafactor config, float[] scalars, List<TensorLayout> run, StepInput input);
 
     /**
      * The passes after {@link #run} of a {@link PerTensorStep} algorithm: each

@@ -1,5 +1,7 @@
 package org.clopt;
 
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -39,7 +41,11 @@ public final class Hyperparameter {
         /** 0 &lt; value &lt; 1: Rprop's etaminus. */
         UNIT_EXCLUSIVE("in (0, 1)"),
         /** 1 &lt; value, finite: Rprop's etaplus. */
-        ABOVE_ONE("a finite number > 1");
+        ABOVE_ONE("a finite number > 1"),
+        /** 1 &lt;= value, finite: Adafactor's clipping threshold d. */
+        AT_LEAST_ONE("a finite number >= 1"),
+        /** value &lt;= 0, finite: Adafactor's beta2_decay. */
+        AT_MOST_ZERO("a finite number <= 0");
 
         private final String text;
 
@@ -59,6 +65,10 @@ public final class Hyperparameter {
                     return v > 0 && v < 1;
                 case ABOVE_ONE:
                     return v > 1 && Double.isFinite(v);
+                case AT_LEAST_ONE:
+                    return v >= 1 && Double.isFinite(v);
+                case AT_MOST_ZERO:
+                    return v <= 0 && Double.isFinite(v);
                 default:
                     return v >= 0 && v <= 1;
             }
@@ -77,14 +87,16 @@ public final class Hyperparameter {
     private final Object defaultValue;
     private final boolean structural;
     private final int since;
+    /** Whether a pair's first element may be None (null; {@code None} in text). */
+    private final boolean firstOptional;
 
     private Hyperparameter(String key, Kind kind, Range range, Range secondRange, Object defaultValue,
                            boolean structural) {
-        this(key, kind, range, secondRange, defaultValue, structural, 1);
+        this(key, kind, range, secondRange, defaultValue, structural, 1, false);
     }
 
     private Hyperparameter(String key, Kind kind, Range range, Range secondRange, Object defaultValue,
-                           boolean structural, int since) {
+                           boolean structural, int since, boolean firstOptional) {
         this.key = Objects.requireNonNull(key, "key");
         this.kind = kind;
         this.range = range;
@@ -92,6 +104,7 @@ public final class Hyperparameter {
         this.defaultValue = defaultValue;
         this.structural = structural;
         this.since = since;
+        this.firstOptional = firstOptional;
     }
 
     /** A number with this default. */
@@ -107,6 +120,20 @@ public final class Hyperparameter {
     /** Two numbers, the first in {@code firstRange}, the second in {@code secondRange} (Rprop's etas). */
     static Hyperparameter pair(String key, double first, double second, Range firstRange, Range secondRange) {
         return new Hyperparameter(key, Kind.PAIR, firstRange, secondRange, List.of(first, second), false);
+    }
+
+    /**
+     * Two numbers as {@link #pair}, of which the first may be None: null in Java and JSON,
+     * {@code None} in text (Adafactor's {@code eps}, whose None the algorithm resolves).
+     */
+    static Hyperparameter pairWithOptionalFirst(String key, Double first, double second, Range firstRange,
+                                                Range secondRange) {
+        return new Hyperparameter(key, Kind.PAIR, firstRange, secondRange, pairOf(first, second), false, 1, true);
+    }
+
+    /** An immutable pair that may hold a null first element, which List.of refuses. */
+    private static List<Double> pairOf(Double first, Double second) {
+        return Collections.unmodifiableList(Arrays.asList(first, second));
     }
 
     /** A flag with this default. */
@@ -129,7 +156,7 @@ public final class Hyperparameter {
      * state kept, so a parameter group's value is fixed once the group exists.
      */
     Hyperparameter structural() {
-        return new Hyperparameter(key, kind, range, secondRange, defaultValue, true, since);
+        return new Hyperparameter(key, kind, range, secondRange, defaultValue, true, since, firstOptional);
     }
 
     /**
@@ -137,12 +164,12 @@ public final class Hyperparameter {
      * files of an older version lack it and load with its default.
      */
     Hyperparameter since(int formatVersion) {
-        return new Hyperparameter(key, kind, range, secondRange, defaultValue, structural, formatVersion);
+        return new Hyperparameter(key, kind, range, secondRange, defaultValue, structural, formatVersion, firstOptional);
     }
 
     /** The same hyperparameter with another default, for a preset or a variant. */
     Hyperparameter withDefault(Object value) {
-        return new Hyperparameter(key, kind, range, secondRange, coerce(value), structural, since);
+        return new Hyperparameter(key, kind, range, secondRange, coerce(value), structural, since, firstOptional);
     }
 
     /**
@@ -247,9 +274,13 @@ public final class Hyperparameter {
                 if (value instanceof float[] f && f.length == 2) {
                     return List.of((double) f[0], (double) f[1]);
                 }
-                if (value instanceof List<?> l && l.size() == 2
-                        && l.get(0) instanceof Number a && l.get(1) instanceof Number b) {
-                    return List.of(a.doubleValue(), b.doubleValue());
+                if (value instanceof List<?> l && l.size() == 2 && l.get(1) instanceof Number b) {
+                    if (l.get(0) instanceof Number a) {
+                        return List.of(a.doubleValue(), b.doubleValue());
+                    }
+                    if (l.get(0) == null && firstOptional) {
+                        return pairOf(null, b.doubleValue());
+                    }
                 }
                 break;
         }
@@ -275,7 +306,10 @@ public final class Hyperparameter {
                 String[] parts = text.split(",", -1);
                 if (parts.length != 2) {
                     throw new IllegalArgumentException("invalid " + key + ": '" + text
-                            + "' (must be two numbers separated by a comma)");
+                            + "' (must be " + expected() + " separated by a comma)");
+                }
+                if (firstOptional && parts[0].trim().equals("None")) {
+                    return pairOf(null, parseNumber(parts[1]));
                 }
                 return List.of(parseNumber(parts[0]), parseNumber(parts[1]));
         }
@@ -287,7 +321,9 @@ public final class Hyperparameter {
             checkNumber(key, (Double) value, range);
         } else if (kind == Kind.PAIR) {
             List<?> pair = (List<?>) value;
-            checkNumber(key + "[0]", (Double) pair.get(0), range);
+            if (pair.get(0) != null) {
+                checkNumber(key + "[0]", (Double) pair.get(0), range);
+            }
             checkNumber(key + "[1]", (Double) pair.get(1), secondRange);
         }
     }
@@ -312,11 +348,15 @@ public final class Hyperparameter {
     }
 
     private String expected() {
-        return kind == Kind.NUMBER ? "a number" : kind == Kind.FLAG ? "true or false" : "two numbers";
+        return kind == Kind.NUMBER ? "a number" : kind == Kind.FLAG ? "true or false"
+                : firstOptional ? "None or a number, and a number" : "two numbers";
     }
 
     /** The value in the text form {@link #parse} reads: {@code 0.001}, {@code 0.9,0.999}, {@code true}. */
     static String format(Object value) {
+        if (value == null) {
+            return "None";
+        }
         if (value instanceof List<?> pair) {
             return format(pair.get(0)) + "," + format(pair.get(1));
         }

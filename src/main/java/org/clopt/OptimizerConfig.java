@@ -79,11 +79,43 @@ public abstract class OptimizerConfig {
     }
 
     /**
-     * The per-element state arrays under their PyTorch state keys, in kernel argument order.
+     * The state arrays under their PyTorch state keys, in kernel argument order: every key that
+     * some tensor keeps ({@link #stateKeys(int[])} says which a tensor of a given shape keeps).
      *
      * @return the state keys, possibly empty
      */
     public abstract List<String> stateNames();
+
+    /**
+     * The shape of state array {@code key} for a parameter tensor of shape {@code shape}, or
+     * null when such a tensor keeps none of it. For most algorithms every state array has the
+     * tensor's shape; Adafactor keeps {@code row_var} and {@code col_var}, factors of the
+     * tensor's last two dimensions, for a tensor of 2 or more dimensions, and {@code variance}
+     * for the others.
+     *
+     * @param key a state key of {@link #stateNames()}
+     * @param shape the tensor's dimensions
+     * @return the state array's dimensions (a new array), or null
+     * @throws IllegalArgumentException for a key this algorithm does not keep
+     */
+    public int[] stateShape(String key, int[] shape) {
+        if (!stateNames().contains(key)) {
+            throw new IllegalArgumentException("unknown state '" + key + "' for " + algorithm() + " (has: "
+                    + String.join(", ", stateNames()) + ")");
+        }
+        return shape.clone();
+    }
+
+    /**
+     * The state keys a tensor of shape {@code shape} keeps: those of {@link #stateNames()} whose
+     * {@link #stateShape} is not null, in the same order.
+     *
+     * @param shape the tensor's dimensions
+     * @return the state keys, possibly empty
+     */
+    public final List<String> stateKeys(int[] shape) {
+        return stateNames().stream().filter(key -> stateShape(key, shape) != null).toList();
+    }
 
     /**
      * Scalar state kept per tensor besides the step count, by PyTorch key, as float32 values

@@ -65,6 +65,8 @@ public final class ParameterSet implements AutoCloseable {
         final int group;
         final int offset;
         final int size;
+        /** Its place for the engine: elements, shape, and its parts of the state arrays. */
+        final Engine.TensorLayout layout;
         long step;
         /**
          * The algorithm's scalar state after the last step (NAdam's mu_product, ASGD's eta and
@@ -85,12 +87,13 @@ public final class ParameterSet implements AutoCloseable {
          */
         float unscale = 1f;
 
-        Tensor(String name, int[] shape, int group, int offset, int size) {
+        Tensor(String name, int[] shape, int group, int offset, int size, int[] stateOffsets) {
             this.name = name;
             this.shape = shape;
             this.group = group;
             this.offset = offset;
             this.size = size;
+            this.layout = new Engine.TensorLayout(offset, size, shape, stateOffsets);
         }
     }
 
@@ -140,13 +143,14 @@ public final class ParameterSet implements AutoCloseable {
 
     /** Makes a group's engine; tests substitute one that fails on demand. */
     interface EngineFactory {
-        Engine create(Device device, OptimizerConfig layout, Precision precision, int size, boolean hostGradients);
+        Engine create(Device device, OptimizerConfig layout, Precision precision, int size, int[] stateSizes,
+                      boolean hostGradients);
     }
 
     /** The engines every set uses: OpenCL with a device, the CPU reference without. */
-    static final EngineFactory DEFAULT_ENGINES = (device, layout, precision, size, hostGradients) -> device == null
-            ? new ReferenceEngine(layout, precision, size)
-            : new ClEngine(device, layout, precision, size, hostGradients);
+    static final EngineFactory DEFAULT_ENGINES = (device, layout, precision, size, stateSizes, hostGradients) ->
+            device == null ? new ReferenceEngine(layout, precision, size, stateSizes)
+            : new ClEngine(device, layout, precision, size, stateSizes, hostGradients);
 
     private final EngineFactory engineFactory;
     /** Whether groups keep their gradients where {@link #gradientBuffer} can hand them out. */
@@ -310,27 +314,38 @@ public final class ParameterSet implements AutoCloseable {
         ensureOpen();
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(precision, "precision");
-        if (!precision.supports(config)) {
-            throw new IllegalArgumentException(config.algorithm() + " with " + precision + " parameters: its"
-                    + " per-tensor update rounds to nearest only (drop withStochasticRounding)");
+        String unsupported = precision.unsupported(config);
+        if (unsupported != null) {
+            throw new IllegalArgumentException(config.algorithm() + " with " + precision + " parameters: "
+                    + unsupported);
         }
         List<Tensor> added = new ArrayList<>();
         Set<String> addedNames = new HashSet<>();
         long offset = 0;
+        List<String> stateNames = config.stateNames();
+        // Each state array holds the tensors' parts end to end, as the parameters do.
+        long[] stateEnds = new long[stateNames.size()];
         int group = configs.size();
         for (TensorSpec spec : tensorSpecs) {
             if (byName.containsKey(spec.name()) || !addedNames.add(spec.name())) {
                 throw new IllegalArgumentException("duplicate tensor name '" + spec.name() + "'");
             }
             int size = checkedSize(spec.name(), spec.shape());
-            if (offset + size > Integer.MAX_VALUE) {
+            int[] stateOffsets = new int[stateNames.size()];
+            for (int k = 0; k < stateOffsets.length; k++) {
+                int[] stateShape = config.stateShape(stateNames.get(k), spec.shape());
+                stateOffsets[k] = stateShape == null ? -1 : (int) stateEnds[k];
+                stateEnds[k] += stateShape == null ? 0 : checkedSize(spec.name(), stateShape);
+            }
+            if (offset + size > Integer.MAX_VALUE || Arrays.stream(stateEnds).anyMatch(e -> e > Integer.MAX_VALUE)) {
                 throw new IllegalArgumentException("tensor '" + spec.name() + "': group " + group
                         + " would exceed " + Integer.MAX_VALUE + " elements");
             }
-            added.add(new Tensor(spec.name(), spec.shape(), group, (int) offset, size));
+            added.add(new Tensor(spec.name(), spec.shape(), group, (int) offset, size, stateOffsets));
             offset += size;
         }
-        Engine engine = engineFactory.create(device, config, precision, (int) offset, hostGradients);
+        int[] stateSizes = Arrays.stream(stateEnds).mapToInt(e -> (int) e).toArray();
+        Engine engine = engineFactory.create(device, config, precision, (int) offset, stateSizes, hostGradients);
         if (averaging != null) {
             try {
                 engine.allocateAveraged();
@@ -506,15 +521,13 @@ public final class ParameterSet implements AutoCloseable {
                 long t = first.step + 1;
                 float[] before = first.scalarState != null ? first.scalarState : config.initialScalarState();
                 float[] after = config.nextScalarState(t, before);
-                int[] bounds = new int[j - i + 1];
+                List<Engine.TensorLayout> run = new ArrayList<>(j - i);
                 for (int k = i; k < j; k++) {
-                    bounds[k - i] = list.get(k).offset;
+                    run.add(list.get(k).layout);
                 }
-                Tensor last = list.get(j - 1);
-                bounds[j - i] = last.offset + last.size;
                 Precision precision = precisions.get(g);
                 int key = precision.stochasticRounding() ? Dtype.roundingKey(precision.seed(), t) : 0;
-                engines.get(g).step(config, config.scalars(t, before, after), bounds,
+                engines.get(g).step(config, config.scalars(t, before, after), run,
                         new Engine.StepInput(kernels.scale(first.clipped), first.unscale, key));
                 for (int k = i; k < j; k++) {
                     list.get(k).step = t;
@@ -1021,38 +1034,85 @@ public final class ParameterSet implements AutoCloseable {
     }
 
     /**
-     * Copies the tensor's part of state array {@code key} (a PyTorch state key) into {@code out}.
+     * Copies the tensor's state array {@code key} (a PyTorch state key), row-major, into
+     * {@code out}.
      *
      * @param name the tensor's name
      * @param key the state key, one of {@link #stateNames(String)}
-     * @param out where the state goes (exactly the tensor's size)
-     * @throws IllegalArgumentException for an unknown tensor or key, or a wrong length
+     * @param out where the state goes (exactly the size of {@link #stateShape})
+     * @throws IllegalArgumentException for an unknown tensor or key, a key the tensor does not
+     *     keep, or a wrong length
      */
     public synchronized void readState(String name, String key, float[] out) {
-        transfer(name, engines.get(tensor(name).group).stateArray(key), FloatBuffer.wrap(out), false);
+        transferState(name, key, FloatBuffer.wrap(out), false);
     }
 
     /**
-     * Replaces the tensor's part of state array {@code key} (a PyTorch state key) with
-     * {@code values}.
+     * Replaces the tensor's state array {@code key} (a PyTorch state key) with {@code values},
+     * row-major.
      *
      * @param name the tensor's name
      * @param key the state key, one of {@link #stateNames(String)}
-     * @param values the new state (exactly the tensor's size)
-     * @throws IllegalArgumentException for an unknown tensor or key, or a wrong length
+     * @param values the new state (exactly the size of {@link #stateShape})
+     * @throws IllegalArgumentException for an unknown tensor or key, a key the tensor does not
+     *     keep, or a wrong length
      */
     public synchronized void writeState(String name, String key, float[] values) {
-        transfer(name, engines.get(tensor(name).group).stateArray(key), FloatBuffer.wrap(values), true);
+        transferState(name, key, FloatBuffer.wrap(values), true);
+    }
+
+    private void transferState(String name, String key, FloatBuffer buffer, boolean write) {
+        ensureOpen();
+        Tensor t = tensor(name);
+        Engine engine = engines.get(t.group);
+        int array = engine.stateArray(key);
+        int[] shape = stateShape(name, key);
+        int count = checkedSize(name, shape);
+        if (buffer.remaining() != count) {
+            throw new IllegalArgumentException(name + ": state " + key + " of shape " + Arrays.toString(shape)
+                    + " has " + count + " floats, got " + buffer.remaining());
+        }
+        int from = t.layout.stateOffsets()[array - 2];
+        if (write) {
+            engine.write(array, from, buffer);
+        } else {
+            engine.read(array, from, buffer);
+        }
     }
 
     /**
-     * The state keys of the tensor's group.
+     * The state keys the tensor keeps: its group's, less those its shape keeps none of
+     * (Adafactor keeps {@code row_var} and {@code col_var} for a matrix, {@code variance} for
+     * a vector).
      *
      * @param name the tensor's name
      * @return the state keys, possibly empty
      */
     public synchronized List<String> stateNames(String name) {
-        return configs.get(tensor(name).group).stateNames();
+        Tensor t = tensor(name);
+        return configs.get(t.group).stateKeys(t.shape);
+    }
+
+    /**
+     * The shape of the tensor's state array {@code key}: the tensor's own, or for Adafactor's
+     * factors that of {@link OptimizerConfig#stateShape}.
+     *
+     * @param name the tensor's name
+     * @param key the state key, one of {@link #stateNames(String)}
+     * @return the state array's dimensions
+     * @throws IllegalArgumentException for an unknown tensor or key, or a key the tensor does
+     *     not keep
+     */
+    public synchronized int[] stateShape(String name, String key) {
+        Tensor t = tensor(name);
+        OptimizerConfig config = configs.get(t.group);
+        int[] shape = config.stateShape(key, t.shape);
+        if (shape == null) {
+            throw new IllegalArgumentException(name + ": " + config.algorithm() + " keeps no " + key
+                    + " for a tensor of shape " + Arrays.toString(t.shape) + " (it keeps: "
+                    + String.join(", ", config.stateKeys(t.shape)) + ")");
+        }
+        return shape;
     }
 
     /**
@@ -1143,8 +1203,8 @@ public final class ParameterSet implements AutoCloseable {
         for (Tensor t : tensors) {
             OptimizerConfig config = configs.get(t.group);
             Map<String, float[]> state = new LinkedHashMap<>();
-            for (String key : config.stateNames()) {
-                float[] values = new float[t.size];
+            for (String key : config.stateKeys(t.shape)) {
+                float[] values = new float[checkedSize(t.name, config.stateShape(key, t.shape))];
                 readState(t.name, key, values);
                 state.put(key, values);
             }

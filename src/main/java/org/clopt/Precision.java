@@ -145,13 +145,25 @@ public record Precision(Dtype dtype, boolean masterWeights, boolean stochasticRo
     /**
      * Whether a group of {@code config} may have this precision: every algorithm may, except
      * that one with per-tensor passes (lamb) rounds its parameters to nearest only: its update
-     * is a pass of its own, without the step's key of stochastic rounding.
+     * is a pass of its own, without the step's key of stochastic rounding; and adafactor runs
+     * in fp32 only.
      *
      * @param config the group's configuration
      * @return true if the combination is supported
      */
     public boolean supports(OptimizerConfig config) {
-        return config.perTensorStep() == null || !stochasticRounding;
+        return unsupported(config) == null;
+    }
+
+    /** Why a group of {@code config} may not have this precision, or null when it may. */
+    String unsupported(OptimizerConfig config) {
+        if (config instanceof Adafactor && is16Bit()) {
+            return "adafactor runs in fp32 only";
+        }
+        if (config.perTensorStep() != null && stochasticRounding) {
+            return "its per-tensor update rounds to nearest only (drop withStochasticRounding)";
+        }
+        return null;
     }
 
     /** Whether parameters and gradients are 16-bit. */

@@ -2,6 +2,7 @@ package org.clopt;
 
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The CPU reference path: Java arrays and {@link OptimizerConfig#referenceStep}. A 16-bit array
@@ -14,15 +15,20 @@ class ReferenceEngine extends Engine {
      */
     private float[][] arrays;
 
-    ReferenceEngine(OptimizerConfig layout, Precision precision, int size) {
-        super(layout, precision, size);
+    ReferenceEngine(OptimizerConfig layout, Precision precision, int size, int[] stateSizes) {
+        super(layout, precision, size, stateSizes);
         int states = stateNames.size();
         int count = 2 + states + (precision.masterWeights() ? 1 : 0);
+        arrays = new float[count][];
+        long total = 0;
         try {
-            arrays = new float[count][size];
+            for (int a = 0; a < count; a++) {
+                total += length(a);
+                arrays[a] = new float[length(a)];
+            }
         } catch (OutOfMemoryError e) {
             throw HostMemoryException.of("the CPU reference of " + layout.algorithm() + " on " + size
-                    + " elements (" + count + " arrays)", 4L * size * count, e);
+                    + " elements (" + count + " arrays)", 4L * total, e);
         }
         for (int k = 0; k < states; k++) {
             Arrays.fill(arrays[2 + k], layout.initialState(k));
@@ -31,19 +37,30 @@ class ReferenceEngine extends Engine {
 
     @Override
     void run(OptimizerConfig config, float[] scalars, int from, int to, StepInput input) {
+        config.referenceStep(arrays[PARAMETERS], gradients(input, from, to),
+                Arrays.copyOfRange(arrays, 2, 2 + stateNames.size()), scalars, from, to);
+        round(from, to, input.roundingKey());
+    }
+
+    /** The gradients of [from, to) as the kernels read them: (grad * unscale) * clip. */
+    private float[] gradients(StepInput input, int from, int to) {
         float[] gradients = arrays[GRADIENTS];
         float clip = input.clip().value();
         float unscale = input.unscale();
         if (clip != 1f || unscale != 1f) {
-            // The kernels read (grad * unscale) * clip; a copy gives the reference the same values.
             gradients = gradients.clone();
             for (int i = from; i < to; i++) {
                 gradients[i] = gradients[i] * unscale * clip;
             }
         }
-        config.referenceStep(arrays[PARAMETERS], gradients,
-                Arrays.copyOfRange(arrays, 2, 2 + stateNames.size()), scalars, from, to);
-        round(from, to, input.roundingKey());
+        return gradients;
+    }
+
+    @Override
+    void runAdafactor(Adafactor config, float[] scalars, List<TensorLayout> run, StepInput input) {
+        TensorLayout last = run.get(run.size() - 1);
+        config.referenceRun(arrays[PARAMETERS], gradients(input, run.get(0).offset(), last.offset() + last.size()),
+                Arrays.copyOfRange(arrays, 2, 2 + stateNames.size()), scalars, run);
     }
 
     /**

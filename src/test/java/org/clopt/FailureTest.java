@@ -25,8 +25,8 @@ class FailureTest {
         /** State writes to let through before one fails; negative: none fails. */
         int writesBeforeFailure = -1;
 
-        Failing(OptimizerConfig layout, int size) {
-            super(layout, Precision.FP32, size);
+        Failing(OptimizerConfig layout, int size, int[] stateSizes) {
+            super(layout, Precision.FP32, size, stateSizes);
         }
 
         @Override
@@ -51,8 +51,9 @@ class FailureTest {
     private ParameterSet set() {
         return ParameterSet.builder().group(Adam.builder().build()).tensor("a", 5)
                 .group(Adam.builder().lr(0.01).build()).tensor("b", 7)
-                .engines((device, layout, precision, size, host) -> size == 7 ? (second = new Failing(layout, size))
-                        : new ReferenceEngine(layout, precision, size))
+                .engines((device, layout, precision, size, stateSizes, host) -> size == 7
+                        ? (second = new Failing(layout, size, stateSizes))
+                        : new ReferenceEngine(layout, precision, size, stateSizes))
                 .buildReference();
     }
 
