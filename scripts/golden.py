@@ -13,6 +13,11 @@ vector of N parameters, once in float64 and once in float32, and writes:
   <out>/<case>/state_<key>_f32.npy     float32 (N,)   (exp_avg, sum, momentum_buffer, ...)
   <out>/lion_hand/...                  a small Lion case in float64, checked by hand (LionTest)
   <out>/lamb_hand/...                  a small LAMB case of three tensors, float64 (LambTest)
+  <out>/adafactor_hand/...             a small Adafactor case of three shapes, float64 (AdafactorTest)
+
+A case may give its parameters a shape (the fourth column of cases.tsv, row-major, D1,D2,...);
+the files stay flat, and a state array is flattened from its own shape (Adafactor's row_var,
+col_var).
 
 Every case also has a "<case>_sparse" variant whose gradients are about 80% zeros.
 The default <out> is src/test/resources/org/clopt/golden under the repository root.
@@ -41,6 +46,12 @@ LAMB is not in torch either: lamb() below is You et al.'s LAMB as optax.lamb com
 per-tensor trust ratio ||p|| / ||r||, 1 when either norm is 0), in NumPy, in float64 and,
 operation by operation, in float32 (norms as float32 sums of squares). A golden case is one
 tensor; lamb_hand has three, for the per-tensor ratio.
+
+Adafactor is in torch only from 2.5: adafactor() below is torch.optim.Adafactor's single-tensor
+step (upstream's torch/optim/_adafactor.py) in NumPy, in float64 and, operation by operation, in
+float32: the row and column statistics of the last two dimensions for a tensor of 2 or more
+dimensions, torch's lerp, the Python-double alpha and clipping denominator from the norms'
+.item(). eps1 = None is float32's machine epsilon in both runs, as for float32 parameters.
 """
 import argparse
 import os
@@ -112,6 +123,15 @@ CASES = [
     ("lamb", "lamb", {}),
     ("lamb_all", "lamb",
      {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-08, "weight_decay": 0.01, "maximize": True}),
+    ("adafactor", "adafactor", {}, (6, 11)),
+    ("adafactor_vector", "adafactor", {}, (67,)),
+    ("adafactor_3d", "adafactor", {}, (3, 4, 5)),
+    ("adafactor_all", "adafactor",
+     {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-20, 0.01), "d": 1.0, "weight_decay": 0.1,
+      "maximize": True}, (8, 8)),
+    ("adafactor_all_vector", "adafactor",
+     {"lr": 0.05, "beta2_decay": -0.5, "eps": (None, 0.01), "d": 1.5, "weight_decay": 0.1,
+      "maximize": True}, (67,)),
 ]
 
 LION_DEFAULTS = {"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0, "maximize": False}
@@ -181,11 +201,74 @@ def lamb(params0, grads, dtype, settings, bounds=None):
     return np.stack(trajectory), {"exp_avg": m, "exp_avg_sq": v}
 
 
+ADAFACTOR_DEFAULTS = {"lr": 1e-2, "beta2_decay": -0.8, "eps": (None, 1e-3), "d": 1.0,
+                      "weight_decay": 0.0, "maximize": False}
+
+
+def torch_lerp(a, b, w, f):
+    """torch.lerp(a, b, w) on CPU: a + w * (b - a) for |w| < 0.5, else b - (b - a) * (1 - w)."""
+    w = f(w)
+    return a + w * (b - a) if abs(w) < 0.5 else b - (b - a) * (f(1) - w)
+
+
+def adafactor(params0, grads, dtype, settings, shapes):
+    """torch.optim.Adafactor's single-tensor step in NumPy, every operation rounded to dtype in
+    upstream's order; the group's tensors have the shapes given, laid end to end. Returns
+    (trajectory, state) with each state array the tensors' parts flattened end to end."""
+    kw = dict(ADAFACTOR_DEFAULTS, **settings)
+    f = np.dtype(dtype).type
+    lr, decay, (eps1, eps2), d, wd = (kw["lr"], kw["beta2_decay"], kw["eps"], kw["d"],
+                                      kw["weight_decay"])
+    if eps1 is None:
+        eps1 = float(np.finfo(np.float32).eps)
+    sizes = [int(np.prod(s)) for s in shapes]
+    bounds = np.cumsum([0] + sizes)
+    p = [params0[lo:hi].astype(dtype).reshape(s) for lo, hi, s in zip(bounds[:-1], bounds[1:], shapes)]
+    state = []
+    for s in shapes:
+        if len(s) >= 2:
+            state.append({"row_var": np.zeros(s[:-1] + (1,), dtype),
+                          "col_var": np.zeros(s[:-2] + (1,) + s[-1:], dtype)})
+        else:
+            state.append({"variance": np.zeros(s, dtype)})
+    trajectory = []
+    for t, g_all in enumerate(grads, start=1):
+        for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            x, st = p[k], state[k]
+            g = g_all[lo:hi].astype(dtype).reshape(shapes[k])
+            if kw["maximize"]:
+                g = -g
+            w = t ** decay
+            rho = min(lr, 1 / t ** 0.5)
+            alpha = max(eps2, float(np.sqrt(np.sum(x * x, dtype=dtype))) / x.size ** 0.5) * rho
+            if wd != 0:
+                x = x * f(1 - lr * wd)
+            if g.ndim >= 2:
+                row_mean = np.sqrt(np.sum(g * g, axis=-1, keepdims=True, dtype=dtype)) ** 2 / f(g.shape[-1])
+                st["row_var"] = torch_lerp(st["row_var"], row_mean, w, f)
+                col_mean = np.sqrt(np.sum(g * g, axis=-2, keepdims=True, dtype=dtype)) ** 2 / f(g.shape[-2])
+                st["col_var"] = torch_lerp(st["col_var"], col_mean, w, f)
+                var = st["row_var"] * st["col_var"]
+                var = var / np.maximum(np.mean(st["row_var"], axis=-2, keepdims=True, dtype=dtype), f(eps1))
+            else:
+                st["variance"] = torch_lerp(st["variance"], g * g, w, f)
+                var = st["variance"].copy()
+            u = (f(1) / np.sqrt(np.maximum(var, f(eps1 * eps1)))) * g
+            denom = max(1.0, float(np.sqrt(np.sum(u * u, dtype=dtype))) / (u.size ** 0.5 * d))
+            p[k] = x + f(-alpha / denom) * u
+        trajectory.append(np.concatenate([x.reshape(-1) for x in p]))
+    keys = sorted({key for st in state for key in st})
+    out = {key: np.concatenate([st[key].reshape(-1) for st in state if key in st]) for key in keys}
+    return np.stack(trajectory), out
+
+
 def format_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):
         return ",".join(repr(v) for v in value)
+    if value is None:
+        return "None"
     return repr(value)
 
 
@@ -217,7 +300,10 @@ def make_optimizer(name, param, settings):
     return cls([param], foreach=False, **kw), False, 0.0
 
 
-def run(name, settings, params0, grads, dtype):
+def run(name, settings, params0, grads, dtype, shape=None):
+    if name == "adafactor":
+        return adafactor(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
+                         settings, [shape])
     if name == "lion":
         return lion(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
                     settings)
@@ -242,18 +328,19 @@ def run(name, settings, params0, grads, dtype):
     return torch.stack(trajectory).numpy(), {k: v.numpy() for k, v in tensors.items()}
 
 
-def write_case(out, case, name, settings, sparse):
+def write_case(out, case, name, settings, sparse, shape=None):
+    n = int(np.prod(shape)) if shape else N
     rng = np.random.default_rng(zlib.crc32(case.encode()))
-    params0 = rng.standard_normal(N).astype(np.float32)
-    grads = (rng.standard_normal((T, N)) * 0.5).astype(np.float32)
+    params0 = rng.standard_normal(n).astype(np.float32)
+    grads = (rng.standard_normal((T, n)) * 0.5).astype(np.float32)
     if sparse:
-        grads[rng.random((T, N)) < 0.8] = 0.0
+        grads[rng.random((T, n)) < 0.8] = 0.0
     folder = os.path.join(out, case)
     os.makedirs(folder, exist_ok=True)
     np.save(os.path.join(folder, "params0.npy"), params0)
     np.save(os.path.join(folder, "grads.npy"), grads)
     for suffix, dtype, np_dtype in (("f64", torch.float64, "<f8"), ("f32", torch.float32, "<f4")):
-        trajectory, state = run(name, settings, params0, grads, dtype)
+        trajectory, state = run(name, settings, params0, grads, dtype, shape)
         np.save(os.path.join(folder, "params_%s.npy" % suffix), trajectory.astype(np_dtype))
         for key, value in sorted(state.items()):
             np.save(os.path.join(folder, "state_%s_%s.npy" % (key, suffix)), value.astype(np_dtype))
@@ -300,6 +387,27 @@ def write_lamb_hand(out):
         np.save(os.path.join(folder, "state_%s_f64.npy" % key), value)
 
 
+# A small Adafactor case of a matrix, a vector and a 3-D tensor in one group, whose every value
+# is exact in binary (AdafactorTest works them out): one step, so each statistic is its mean.
+ADAFACTOR_HAND = {"lr": 0.25, "eps": (None, 0.125), "weight_decay": 0.5}
+ADAFACTOR_HAND_SHAPES = [(2, 4), (2,), (2, 1, 2)]
+ADAFACTOR_HAND_PARAMS0 = [2.0] * 8 + [0.0, 0.0] + [4.0] * 4
+ADAFACTOR_HAND_GRADS = [[3.0] * 4 + [4.0] * 4 + [3.0, -4.0] + [3.0, 4.0, 6.0, 8.0]]
+
+
+def write_adafactor_hand(out):
+    folder = os.path.join(out, "adafactor_hand")
+    os.makedirs(folder, exist_ok=True)
+    params0 = np.array(ADAFACTOR_HAND_PARAMS0, dtype=np.float32)
+    grads = np.array(ADAFACTOR_HAND_GRADS, dtype=np.float32)
+    trajectory, state = adafactor(params0, grads, np.float64, ADAFACTOR_HAND, ADAFACTOR_HAND_SHAPES)
+    np.save(os.path.join(folder, "params0.npy"), params0)
+    np.save(os.path.join(folder, "grads.npy"), grads)
+    np.save(os.path.join(folder, "params_f64.npy"), trajectory)
+    for key, value in sorted(state.items()):
+        np.save(os.path.join(folder, "state_%s_f64.npy" % key), value)
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -307,14 +415,16 @@ def main():
                         help="output directory, relative to the repository root")
     out = os.path.join(root, parser.parse_args().out)
     torch.set_num_threads(1)
-    lines = ["# case\toptimizer\tsettings (key=value;...)"]
-    for case, name, settings in CASES:
+    lines = ["# case\toptimizer\tsettings (key=value;...)\tshape (D1,D2,...; empty: a vector of %d)" % N]
+    for case, name, settings, *shape in CASES:
+        shape = shape[0] if shape else None
         text = ";".join("%s=%s" % (k, format_value(v)) for k, v in settings.items())
         for variant, sparse in ((case, False), (case + "_sparse", True)):
-            write_case(out, variant, name, settings, sparse)
-            lines.append("%s\t%s\t%s" % (variant, name, text))
+            write_case(out, variant, name, settings, sparse, shape)
+            lines.append("%s\t%s\t%s\t%s" % (variant, name, text, ",".join(map(str, shape or ()))))
     write_lion_hand(out)
     write_lamb_hand(out)
+    write_adafactor_hand(out)
     with open(os.path.join(out, "cases.tsv"), "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote %d cases to %s" % (len(lines) - 1, out))

@@ -13,7 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.clopt.OnDevice;
-import org.clopt.Optimizer;
+import org.clopt.ParameterSet;
 import org.clopt.OptimizerConfig;
 import org.clopt.io.GoldenNpy;
 import org.clopt.io.Npy;
@@ -52,7 +52,13 @@ class GoldenTest extends OnDevice {
         System.out.println(s);
     }
 
-    record Case(String name, String optimizer, Map<String, String> settings) {
+    /** A case; {@code shape} is its parameters' shape (cases.tsv's fourth column), empty for a vector. */
+    record Case(String name, String optimizer, Map<String, String> settings, String shape) {
+        int[] dims(int n) {
+            return shape.isEmpty() ? new int[] {n}
+                    : java.util.Arrays.stream(shape.split(",")).mapToInt(Integer::parseInt).toArray();
+        }
+
         @Override
         public String toString() {
             return name;
@@ -73,7 +79,7 @@ class GoldenTest extends OnDevice {
                     settings.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
                 }
             }
-            cases.add(new Case(cols[0], cols[1], settings));
+            cases.add(new Case(cols[0], cols[1], settings, cols.length > 3 ? cols[3] : ""));
         }
         // Every algorithm of the registry has golden cases, dense and sparse.
         for (String name : org.clopt.Algorithms.NAMES) {
@@ -87,7 +93,7 @@ class GoldenTest extends OnDevice {
     @MethodSource("cases")
     void kernelTracksPyTorch(Case c) throws IOException {
         OptimizerConfig config = OptimizerConfig.of(c.optimizer, c.settings);
-        try (Optimizer opt = Optimizer.create(device, config, 67)) {
+        try (ParameterSet opt = layout(c).build(device)) {
             double[] errors = check(c, opt);
             WORST.merge(config.algorithm(), errors,
                     (a, b) -> new double[] {Math.max(a[0], b[0]), Math.max(a[1], b[1])});
@@ -97,13 +103,21 @@ class GoldenTest extends OnDevice {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void referenceTracksPyTorch(Case c) throws IOException {
-        try (Optimizer opt = Optimizer.reference(OptimizerConfig.of(c.optimizer, c.settings), 67)) {
+        try (ParameterSet opt = layout(c).buildReference()) {
             check(c, opt);
         }
     }
 
+    /** One tensor of the case's shape, in a group of its configuration. */
+    private static ParameterSet.Builder layout(Case c) throws IOException {
+        int n = (int) Npy.read(root.resolve(c.name).resolve("params0.npy")).shape()[0];
+        return ParameterSet.builder().group(OptimizerConfig.of(c.optimizer, c.settings)).tensor(TENSOR, c.dims(n));
+    }
+
+    private static final String TENSOR = "p";
+
     /** Checks every step and state array; returns the worst errors {ours, PyTorch float32}. */
-    private double[] check(Case c, Optimizer opt) throws IOException {
+    private double[] check(Case c, ParameterSet opt) throws IOException {
         Path dir = root.resolve(c.name);
         float[] p0 = Npy.read(dir.resolve("params0.npy")).floats();
         Npy.Array grads = Npy.read(dir.resolve("grads.npy"));
@@ -112,28 +126,29 @@ class GoldenTest extends OnDevice {
         int steps = (int) grads.shape()[0];
         int n = p0.length;
         float[] g = grads.floats();
-        opt.writeParameters(p0);
+        opt.writeParameters(TENSOR, p0);
         float[] row = new float[n];
         float[] p = new float[n];
         double[] previous = toDouble(p0);
         double[] worst = new double[2];
         for (int t = 0; t < steps; t++) {
             System.arraycopy(g, t * n, row, 0, n);
-            opt.writeGradients(row);
+            opt.writeGradients(TENSOR, row);
             opt.step();
-            opt.readParameters(p);
+            opt.readParameters(TENSOR, p);
             double[] e = compare(c + " param after step " + (t + 1), toDouble(p), f64, f32, t * n, n,
                     previous);
             worst[0] = Math.max(worst[0], e[0]);
             worst[1] = Math.max(worst[1], e[1]);
             previous = java.util.Arrays.copyOfRange(f64, t * n, t * n + n);
         }
-        for (String name : opt.stateNames()) {
-            float[] s = new float[n];
-            opt.readState(name, s);
+        for (String name : opt.stateNames(TENSOR)) {
+            int size = java.util.Arrays.stream(opt.stateShape(TENSOR, name)).reduce(1, (a, b) -> a * b);
+            float[] s = new float[size];
+            opt.readState(TENSOR, name, s);
             compare(c + " " + name, toDouble(s),
                     GoldenNpy.read(dir.resolve("state_" + name + "_f64.npy")),
-                    GoldenNpy.read(dir.resolve("state_" + name + "_f32.npy")), 0, n, new double[n]);
+                    GoldenNpy.read(dir.resolve("state_" + name + "_f32.npy")), 0, size, new double[size]);
         }
         return worst;
     }
@@ -177,6 +192,10 @@ class GoldenTest extends OnDevice {
                 "--params", dir.resolve("params0.npy").toString(),
                 "--grads", dir.resolve("grads.npy").toString()));
         c.settings.forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
+        if (!c.shape.isEmpty()) {
+            args.addAll(List.of("--shape", c.shape));
+        }
+        int n = (int) Npy.read(dir.resolve("params0.npy")).shape()[0];
         float[][] results = new float[2][];
         String[] devices = {"opencl", "reference"};
         for (int d = 0; d < 2; d++) {
@@ -186,16 +205,16 @@ class GoldenTest extends OnDevice {
             assertEquals(0, Main.run(run.toArray(String[]::new)), c.name);
             Npy.Array a = Npy.read(out);
             assertEquals("<f4", a.descr());
-            assertArrayEquals(new long[] {67}, a.shape());
+            assertArrayEquals(new long[] {n}, a.shape());
             results[d] = a.floats();
         }
         // Both devices must agree with PyTorch's last step as the library does.
         double[] f64 = GoldenNpy.read(dir.resolve("params_f64.npy"));
         double[] f32 = GoldenNpy.read(dir.resolve("params_f32.npy"));
-        int last = f64.length - 67;
-        double[] previous = java.util.Arrays.copyOfRange(f64, last - 67, last);
+        int last = f64.length - n;
+        double[] previous = java.util.Arrays.copyOfRange(f64, last - n, last);
         for (float[] r : results) {
-            compare(c + " replay", toDouble(r), f64, f32, last, 67, previous);
+            compare(c + " replay", toDouble(r), f64, f32, last, n, previous);
         }
     }
 }
