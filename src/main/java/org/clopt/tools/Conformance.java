@@ -9,7 +9,6 @@ import org.clopt.Algorithm;
 import org.clopt.Algorithms;
 import org.clopt.Device;
 import org.clopt.Dtype;
-import org.clopt.Optimizer;
 import org.clopt.OptimizerConfig;
 import org.clopt.ParameterSet;
 import org.clopt.Precision;
@@ -47,7 +46,17 @@ public final class Conformance {
      * @param optimizer a name of {@link Algorithms#NAMES}
      * @param settings hyperparameter values as text by PyTorch keyword
      */
-    public record OptionSet(String optimizer, Map<String, String> settings) {
+    public record OptionSet(String optimizer, Map<String, String> settings, Shape shape) {
+        /**
+         * An option set on a vector.
+         *
+         * @param optimizer a name of {@link Algorithms#NAMES}
+         * @param settings hyperparameter values as text by PyTorch keyword
+         */
+        public OptionSet(String optimizer, Map<String, String> settings) {
+            this(optimizer, settings, Shape.VECTOR);
+        }
+
         /**
          * The configuration these settings give.
          *
@@ -62,7 +71,55 @@ public final class Conformance {
         public String toString() {
             StringBuilder s = new StringBuilder(optimizer);
             settings.forEach((k, v) -> s.append(' ').append(k).append('=').append(v));
+            if (shape != Shape.VECTOR) {
+                s.append(" (").append(shape.name().toLowerCase(java.util.Locale.ROOT)).append(')');
+            }
             return s.toString();
+        }
+    }
+
+    /**
+     * The shape a case gives its tensor of n elements, for algorithms whose state depends on it
+     * (Adafactor factors a tensor of 2 or more dimensions).
+     */
+    public enum Shape {
+        /** n. */
+        VECTOR,
+        /** rows x columns, rows the largest divisor of n up to sqrt(n): 1023 is 31 x 33. */
+        MATRIX,
+        /** a x rows x columns, a the largest divisor up to the cube root: 1023 is 3 x 11 x 31. */
+        CUBE;
+
+        /**
+         * The dimensions for n elements.
+         *
+         * @param n the number of elements, at least 1
+         * @return the dimensions, whose product is n
+         */
+        public int[] of(int n) {
+            switch (this) {
+                case VECTOR:
+                    return new int[] {n};
+                case MATRIX: {
+                    int rows = divisorUpTo(n, Math.sqrt(n));
+                    return new int[] {rows, n / rows};
+                }
+                default: {
+                    int first = divisorUpTo(n, Math.cbrt(n));
+                    int[] rest = MATRIX.of(n / first);
+                    return new int[] {first, rest[0], rest[1]};
+                }
+            }
+        }
+
+        private static int divisorUpTo(int n, double limit) {
+            int best = 1;
+            for (int d = 1; d <= limit + 1e-9; d++) {
+                if (n % d == 0) {
+                    best = d;
+                }
+            }
+            return best;
         }
     }
 
@@ -251,6 +308,13 @@ public final class Conformance {
         add(sets, "lion", "lr=0.01", "betas=0.8,0.95", "weight_decay=0.1", "maximize=true");
         add(sets, "lamb");
         add(sets, "lamb", "lr=0.01", "betas=0.8,0.99", "eps=1e-8", "weight_decay=0.01", "maximize=true");
+        add(sets, "adafactor");
+        sets.add(new OptionSet("adafactor", Map.of(), Shape.MATRIX));
+        sets.add(new OptionSet("adafactor", Map.of(), Shape.CUBE));
+        add(sets, "adafactor", "lr=0.05", "beta2_decay=-0.5", "eps=1e-20,0.01", "d=1.5", "weight_decay=0.1",
+                "maximize=true");
+        OptionSet all = sets.get(sets.size() - 1);
+        sets.add(new OptionSet("adafactor", all.settings(), Shape.MATRIX));
         return sets;
     }
 
@@ -283,18 +347,16 @@ public final class Conformance {
      * @return the outcome
      */
     public static Result check(Device device, Case c, int steps) {
-        if (!c.precision().equals(Precision.FP32)) {
-            return check(device, c.options(), c.size(), c.gradients(), steps, c.seed(), c.precision());
-        }
-        return check(device, c.options(), c.size(), c.gradients(), steps, c.seed());
+        return check(device, c.options(), c.size(), c.gradients(), steps, c.seed(), c.precision());
     }
 
     /**
-     * As {@link #check(Device, OptionSet, int, Gradients, int, long)} for a tensor of 16-bit
-     * parameters and gradients: the parameters (the working copy) are compared in steps of the
-     * 16-bit type (allowed: one where the algorithm's allowance is not 0, else none), the master
-     * weights and each state array in fp32 ulp. The device's conversions are those of the CPU
-     * reference bit for bit, so a difference comes from the arithmetic alone.
+     * As {@link #check(Device, OptionSet, int, Gradients, int, long)} in a given precision, on a
+     * tensor of the option set's {@link Shape}. With 16-bit parameters and gradients the
+     * parameters (the working copy) are compared in steps of the 16-bit type (allowed: one
+     * where the algorithm's allowance is not 0, else none), the master weights and each state
+     * array in fp32 ulp. The device's conversions are those of the CPU reference bit for bit, so
+     * a difference comes from the arithmetic alone.
      *
      * @param device the device whose kernel is checked
      * @param options the configuration
@@ -303,22 +365,25 @@ public final class Conformance {
      * @param steps the number of steps, each compared
      * @param seed the seed of the parameters and gradients
      * @param precision how the parameters and gradients are stored
-     * @return the outcome; the parameters' error is under "param (16-bit steps)"
+     * @return the outcome; the parameters' error is under "param", or "param (16-bit steps)"
      */
     public static Result check(Device device, OptionSet options, int size, Gradients gradients,
                                int steps, long seed, Precision precision) {
         OptimizerConfig config = options.config();
         double allowed = allowedUlps(config.algorithm());
-        List<String> names = new ArrayList<>(List.of(PARAM16));
+        boolean sixteenBit = !precision.dtype().equals(Dtype.FP32);
+        int[] shape = options.shape().of(size);
+        String param = sixteenBit ? PARAM16 : PARAM;
+        List<String> names = new ArrayList<>(List.of(param));
         if (precision.masterWeights()) {
             names.add("master");
         }
-        names.addAll(config.stateNames());
+        names.addAll(config.stateKeys(shape));
         Map<String, Double> worst = new LinkedHashMap<>();
         names.forEach(n -> worst.put(n, 0.0));
         String failure = null;
         SplittableRandom random = new SplittableRandom(seed);
-        ParameterSet.Builder layout = ParameterSet.builder().group(config, precision).tensor(TENSOR, size);
+        ParameterSet.Builder layout = ParameterSet.builder().group(config, precision).tensor(TENSOR, shape);
         try (ParameterSet kernel = layout.build(device); ParameterSet reference = layout.buildReference()) {
             float[] p = new float[size];
             for (int i = 0; i < size; i++) {
@@ -328,7 +393,7 @@ public final class Conformance {
             reference.writeParameters(TENSOR, p);
             float[][] previous = new float[names.size()][];
             for (int a = 0; a < names.size(); a++) {
-                previous[a] = read(reference, names.get(a), size);
+                previous[a] = read(reference, names.get(a));
             }
             for (int step = 1; step <= steps; step++) {
                 float[] g = gradients(gradients, size, random);
@@ -340,9 +405,9 @@ public final class Conformance {
                     String name = names.get(a);
                     boolean sixteen = name.equals(PARAM16);
                     double allowance = sixteen ? (allowed > 0 ? 1 : 0) : allowed;
-                    float[] expected = read(reference, name, size);
-                    float[] actual = read(kernel, name, size);
-                    for (int i = 0; i < size; i++) {
+                    float[] expected = read(reference, name);
+                    float[] actual = read(kernel, name);
+                    for (int i = 0; i < expected.length; i++) {
                         double ulps = sixteen ? steps16(actual[i], expected[i], previous[a][i], precision.dtype())
                                 : ulps(actual[i], expected[i], previous[a][i]);
                         if (ulps > worst.get(name)) {
@@ -350,8 +415,8 @@ public final class Conformance {
                         }
                         if (ulps > allowance && failure == null) {
                             failure = String.format("%s[%d] after step %d: kernel %s, reference %s "
-                                    + "(previous %s, %.1f > %.0f)", name, i, step, actual[i], expected[i],
-                                    previous[a][i], ulps, allowance);
+                                    + "(previous %s, %.1f%s > %.0f)", name, i, step, actual[i], expected[i],
+                                    previous[a][i], ulps, sixteen ? "" : " ulp", allowance);
                         }
                     }
                     previous[a] = expected;
@@ -363,11 +428,20 @@ public final class Conformance {
 
     /** The key of the 16-bit parameters' error, in steps of their type. */
     private static final String PARAM16 = "param (16-bit steps)";
+    /** The key of fp32 parameters' error, in ulp. */
+    private static final String PARAM = "param";
     private static final String TENSOR = "p";
+
+    private static float[] read(ParameterSet set, String name) {
+        if (name.equals(PARAM) || name.equals(PARAM16) || name.equals("master")) {
+            return read(set, name, set.size(TENSOR));
+        }
+        return read(set, name, java.util.Arrays.stream(set.stateShape(TENSOR, name)).reduce(1, (x, y) -> x * y));
+    }
 
     private static float[] read(ParameterSet set, String name, int size) {
         float[] out = new float[size];
-        if (name.equals(PARAM16)) {
+        if (name.equals(PARAM16) || name.equals(PARAM)) {
             set.readParameters(TENSOR, out);
         } else if (name.equals("master")) {
             set.readMasterParameters(TENSOR, out);
@@ -406,61 +480,7 @@ public final class Conformance {
      */
     public static Result check(Device device, OptionSet options, int size, Gradients gradients,
                                int steps, long seed) {
-        OptimizerConfig config = options.config();
-        double allowed = allowedUlps(config.algorithm());
-        List<String> names = new ArrayList<>(List.of("param"));
-        names.addAll(config.stateNames());
-        Map<String, Double> worst = new LinkedHashMap<>();
-        names.forEach(n -> worst.put(n, 0.0));
-        String failure = null;
-        SplittableRandom random = new SplittableRandom(seed);
-        try (Optimizer kernel = Optimizer.create(device, config, size);
-             Optimizer reference = Optimizer.reference(config, size)) {
-            float[] p = new float[size];
-            for (int i = 0; i < size; i++) {
-                p[i] = (float) normal(random);
-            }
-            kernel.writeParameters(p);
-            reference.writeParameters(p);
-            float[][] previous = new float[names.size()][];
-            for (int a = 0; a < names.size(); a++) {
-                previous[a] = read(reference, names.get(a), size);
-            }
-            for (int step = 1; step <= steps; step++) {
-                float[] g = gradients(gradients, size, random);
-                kernel.writeGradients(g);
-                reference.writeGradients(g);
-                kernel.step();
-                reference.step();
-                for (int a = 0; a < names.size(); a++) {
-                    float[] expected = read(reference, names.get(a), size);
-                    float[] actual = read(kernel, names.get(a), size);
-                    for (int i = 0; i < size; i++) {
-                        double ulps = ulps(actual[i], expected[i], previous[a][i]);
-                        if (ulps > worst.get(names.get(a))) {
-                            worst.put(names.get(a), ulps);
-                        }
-                        if (ulps > allowed && failure == null) {
-                            failure = String.format("%s[%d] after step %d: kernel %s, reference %s "
-                                    + "(previous %s, %.1f ulp > %.0f)", names.get(a), i, step,
-                                    actual[i], expected[i], previous[a][i], ulps, allowed);
-                        }
-                    }
-                    previous[a] = expected;
-                }
-            }
-        }
-        return new Result(options, size, gradients, worst, allowed, failure);
-    }
-
-    private static float[] read(Optimizer optimizer, String name, int size) {
-        float[] out = new float[size];
-        if (name.equals("param")) {
-            optimizer.readParameters(out);
-        } else {
-            optimizer.readState(name, out);
-        }
-        return out;
+        return check(device, options, size, gradients, steps, seed, Precision.FP32);
     }
 
     /**
