@@ -34,7 +34,8 @@ import org.clopt.io.SafeTensors;
  *
  * <p>Tensors, named as in PyTorch's optimizer {@code state_dict} with the tensor's index i in the
  * set: {@code state.i.step} (I64 scalar), {@code state.i.<key>} for each state array
- * ({@code exp_avg}, {@code sum} ... F32, the tensor's shape), {@code state.i.<key>} for each
+ * ({@code exp_avg}, {@code sum} ... F32, the tensor's shape; Adafactor's {@code row_var} and
+ * {@code col_var} their own, as PyTorch's), {@code state.i.<key>} for each
  * scalar state (F32 scalars: NAdam's {@code mu_product}, ASGD's {@code eta} and {@code mu}),
  * when asked for, {@code param.i} (the parameters as a forward pass reads them: {@code F32}, or
  * {@code BF16}/{@code F16} for a 16-bit group, the working copy), {@code master.i} for a group
@@ -193,8 +194,11 @@ public final class Checkpoint {
             params.add(json);
             tensors.add(new SafeTensors.Output("state." + i + ".step", "I64", new long[0],
                     le(8).putLong(0, p.step())));
+            OptimizerConfig config = state.groups().get(p.group());
             for (String key : p.stateKeys()) {
-                tensors.add(new SafeTensors.Output("state." + i + "." + key, "F32", shape, floats(p.stateArray(key))));
+                long[] stateShape = Arrays.stream(config.stateShape(key, p.shape())).asLongStream().toArray();
+                tensors.add(new SafeTensors.Output("state." + i + "." + key, "F32", stateShape,
+                        floats(p.stateArray(key))));
             }
             for (Map.Entry<String, Float> scalar : p.scalarState().entrySet()) {
                 tensors.add(new SafeTensors.Output("state." + i + "." + scalar.getKey(), "F32", new long[0],
@@ -395,8 +399,9 @@ public final class Checkpoint {
             long[] longShape = Arrays.stream(shape).asLongStream().toArray();
             long step = take(data, "state." + i + ".step", "I64", new long[0]).getLong(0);
             Map<String, float[]> state = new LinkedHashMap<>();
-            for (String key : config.stateNames()) {
-                state.put(key, toFloats(take(data, "state." + i + "." + key, "F32", longShape)));
+            for (String key : config.stateKeys(shape)) {
+                long[] stateShape = Arrays.stream(config.stateShape(key, shape)).asLongStream().toArray();
+                state.put(key, toFloats(take(data, "state." + i + "." + key, "F32", stateShape)));
             }
             Map<String, Float> scalars = new LinkedHashMap<>();
             for (String key : config.scalarStateNames()) {

@@ -144,7 +144,7 @@ public final class Optimizer implements AutoCloseable {
      * @return the state keys, possibly empty
      */
     public List<String> stateNames() {
-        return config().stateNames();
+        return set.stateNames(TENSOR);
     }
 
     /** One update of the parameters from the current gradients. */

@@ -314,7 +314,7 @@ public final class ParameterSet implements AutoCloseable {
         ensureOpen();
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(precision, "precision");
-        String unsupported = precision.unsupported(config);
+        String unsupported = precision.unsupportedReason(config);
         if (unsupported != null) {
             throw new IllegalArgumentException(config.algorithm() + " with " + precision + " parameters: "
                     + unsupported);

@@ -152,11 +152,16 @@ public record Precision(Dtype dtype, boolean masterWeights, boolean stochasticRo
      * @return true if the combination is supported
      */
     public boolean supports(OptimizerConfig config) {
-        return unsupported(config) == null;
+        return unsupportedReason(config) == null;
     }
 
-    /** Why a group of {@code config} may not have this precision, or null when it may. */
-    String unsupported(OptimizerConfig config) {
+    /**
+     * Why a group of {@code config} may not have this precision.
+     *
+     * @param config the group's configuration
+     * @return the reason, or null when {@link #supports} it
+     */
+    public String unsupportedReason(OptimizerConfig config) {
         if (config instanceof Adafactor && is16Bit()) {
             return "adafactor runs in fp32 only";
         }

@@ -47,7 +47,7 @@ public final class StateDict {
          * @param shape the tensor's dimensions, each &gt;= 0
          * @param group the index of the tensor's group
          * @param step the tensor's step count, in [0, {@link StateDict#MAX_STEP}]
-         * @param state the state arrays by PyTorch key, each of the tensor's size
+         * @param state the state arrays by PyTorch key, each of the size its algorithm gives it for the shape (the state dict checks it)
          * @param scalarState scalar state by PyTorch key, such as NAdam's {@code mu_product}: every
          *     key the group's algorithm keeps
          * @param parameters the parameters, or null for a snapshot of optimizer state only
@@ -67,7 +67,7 @@ public final class StateDict {
          * @param shape the tensor's dimensions, each &gt;= 0
          * @param group the index of the tensor's group
          * @param step the tensor's step count, in [0, {@link StateDict#MAX_STEP}]
-         * @param state the state arrays by PyTorch key, each of the tensor's size
+         * @param state the state arrays by PyTorch key, each of the size its algorithm gives it for the shape (the state dict checks it)
          * @param scalarState scalar state by PyTorch key, such as NAdam's {@code mu_product}: every
          *     key the group's algorithm keeps
          * @param parameters the parameters, or null for a snapshot of optimizer state only
@@ -88,7 +88,7 @@ public final class StateDict {
          * @param shape the tensor's dimensions, each &gt;= 0
          * @param group the index of the tensor's group
          * @param step the tensor's step count, in [0, {@link StateDict#MAX_STEP}]
-         * @param state the state arrays by PyTorch key, each of the tensor's size
+         * @param state the state arrays by PyTorch key, each of the size its algorithm gives it for the shape (the state dict checks it)
          * @param scalarState scalar state by PyTorch key: every key the group's algorithm keeps
          * @param parameters the parameters (the 16-bit working copy, widened), or null for a
          *     snapshot of optimizer state only
@@ -115,12 +115,7 @@ public final class StateDict {
                 throw new IllegalArgumentException(name + ": invalid step count " + step
                         + " (must be in [0, 2^53]: per-step scalars are computed in double from it)");
             }
-            for (Map.Entry<String, float[]> e : this.state.entrySet()) {
-                if (e.getValue().length != size) {
-                    throw new IllegalArgumentException(name + ": state " + e.getKey() + " has "
-                            + e.getValue().length + " floats, the tensor " + size);
-                }
-            }
+            // Each state array's size follows its algorithm (StateDict checks it against the group).
             if (this.parameters != null && this.parameters.length != size) {
                 throw new IllegalArgumentException(name + ": parameters have " + this.parameters.length
                         + " floats, the tensor " + size);
@@ -375,9 +370,19 @@ public final class StateDict {
                         + this.groups.size() + ")");
             }
             OptimizerConfig config = this.groups.get(p.group());
-            if (!Set.copyOf(p.stateKeys()).equals(Set.copyOf(config.stateNames()))) {
+            List<String> keys = config.stateKeys(p.shape());
+            if (!Set.copyOf(p.stateKeys()).equals(Set.copyOf(keys))) {
                 throw new IllegalArgumentException(p.name() + ": state " + p.stateKeys() + " but "
-                        + config.algorithm() + " keeps " + config.stateNames());
+                        + config.algorithm() + " keeps " + keys + " for shape " + java.util.Arrays.toString(p.shape()));
+            }
+            for (String key : keys) {
+                int[] stateShape = config.stateShape(key, p.shape());
+                long expected = size(stateShape, p.name());
+                if (p.stateArray(key).length != expected) {
+                    throw new IllegalArgumentException(p.name() + ": state " + key + " has "
+                            + p.stateArray(key).length + " floats, " + java.util.Arrays.toString(stateShape)
+                            + " is " + expected);
+                }
             }
             if (!p.scalarState().keySet().equals(Set.copyOf(config.scalarStateNames()))) {
                 throw new IllegalArgumentException(p.name() + ": scalar state " + p.scalarState().keySet()

@@ -53,7 +53,8 @@ class CheckpointTest extends OnDevice {
     }
 
     static float[] read(ParameterSet set, String name, String key) {
-        float[] out = new float[set.size(name)];
+        float[] out = new float[key == null ? set.size(name)
+                : java.util.Arrays.stream(set.stateShape(name, key)).reduce(1, (a, b) -> a * b)];
         if (key == null) {
             set.readParameters(name, out);
         } else {

@@ -47,7 +47,7 @@ class ConfigTest {
         OptimizerConfig config = defaults(a);
         for (Hyperparameter h : a.hyperparameters()) {
             Object other = switch (h.kind()) {
-                case NUMBER -> 0.25;
+                case NUMBER -> inRange(h.range(), 0.25, -0.25, 1.25);
                 case PAIR -> List.of(inRange(h.range(0), 0.5, 1.5), inRange(h.range(1), 0.75, 1.5));
                 case FLAG -> !(Boolean) config.hyperparameters().get(h.key());
             };

@@ -59,7 +59,8 @@ class StateDictTest extends OnDevice {
     }
 
     static float[] read(ParameterSet set, String name, String key) {
-        float[] out = new float[set.size(name)];
+        float[] out = new float[key == null ? set.size(name)
+                : java.util.Arrays.stream(set.stateShape(name, key)).reduce(1, (a, b) -> a * b)];
         if (key == null) {
             set.readParameters(name, out);
         } else {
@@ -177,8 +178,10 @@ class StateDictTest extends OnDevice {
     void snapshotsCheckThemselves() {
         OptimizerConfig adam = Adam.builder().build();
         Map<String, float[]> state = Map.of("exp_avg", new float[2], "exp_avg_sq", new float[2]);
-        assertThrows(IllegalArgumentException.class,
-                () -> new StateDict.Param("p", new int[] {3}, 0, 1, state, Map.of(), null));
+        // A state array of another size than its algorithm gives the shape: refused by the state dict.
+        IllegalArgumentException sized = assertThrows(IllegalArgumentException.class, () -> new StateDict(
+                List.of(adam), List.of(new StateDict.Param("p", new int[] {3}, 0, 1, state, Map.of(), null))));
+        assertTrue(sized.getMessage().contains("has 2 floats, [3] is 3"), sized.getMessage());
         assertThrows(IllegalArgumentException.class,
                 () -> new StateDict.Param("p", new int[] {2}, 0, -1, state, Map.of(), null));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -19,6 +19,7 @@ import org.clopt.Algorithms;
 import org.clopt.Device;
 import org.clopt.Dtype;
 import org.clopt.OptimizerConfig;
+import org.clopt.Precision;
 import org.clopt.train.LossReport;
 import org.clopt.train.Trainer;
 import org.clopt.train.Workload;
@@ -107,6 +108,21 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("--steps " + steps + ": must be at least 1");
         }
         clip.check();
+        // An algorithm that cannot run in the precision asked for (adafactor in 16 bits) is an
+        // error when named alone; from a list it is left out, and the notes say so.
+        Precision precision = Precision.of(dtype);
+        List<String> refused = optimizers.stream()
+                .filter(o -> !precision.supports(OptimizerConfig.of(o, Map.of()))).toList();
+        if (!refused.isEmpty() && refused.size() == optimizers.size()) {
+            throw new BadInputException("--optimizer " + optimizer + ": " + refused.get(0) + " does not run with"
+                    + " --precision " + this.precision + " (" + precision.unsupportedReason(
+                            OptimizerConfig.of(refused.get(0), Map.of())) + ")");
+        }
+        optimizers = optimizers.stream().filter(o -> !refused.contains(o)).toList();
+        if (!refused.isEmpty()) {
+            spec.commandLine().getErr().println("train: left out with --precision " + this.precision + ": "
+                    + String.join(", ", refused) + " (fp32 only)");
+        }
         List<OptimizerConfig> configs = new ArrayList<>();
         for (String w : workloads) {
             for (String o : optimizers) {

@@ -302,9 +302,12 @@ public final class Benchmark {
             throw new IllegalArgumentException("invalid tensors: " + tensors + " (must be in [1, " + n + "])");
         }
         ParameterSet.Builder builder = ParameterSet.builder().hostGradients(hostGradients).group(config, precision);
+        // An algorithm whose state follows the shape (adafactor factors matrices) is timed on
+        // matrices, what it is for: 2^24 elements are 4096 x 4096.
+        boolean factored = !config.stateKeys(new int[] {2, 2}).equals(config.stateKeys(new int[] {4}));
         for (int k = 0; k < tensors; k++) {
             int size = k < tensors - 1 ? n / tensors : n - (tensors - 1) * (n / tensors);
-            builder.tensor("t" + k, size);
+            builder.tensor("t" + k, factored ? Conformance.Shape.MATRIX.of(size) : new int[] {size});
         }
         ParameterSet set = builder.build(device);
         try {

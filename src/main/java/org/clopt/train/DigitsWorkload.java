@@ -30,7 +30,8 @@ public final class DigitsWorkload extends Workload {
     static final Map<String, String> LEARNING_RATES = table(
             "sgd", "0.2", "momentum", "0.05", "nesterov", "0.05", "adagrad", "0.05", "rmsprop", "0.001",
             "adadelta", "1.0", "adam", "0.002", "adamw", "0.002", "nadam", "0.002", "adamax", "0.002",
-            "radam", "0.01", "asgd", "0.2", "lion", "0.001", "lamb", "0.01");
+            "radam", "0.01", "asgd", "0.2", "lion", "0.001", "lamb", "0.01",
+            "adafactor", "0.01");
 
     static final int IN = 64;
     static final int HIDDEN = 128;

@@ -26,7 +26,8 @@ public final class RosenbrockWorkload extends Workload {
     static final Map<String, String> LEARNING_RATES = table(
             "sgd", "0.0005", "momentum", "0.0001", "nesterov", "0.0001", "adagrad", "0.1", "rmsprop", "0.005",
             "adadelta", "1.0", "adam", "0.01", "adamw", "0.01", "nadam", "0.01", "adamax", "0.01",
-            "radam", "0.001", "asgd", "0.0005", "lion", "0.01", "lamb", "0.01");
+            "radam", "0.001", "asgd", "0.0005", "lion", "0.01", "lamb", "0.01",
+            "adafactor", "0.01");
 
     static final int WGS = 256;
     static final int GROUPS = (500_000 + WGS - 1) / WGS;

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.clopt.Dtype;
+import org.clopt.Precision;
 import org.clopt.tools.Conformance;
 import org.junit.jupiter.api.Test;
 
@@ -62,7 +64,7 @@ class DevicesAndVerifyCommandTest {
             assertTrue(pass.get(i).startsWith("PASS  " + sets.get(i) + ": worst ulp param "), pass.get(i));
             assertTrue(pass.get(i).endsWith(String.format(java.util.Locale.ROOT, " (allowed %.0f)",
                     Conformance.allowedUlps(sets.get(i).config().algorithm()))), pass.get(i));
-            for (String state : sets.get(i).config().stateNames()) {
+            for (String state : sets.get(i).config().stateKeys(sets.get(i).shape().of(3))) {
                 assertTrue(pass.get(i).contains(", " + state + " "), state + " missing: " + pass.get(i));
             }
         }
@@ -77,8 +79,11 @@ class DevicesAndVerifyCommandTest {
         Cli.Result r = run("verify", "--sizes", "3,1023", "--steps", "2", "--precision", "bf16,fp16-no-master");
         assertEquals(0, r.code(), r.out() + r.err());
         List<String> pass = r.lines().stream().filter(l -> l.startsWith("PASS  ")).toList();
-        List<Conformance.OptionSet> sets = Conformance.optionSets();
-        assertEquals(2 * sets.size(), pass.size(), r.out());
+        // adafactor runs in fp32 only: verify leaves it out of 16-bit modes.
+        long expected = Conformance.optionSets().stream().filter(o -> Precision.of(Dtype.BF16).supports(o.config()))
+                .count() + Conformance.optionSets().stream()
+                .filter(o -> Precision.of(Dtype.FP16).withMasterWeights(false).supports(o.config())).count();
+        assertEquals(expected, pass.size(), r.out());
         for (String line : pass) {
             assertTrue(line.contains(" [bf16]: worst ulp param (16-bit steps) ")
                     || line.contains(" [fp16-no-master]: worst ulp param (16-bit steps) "), line);
