@@ -85,10 +85,13 @@ final class PrecisionOptions {
         if (rounds) {
             precision = precision.withStochasticRounding(seed == null ? 0 : seed);
         }
-        // Precision's own rule: lamb's per-tensor update rounds to nearest only.
-        if (!precision.supports(config)) {
-            throw new BadInputException("--stochastic-rounding true: " + config.algorithm()
-                    + " rounds its parameters to nearest only (its per-tensor update is a pass of its own)");
+        // Precision's own rules: lamb's per-tensor update rounds to nearest only; adafactor is fp32 only.
+        String unsupported = precision.unsupportedReason(config);
+        if (unsupported != null) {
+            boolean byRounding = Precision.of(dtype).withMasterWeights(withMaster).supports(config);
+            throw new BadInputException((byRounding ? "--stochastic-rounding true: " : "--param-dtype "
+                    + dtype.cliName() + ": ") + config.algorithm() + " with " + precision.shortName() + ": "
+                    + unsupported);
         }
         return precision;
     }

@@ -188,8 +188,11 @@ class ReplayCommandTest {
         List<String> lamb = new ArrayList<>(List.of(replay("--param-dtype", "bf16", "--master-weights", "false",
                 "--stochastic-rounding", "true")));
         lamb.set(lamb.indexOf("adam"), "lamb");
-        rejected(run(lamb.toArray(String[]::new)), "--stochastic-rounding true", "lamb rounds its parameters to "
-                + "nearest only");
+        rejected(run(lamb.toArray(String[]::new)), "--stochastic-rounding true", "lamb with",
+                "rounds to nearest only");
+        List<String> adafactor = new ArrayList<>(List.of(replay("--param-dtype", "bf16")));
+        adafactor.set(adafactor.indexOf("adam"), "adafactor");
+        rejected(run(adafactor.toArray(String[]::new)), "--param-dtype bf16", "adafactor runs in fp32 only");
         assertTrue(Files.notExists(master), "--master-out written on bad input");
     }
 
