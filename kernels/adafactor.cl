@@ -40,7 +40,8 @@
  * = 28 bytes per element; a vector's: 12 (p, g, variance) + 20 (and p, variance written) = 32.
  */
 
-/* Fields of a factored tensor's row in the table. */
+/* Fields of a factored tensor's row in the table, AF_FIELDS uints. */
+#define AF_FIELDS 9
 #define AF_FIRST_ROW 0
 #define AF_FIRST_COL 1
 #define AF_FIRST_MATRIX 2
@@ -49,6 +50,7 @@
 #define AF_COLS 5
 #define AF_ROW_VAR 6
 #define AF_COL_VAR 7
+#define AF_FIRST_STRIP 8
 
 #ifdef MAXIMIZE
 #define AF_SIGN(x) (-(x))
@@ -63,13 +65,13 @@ inline global const uint* adafactor_tensor(global const uint* table, const uint 
     uint hi = tensors;
     while (hi - lo > 1) {
         const uint mid = lo + (hi - lo) / 2;
-        if (table[8 * mid + field] <= id) {
+        if (table[AF_FIELDS * mid + field] <= id) {
             lo = mid;
         } else {
             hi = mid;
         }
     }
-    return table + 8 * lo;
+    return table + AF_FIELDS * lo;
 }
 
 inline float adafactor_lerp(const float a, const float b, const float w, const float one_minus_w) {
@@ -174,32 +176,76 @@ kernel void adafactor_rows(global const uint* restrict table, const uint tensors
     row_var[i] = adafactor_lerp(row_var[i], (n * n) / (float) cols, w, one_minus_w);
 }
 
-kernel void adafactor_cols(global const uint* restrict table, const uint tensors,
-                           global const float* restrict grad, global const float* restrict grad_scale,
-                           const float unscale, global float* restrict col_var,
-                           const float w, const float one_minus_w) {
-    const uint id = get_global_id(0);
-    global const uint* t = adafactor_tensor(table, tensors, AF_FIRST_COL, id);
-    const uint k = id - t[AF_FIRST_COL];
-    const uint rows = t[AF_ROWS];
-    const uint cols = t[AF_COLS];
-    const uint b = k / cols;
-    const uint c = k - b * cols;
-    const float n = adafactor_column_norm(grad + t[AF_OFFSET] + b * rows * cols + c, rows, cols, unscale,
-                                          grad_scale[0]);
-    const uint i = t[AF_COL_VAR] + k;
-    col_var[i] = adafactor_lerp(col_var[i], (n * n) / (float) rows, w, one_minus_w);
+/* col_var of one column from its norm, and col_rs = 1 / sqrt(col_var). */
+inline void adafactor_column_update(const float n, const uint rows, global float* restrict col_var,
+                                    global float* restrict col_rs, const uint i, const float w,
+                                    const float one_minus_w) {
+    const float v = adafactor_lerp(col_var[i], (n * n) / (float) rows, w, one_minus_w);
+    col_var[i] = v;
+    col_rs[i] = 1.0f / sqrt(v);
 }
 
+/*
+ * One work-item per strip of 16 adjacent columns of a matrix (fewer at its right edge): the 16
+ * compensated sums run down the strip side by side, each lane as adafactor_column_norm's, which
+ * gives a lane that needs rescaling.
+ */
+kernel void adafactor_cols(global const uint* restrict table, const uint tensors,
+                           global const float* restrict grad, global const float* restrict grad_scale,
+                           const float unscale, global float* restrict col_var, global float* restrict col_rs,
+                           const float w, const float one_minus_w) {
+    const uint id = get_global_id(0);
+    global const uint* t = adafactor_tensor(table, tensors, AF_FIRST_STRIP, id);
+    const uint rows = t[AF_ROWS];
+    const uint cols = t[AF_COLS];
+    const uint strips = (cols + 15) / 16;
+    const uint k = id - t[AF_FIRST_STRIP];
+    const uint b = k / strips;
+    const uint c0 = 16 * (k - b * strips);
+    global const float* g = grad + t[AF_OFFSET] + b * rows * cols + c0;
+    const uint first = t[AF_COL_VAR] + b * cols + c0;
+    const float clip = grad_scale[0];
+    if (c0 + 16 > cols) {
+        for (uint c = 0; c0 + c < cols; c++) {
+            adafactor_column_update(adafactor_column_norm(g + c, rows, cols, unscale, clip), rows, col_var, col_rs,
+                                    first + c, w, one_minus_w);
+        }
+        return;
+    }
+    float16 sum = (float16) (0.0f);
+    float16 comp = sum;
+    for (uint r = 0; r < rows; r++) {
+        const float16 v = fabs((vload16(0, g + r * cols) * unscale) * clip);
+        const float16 y = v * v - comp;
+        const float16 u = sum + y;
+        comp = select((float16) (0.0f), (u - sum) - y, isfinite(u));
+        sum = u;
+    }
+    float direct[16];
+    vstore16(sum, 0, direct);
+    for (uint c = 0; c < 16; c++) {
+        const float d = direct[c];
+        const float n = isnan(d) || (isfinite(d) && d >= 0x1p-100f) ? sqrt(d)
+                      : adafactor_column_norm(g + c, rows, cols, unscale, clip);
+        adafactor_column_update(n, rows, col_var, col_rs, first + c, w, one_minus_w);
+    }
+}
+
+/* One work-item per matrix: m = max(mean of its row_var, eps1), then each row's row_var / m and its 1 / sqrt. */
 kernel void adafactor_batches(global const uint* restrict table, const uint tensors,
-                              global const float* restrict row_var, global float* restrict row_mean,
-                              const float eps1) {
+                              global const float* restrict row_var, global float* restrict row_factor,
+                              global float* restrict row_rs, const float eps1) {
     const uint id = get_global_id(0);
     global const uint* t = adafactor_tensor(table, tensors, AF_FIRST_MATRIX, id);
     const uint rows = t[AF_ROWS];
     const uint from = t[AF_ROW_VAR] + (id - t[AF_FIRST_MATRIX]) * rows;
-    const float mean = clopt_sum(row_var, from, from + rows, 0, 1.0f) / (float) rows;
-    row_mean[id] = mean < eps1 ? eps1 : mean;
+    float mean = clopt_sum(row_var, from, from + rows, 0, 1.0f) / (float) rows;
+    mean = mean < eps1 ? eps1 : mean;
+    for (uint i = from; i < from + rows; i++) {
+        const float f = row_var[i] / mean;
+        row_factor[i] = f;
+        row_rs[i] = 1.0f / sqrt(f);
+    }
 }
 
 /* Where an element stands in its tensor's state: the chunk's table row, advanced per element. */
@@ -210,12 +256,11 @@ typedef struct {
     uint r;      /* row in its matrix */
     uint c;      /* column */
     uint cb;     /* col_var index of the matrix's column 0 */
-    uint bi;     /* matrix index, into row_mean */
     uint vi;     /* variance index */
 } adafactor_cursor;
 
 inline adafactor_cursor adafactor_start(const uint8 m) {
-    adafactor_cursor k = {m.s0, m.s1, m.s2, m.s3, m.s4, m.s5, m.s6, m.s7};
+    adafactor_cursor k = {m.s0, m.s1, m.s2, m.s3, m.s4, m.s5, m.s7};
     return k;
 }
 
@@ -225,112 +270,129 @@ inline void adafactor_next_row(adafactor_cursor* k) {
     if (++k->r == k->rows) {
         k->r = 0;
         k->cb += k->cols;
-        k->bi++;
     }
 }
 
-/* u of the next element (g as read, sign applied); with store, a vector's variance is written. */
-inline float adafactor_u1(adafactor_cursor* k, const float g, global const float* restrict row_var,
-                          global const float* restrict col_var, global float* restrict variance,
-                          global const float* restrict row_mean, const float w, const float one_minus_w,
-                          const float eps1_squared, const int store) {
-    float var;
+/* The statistics the update of a factored element reads, by row and by column. */
+#define AF_STATS global const float* restrict row_factor, global const float* restrict row_rs, \
+    global const float* restrict col_var, global const float* restrict col_rs
+#define AF_STATS_ARGS row_factor, row_rs, col_var, col_rs
+
+/*
+ * u of the next element (g as read, sign applied); with store, a vector's variance is written.
+ * A factored element's var = row_factor * col_var, and u = g * (1 / sqrt(eps1^2)) below eps1^2,
+ * else (g * row_rs) * col_rs: no division or square root per element.
+ */
+inline float adafactor_u1(adafactor_cursor* k, const float g, AF_STATS, global float* restrict variance,
+                          const float w, const float one_minus_w, const float eps1_squared, const float eps1_rs,
+                          const int store) {
     if (k->cols == 0) {
-        var = adafactor_lerp(variance[k->vi], g * g, w, one_minus_w);
+        const float var = adafactor_lerp(variance[k->vi], g * g, w, one_minus_w);
         if (store) {
             variance[k->vi] = var;
         }
         k->vi++;
-    } else {
-        var = (row_var[k->gr] * col_var[k->cb + k->c]) / row_mean[k->bi];
-        if (++k->c == k->cols) {
-            adafactor_next_row(k);
-        }
+        return (1.0f / sqrt(var < eps1_squared ? eps1_squared : var)) * g;
     }
-    return (1.0f / sqrt(var < eps1_squared ? eps1_squared : var)) * g;
+    const uint ci = k->cb + k->c;
+    const float var = row_factor[k->gr] * col_var[ci];
+    const float u = var < eps1_squared ? g * eps1_rs : (g * row_rs[k->gr]) * col_rs[ci];
+    if (++k->c == k->cols) {
+        adafactor_next_row(k);
+    }
+    return u;
 }
 
 /* u of the next 16 elements: whole vectors within a row, else element by element. */
-inline float16 adafactor_u16(adafactor_cursor* k, const float16 g, global const float* restrict row_var,
-                             global const float* restrict col_var, global float* restrict variance,
-                             global const float* restrict row_mean, const float w, const float one_minus_w,
-                             const float eps1_squared, const int store) {
-    float16 var;
+inline float16 adafactor_u16(adafactor_cursor* k, const float16 g, AF_STATS, global float* restrict variance,
+                             const float w, const float one_minus_w, const float eps1_squared, const float eps1_rs,
+                             const int store) {
     if (k->cols == 0) {
-        var = adafactor_lerp16(vload16(0, variance + k->vi), g * g, w, one_minus_w);
+        const float16 var = adafactor_lerp16(vload16(0, variance + k->vi), g * g, w, one_minus_w);
         if (store) {
             vstore16(var, 0, variance + k->vi);
         }
         k->vi += 16;
-    } else if (k->c + 16 <= k->cols) {
-        var = (row_var[k->gr] * vload16(0, col_var + k->cb + k->c)) / row_mean[k->bi];
+        return (1.0f / sqrt(select(var, (float16) (eps1_squared), isless(var, (float16) (eps1_squared))))) * g;
+    }
+    if (k->c + 16 <= k->cols) {
+        const uint ci = k->cb + k->c;
+        const float16 var = row_factor[k->gr] * vload16(0, col_var + ci);
+        const float16 u = select((g * row_rs[k->gr]) * vload16(0, col_rs + ci), g * eps1_rs,
+                                 isless(var, (float16) (eps1_squared)));
         k->c += 16;
         if (k->c == k->cols) {
             adafactor_next_row(k);
         }
-    } else {
-        float u[16];
-        for (uint j = 0; j < 16; j++) {
-            u[j] = adafactor_u1(k, 1.0f, row_var, col_var, variance, row_mean, w, one_minus_w, eps1_squared, 0);
-        }
-        /* adafactor_u1 of g = 1 is 1 / sqrt(max(var, eps1^2)) itself. */
-        return vload16(0, u) * g;
+        return u;
     }
-    return (1.0f / sqrt(select(var, (float16) (eps1_squared), isless(var, (float16) (eps1_squared))))) * g;
+    float u[16];
+    float gs[16];
+    vstore16(g, 0, gs);
+    for (uint j = 0; j < 16; j++) {
+        u[j] = adafactor_u1(k, gs[j], AF_STATS_ARGS, variance, w, one_minus_w, eps1_squared, eps1_rs, 0);
+    }
+    return vload16(0, u);
 }
 
 #define AF_G16(k, a) AF_SIGN((vload16((k), (a)) * unscale) * clip)
 #define AF_G1(a, j) AF_SIGN(((a)[j] * unscale) * clip)
 
+/* The arguments every u computation takes after the cursor and g. */
+#define AF_U_ARGS AF_STATS_ARGS, variance, w, one_minus_w, eps1_squared, eps1_rs
+
 /* reduce.cl's fold of a chunk (CLOPT_CHUNK_OF) over u instead of an array: the same order. */
 inline float adafactor_chunk_u(const uint8 start, global const float* g, const uint n, const int norm,
                                const int scaled, const float scale, const float unscale, const float clip,
-                               global const float* restrict row_var, global const float* restrict col_var,
-                               global float* restrict variance, global const float* restrict row_mean,
-                               const float w, const float one_minus_w, const float eps1_squared) {
+                               AF_STATS, global float* restrict variance, const float w, const float one_minus_w,
+                               const float eps1_squared, const float eps1_rs) {
     adafactor_cursor k = adafactor_start(start);
     const uint full = n / 64;
-    float16 a[4] = {(float16) (0.0f), (float16) (0.0f), (float16) (0.0f), (float16) (0.0f)};
+    float16 a0 = (float16) (0.0f);
+    float16 a1 = a0;
+    float16 a2 = a0;
+    float16 a3 = a0;
     for (uint row = 0; row < full; row++) {
-        for (uint l = 0; l < 4; l++) {
-            float16 v = adafactor_u16(&k, AF_G16(4 * row + l, g), row_var, col_var, variance, row_mean, w,
-                                      one_minus_w, eps1_squared, 0);
-            if (scaled) {
-                v *= scale;
-            }
-            a[l] = clopt_norm_fold(a[l], v, norm);
+        float16 v0 = adafactor_u16(&k, AF_G16(4 * row, g), AF_U_ARGS, 0);
+        float16 v1 = adafactor_u16(&k, AF_G16(4 * row + 1, g), AF_U_ARGS, 0);
+        float16 v2 = adafactor_u16(&k, AF_G16(4 * row + 2, g), AF_U_ARGS, 0);
+        float16 v3 = adafactor_u16(&k, AF_G16(4 * row + 3, g), AF_U_ARGS, 0);
+        if (scaled) {
+            v0 *= scale;
+            v1 *= scale;
+            v2 *= scale;
+            v3 *= scale;
         }
+        a0 = clopt_norm_fold(a0, v0, norm);
+        a1 = clopt_norm_fold(a1, v1, norm);
+        a2 = clopt_norm_fold(a2, v2, norm);
+        a3 = clopt_norm_fold(a3, v3, norm);
     }
     if (full * 64 < n) {
         float tail[64];
         for (uint j = 0; j < 64; j++) {
             const uint i = full * 64 + j;
-            const float x = i < n ? adafactor_u1(&k, AF_G1(g, i), row_var, col_var, variance, row_mean, w,
-                                                 one_minus_w, eps1_squared, 0) : 0.0f;
+            const float x = i < n ? adafactor_u1(&k, AF_G1(g, i), AF_U_ARGS, 0) : 0.0f;
             tail[j] = scaled ? x * scale : x;
         }
-        for (uint l = 0; l < 4; l++) {
-            a[l] = clopt_norm_fold(a[l], vload16(l, tail), norm);
-        }
+        a0 = clopt_norm_fold(a0, vload16(0, tail), norm);
+        a1 = clopt_norm_fold(a1, vload16(1, tail), norm);
+        a2 = clopt_norm_fold(a2, vload16(2, tail), norm);
+        a3 = clopt_norm_fold(a3, vload16(3, tail), norm);
     }
-    return clopt_lanes(clopt_lanes16(clopt_lanes16(a[0], a[2], norm), clopt_lanes16(a[1], a[3], norm), norm), norm);
+    return clopt_lanes(clopt_lanes16(clopt_lanes16(a0, a2, norm), clopt_lanes16(a1, a3, norm), norm), norm);
 }
 
 /* clopt_partial's Euclidean norm of a chunk of u. */
 inline float adafactor_norm_u(const uint8 start, global const float* g, const uint n, const float unscale,
-                              const float clip, global const float* restrict row_var,
-                              global const float* restrict col_var, global float* restrict variance,
-                              global const float* restrict row_mean, const float w, const float one_minus_w,
-                              const float eps1_squared) {
-    const float r = adafactor_chunk_u(start, g, n, CLOPT_NORM_L2, 0, 1.0f, unscale, clip, row_var, col_var,
-                                      variance, row_mean, w, one_minus_w, eps1_squared);
+                              const float clip, AF_STATS, global float* restrict variance, const float w,
+                              const float one_minus_w, const float eps1_squared, const float eps1_rs) {
+    const float r = adafactor_chunk_u(start, g, n, CLOPT_NORM_L2, 0, 1.0f, unscale, clip, AF_U_ARGS);
     if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-        const float m = adafactor_chunk_u(start, g, n, CLOPT_NORM_INF, 0, 1.0f, unscale, clip, row_var, col_var,
-                                          variance, row_mean, w, one_minus_w, eps1_squared);
+        const float m = adafactor_chunk_u(start, g, n, CLOPT_NORM_INF, 0, 1.0f, unscale, clip, AF_U_ARGS);
         if (m > 0.0f && !isinf(m)) {
             const float u = clopt_unscale(m);
-            return sqrt(adafactor_chunk_u(start, g, n, CLOPT_NORM_L2, 1, u, unscale, clip, row_var, col_var,
-                                          variance, row_mean, w, one_minus_w, eps1_squared)) / u;
+            return sqrt(adafactor_chunk_u(start, g, n, CLOPT_NORM_L2, 1, u, unscale, clip, AF_U_ARGS)) / u;
         }
         return m;
     }
@@ -355,16 +417,14 @@ inline float adafactor_norm_p(global const float* p, const uint n) {
 kernel void adafactor_partials(global const uint2* restrict chunks, global const uint8* restrict cursors,
                                global float* restrict partials, const uint chunk_count,
                                global const float* restrict p, global const float* restrict grad,
-                               global const float* restrict grad_scale, const float unscale,
-                               global const float* restrict row_var, global const float* restrict col_var,
-                               global float* restrict variance, global const float* restrict row_mean,
-                               const float w, const float one_minus_w, const float eps1_squared) {
+                               global const float* restrict grad_scale, const float unscale, AF_STATS,
+                               global float* restrict variance, const float w, const float one_minus_w,
+                               const float eps1_squared, const float eps1_rs) {
     const uint c = get_global_id(0);
     const uint2 chunk = chunks[c];
     partials[c] = adafactor_norm_p(p + chunk.x, chunk.y);
     partials[chunk_count + c] = adafactor_norm_u(cursors[c], grad + chunk.x, chunk.y, unscale, grad_scale[0],
-                                                 row_var, col_var, variance, row_mean, w, one_minus_w,
-                                                 eps1_squared);
+                                                 AF_U_ARGS);
 }
 
 /* Python's max(a, b): b only when b > a. */
@@ -390,13 +450,14 @@ kernel void adafactor_finish(global const float* restrict partials, global const
     }
 }
 
+/* The same arguments as adafactor_partials (chunk_count unused), then the decay. */
 kernel void adafactor_apply(global const uint2* restrict chunks, global const uint8* restrict cursors,
-                            global const float* restrict coefficients, global float* restrict p,
+                            global const float* restrict coefficients, const uint chunk_count,
+                            global float* restrict p,
                             global const float* restrict grad, global const float* restrict grad_scale,
-                            const float unscale, global const float* restrict row_var,
-                            global const float* restrict col_var, global float* restrict variance,
-                            global const float* restrict row_mean, const float w, const float one_minus_w,
-                            const float eps1_squared, const float decay) {
+                            const float unscale, AF_STATS, global float* restrict variance, const float w,
+                            const float one_minus_w, const float eps1_squared, const float eps1_rs,
+                            const float decay) {
     const uint c = get_global_id(0);
     const uint2 chunk = chunks[c];
     const float coefficient = coefficients[c];
@@ -406,13 +467,11 @@ kernel void adafactor_apply(global const uint2* restrict chunks, global const ui
     global const float* g = grad + chunk.x;
     const uint full = chunk.y / 16;
     for (uint b = 0; b < full; b++) {
-        const float16 u = adafactor_u16(&k, AF_G16(b, g), row_var, col_var, variance, row_mean, w, one_minus_w,
-                                        eps1_squared, 1);
+        const float16 u = adafactor_u16(&k, AF_G16(b, g), AF_U_ARGS, 1);
         vstore16(vload16(b, q) * decay + coefficient * u, b, q);
     }
     for (uint j = full * 16; j < chunk.y; j++) {
-        const float u = adafactor_u1(&k, AF_G1(g, j), row_var, col_var, variance, row_mean, w, one_minus_w,
-                                     eps1_squared, 1);
+        const float u = adafactor_u1(&k, AF_G1(g, j), AF_U_ARGS, 1);
         q[j] = q[j] * decay + coefficient * u;
     }
 }

@@ -132,14 +132,16 @@ public final class Adafactor extends OptimizerConfig {
         return eps1 == null ? FP32_EPS : eps1;
     }
 
-    /** Scalars: w, 1 - w, eps1, eps1^2, eps2, rho, 1 - lr * weight_decay, d. */
+    /** Scalars: w, 1 - w, eps1, eps1^2, eps2, rho, 1 - lr * weight_decay, d, 1 / sqrt(eps1^2). */
     @Override
     float[] scalars(long t, float[] before, float[] after) {
         double lr = lr();
         float w = (float) Math.pow(t, number("beta2_decay"));
         double eps1 = eps1();
-        return new float[] {w, 1f - w, (float) eps1, (float) (eps1 * eps1), (float) pair("eps", 1),
-            (float) Math.min(lr, 1 / Math.sqrt(t)), (float) (1 - lr * number("weight_decay")), (float) number("d")};
+        float eps1Squared = (float) (eps1 * eps1);
+        return new float[] {w, 1f - w, (float) eps1, eps1Squared, (float) pair("eps", 1),
+            (float) Math.min(lr, 1 / Math.sqrt(t)), (float) (1 - lr * number("weight_decay")), (float) number("d"),
+            1f / (float) Math.sqrt(eps1Squared)};
     }
 
     /** One vector tensor over [from, to): {@link #referenceRun} of it alone. */
@@ -152,7 +154,10 @@ public final class Adafactor extends OptimizerConfig {
     /**
      * The CPU reference of a step of a run of tensors, in the kernels' passes and orders (see
      * {@code kernels/adafactor.cl}): row and column statistics, each factored tensor's mean of
-     * its rows, the norms of p and u per tensor, and the update. {@code grad} holds the
+     * its rows, the norms of p and u per tensor, and the update. A factored element's u is
+     * {@code g * rsqrt(eps1^2)} where {@code var = (row_var / mean) * col_var < eps1^2}, else
+     * {@code (g * rsqrt(row_var / mean)) * rsqrt(col_var)}: PyTorch's value to within a few
+     * ulp, without a division or square root per element. {@code grad} holds the
      * gradients as the kernels read them (times the loss scaler's unscale and the clip
      * coefficient).
      */
@@ -193,6 +198,7 @@ public final class Adafactor extends OptimizerConfig {
                 rowVar[rowBase + k] = lerp(rowVar[rowBase + k], (n * n) / cols, w, oneMinusW);
             }
             float[] column = new float[rows];
+            float[] colRs = new float[batches * cols];
             for (int b = 0; b < batches; b++) {
                 for (int c = 0; c < cols; c++) {
                     for (int r = 0; r < rows; r++) {
@@ -201,15 +207,20 @@ public final class Adafactor extends OptimizerConfig {
                     float n = SetKernels.Reference.normOf(column, 0, rows, SetKernels.NORM_L2);
                     int ci = colBase + b * cols + c;
                     colVar[ci] = lerp(colVar[ci], (n * n) / rows, w, oneMinusW);
+                    colRs[b * cols + c] = 1f / (float) Math.sqrt(colVar[ci]);
                 }
             }
             for (int b = 0; b < batches; b++) {
                 float mean = rowMean(rowVar, rowBase + b * rows, rows, eps1);
-                for (int k = 0; k < rows * cols; k++) {
-                    int i = t.offset() + b * rows * cols + k;
-                    float g = maximize ? -grad[i] : grad[i];
-                    float var = (rowVar[rowBase + b * rows + k / cols] * colVar[colBase + b * cols + k % cols]) / mean;
-                    u[i - from] = update(var, eps1Squared, g);
+                for (int r = 0; r < rows; r++) {
+                    float factor = rowVar[rowBase + b * rows + r] / mean;
+                    float rowRs = 1f / (float) Math.sqrt(factor);
+                    for (int c = 0; c < cols; c++) {
+                        int i = t.offset() + (b * rows + r) * cols + c;
+                        float g = maximize ? -grad[i] : grad[i];
+                        float var = factor * colVar[colBase + b * cols + c];
+                        u[i - from] = var < eps1Squared ? g * s[8] : (g * rowRs) * colRs[b * cols + c];
+                    }
                 }
             }
         }
@@ -252,17 +263,21 @@ public final class Adafactor extends OptimizerConfig {
 
     /**
      * The tables of adafactor.cl for a run of tensors: per factored tensor with elements its
-     * row of 8 (first row, column and matrix among the run's, element offset, R, C, row_var
-     * and col_var offsets); reduce.cl's chunk table of the run with each chunk's cursor (8 per
-     * chunk: C or 0 for a vector, R, row_var index, row, column, col_var index of the matrix's
-     * column 0, matrix index, variance index); and each tensor's sqrt(numel).
+     * row of {@link #FIELDS} (first row among the run's, unused, first matrix, element offset,
+     * R, C, row_var and col_var offsets, first strip of 16 columns); reduce.cl's chunk table of
+     * the run with each chunk's cursor (8 per chunk: C or 0 for a vector, R, row_var index, row,
+     * column, col_var index of the matrix's column 0, unused, variance index); and each
+     * tensor's sqrt(numel).
      */
-    record Tables(int[] factored, int factoredCount, int rows, int columns, int matrices, int[] chunks,
+    record Tables(int[] factored, int factoredCount, int rows, int strips, int matrices, int[] chunks,
                   int[] tensorEnds, int[] cursors, float[] rootSizes) {
+        /** uints per factored tensor, adafactor.cl's AF_FIELDS. */
+        static final int FIELDS = 9;
+
         static Tables of(List<Engine.TensorLayout> run) {
             List<int[]> factored = new ArrayList<>();
             int rows = 0;
-            int columns = 0;
+            int strips = 0;
             int matrices = 0;
             int[] firstMatrix = new int[run.size()];
             List<SetKernels.Segment> segments = new ArrayList<>();
@@ -274,10 +289,10 @@ public final class Adafactor extends OptimizerConfig {
                     int r = t.shape()[t.shape().length - 2];
                     int c = t.shape()[t.shape().length - 1];
                     int b = t.size() / (r * c);
-                    factored.add(new int[] {rows, columns, matrices, t.offset(), r, c, t.stateOffsets()[0],
-                        t.stateOffsets()[1]});
+                    factored.add(new int[] {rows, 0, matrices, t.offset(), r, c, t.stateOffsets()[0],
+                        t.stateOffsets()[1], strips});
                     rows += b * r;
-                    columns += b * c;
+                    strips += b * ((c + 15) / 16);
                     matrices += b;
                 }
             }
@@ -298,18 +313,18 @@ public final class Adafactor extends OptimizerConfig {
                         int row = local / c;
                         int matrix = row / r;
                         cursor = new int[] {c, r, t.stateOffsets()[0] + row, row % r, local % c,
-                            t.stateOffsets()[1] + matrix * c, firstMatrix[k] + matrix, 0};
+                            t.stateOffsets()[1] + matrix * c, 0, 0};
                     } else if (t.size() > 0) {
                         cursor[7] = t.stateOffsets()[2] + local;
                     }
                     System.arraycopy(cursor, 0, cursors, 8 * chunk, 8);
                 }
             }
-            int[] flat = new int[8 * Math.max(1, factored.size())];
+            int[] flat = new int[FIELDS * Math.max(1, factored.size())];
             for (int k = 0; k < factored.size(); k++) {
-                System.arraycopy(factored.get(k), 0, flat, 8 * k, 8);
+                System.arraycopy(factored.get(k), 0, flat, FIELDS * k, FIELDS);
             }
-            return new Tables(flat, factored.size(), rows, columns, matrices, chunkTables[0], chunkTables[1],
+            return new Tables(flat, factored.size(), rows, strips, matrices, chunkTables[0], chunkTables[1],
                     cursors, rootSizes);
         }
     }

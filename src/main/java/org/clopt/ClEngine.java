@@ -350,10 +350,13 @@ final class ClEngine extends Engine {
         final DeviceBuffer rootSizes;
         final DeviceBuffer partials;
         final DeviceBuffer coefficients;
-        final DeviceBuffer rowMeans;
+        /** Per row of row_var: row_var / mean and its 1 / sqrt; per column of col_var: 1 / sqrt(col_var). */
+        final DeviceBuffer rowFactors;
+        final DeviceBuffer rowRs;
+        final DeviceBuffer colRs;
         private final Closer made = new Closer();
 
-        AdafactorTables(Device device, int[] key, Adafactor.Tables t) {
+        AdafactorTables(Device device, int[] key, Adafactor.Tables t, int rowVarLength, int colVarLength) {
             this.key = key;
             this.tables = t;
             int chunkCount = t.chunks().length / 2;
@@ -365,8 +368,12 @@ final class ClEngine extends Engine {
                 rootSizes = made.add(DeviceBuffer.of(device, t.rootSizes(), "adafactor's sqrt(numel)"));
                 partials = made.add(DeviceBuffer.allocate(device, 8L * chunkCount, "adafactor's partial norms"));
                 coefficients = made.add(DeviceBuffer.allocate(device, 4L * chunkCount, "adafactor's coefficients"));
-                rowMeans = made.add(DeviceBuffer.allocate(device, 4L * Math.max(1, t.matrices()),
-                        "adafactor's row means"));
+                rowFactors = made.add(DeviceBuffer.allocate(device, 4L * Math.max(1, rowVarLength),
+                        "adafactor's row factors"));
+                rowRs = made.add(DeviceBuffer.allocate(device, 4L * Math.max(1, rowVarLength),
+                        "adafactor's row reciprocal roots"));
+                colRs = made.add(DeviceBuffer.allocate(device, 4L * Math.max(1, colVarLength),
+                        "adafactor's column reciprocal roots"));
             } catch (RuntimeException e) {
                 made.closeQuietlyAfter(e);
                 throw e;
@@ -406,7 +413,7 @@ final class ClEngine extends Engine {
                 adafactorTables.close();
                 adafactorTables = null;
             }
-            adafactorTables = new AdafactorTables(device, key, Adafactor.Tables.of(run));
+            adafactorTables = new AdafactorTables(device, key, Adafactor.Tables.of(run), length(2), length(3));
         }
         AdafactorTables at = adafactorTables;
         Adafactor.Tables t = at.tables;
@@ -426,20 +433,22 @@ final class ClEngine extends Engine {
             k[0].arg(0, at.factored).arg(1, t.factoredCount()).arg(2, grad).arg(3, clip).arg(4, input.unscale())
                     .arg(5, rowVar).arg(6, w).arg(7, oneMinusW).launch(0, t.rows(), ADAFACTOR_GROUP);
             k[1].arg(0, at.factored).arg(1, t.factoredCount()).arg(2, grad).arg(3, clip).arg(4, input.unscale())
-                    .arg(5, colVar).arg(6, w).arg(7, oneMinusW).launch(0, t.columns(), ADAFACTOR_GROUP);
-            k[2].arg(0, at.factored).arg(1, t.factoredCount()).arg(2, rowVar).arg(3, at.rowMeans).arg(4, scalars[2])
-                    .launch(0, t.matrices(), ADAFACTOR_GROUP);
+                    .arg(5, colVar).arg(6, at.colRs).arg(7, w).arg(8, oneMinusW).launch(0, t.strips(), ADAFACTOR_GROUP);
+            k[2].arg(0, at.factored).arg(1, t.factoredCount()).arg(2, rowVar).arg(3, at.rowFactors).arg(4, at.rowRs)
+                    .arg(5, scalars[2]).launch(0, t.matrices(), ADAFACTOR_GROUP);
         }
-        k[3].arg(0, at.chunks).arg(1, at.cursors).arg(2, at.partials).arg(3, chunkCount).arg(4, p).arg(5, grad)
-                .arg(6, clip).arg(7, input.unscale()).arg(8, rowVar).arg(9, colVar).arg(10, variance)
-                .arg(11, at.rowMeans).arg(12, w).arg(13, oneMinusW).arg(14, scalars[3])
-                .launch(0, chunkCount, ADAFACTOR_GROUP);
+        // The chunk passes share their arguments: tables, p, grad, grad_scale, unscale, the
+        // statistics, variance, w, 1 - w, eps1^2, 1 / sqrt(eps1^2); the update adds its decay.
+        for (Kernel pass : new Kernel[] {k[3], k[5]}) {
+            pass.arg(0, at.chunks).arg(1, at.cursors).arg(2, pass == k[3] ? at.partials : at.coefficients)
+                    .arg(3, chunkCount).arg(4, p).arg(5, grad).arg(6, clip).arg(7, input.unscale()).arg(8, at.rowFactors).arg(9, at.rowRs)
+                    .arg(10, colVar).arg(11, at.colRs).arg(12, variance).arg(13, w).arg(14, oneMinusW)
+                    .arg(15, scalars[3]).arg(16, scalars[8]);
+        }
+        k[3].launch(0, chunkCount, ADAFACTOR_GROUP);
         k[4].arg(0, at.partials).arg(1, at.tensorEnds).arg(2, run.size()).arg(3, chunkCount).arg(4, at.rootSizes)
                 .arg(5, at.coefficients).arg(6, scalars[4]).arg(7, scalars[5]).arg(8, scalars[7]).launch(0, 1);
-        k[5].arg(0, at.chunks).arg(1, at.cursors).arg(2, at.coefficients).arg(3, p).arg(4, grad).arg(5, clip)
-                .arg(6, input.unscale()).arg(7, rowVar).arg(8, colVar).arg(9, variance).arg(10, at.rowMeans)
-                .arg(11, w).arg(12, oneMinusW).arg(13, scalars[3]).arg(14, scalars[6])
-                .launch(0, chunkCount, ADAFACTOR_GROUP);
+        k[5].arg(17, scalars[6]).launch(0, chunkCount, ADAFACTOR_GROUP);
     }
 
     private void closeTables() {

@@ -77,6 +77,9 @@ public final class Benchmark {
      * @return both timings
      */
     public static Comparison compare(Device device, OptimizerConfig config, int n, int repetitions) {
+        if (factored(config)) {
+            return compare(device, config, n, 1, repetitions);
+        }
         try (Optimizer opt = Optimizer.create(device, config, n);
              Roofline roofline = new Roofline(device, n)) {
             opt.writeParameters(randomValues(n, 1));
@@ -287,6 +290,20 @@ public final class Benchmark {
     }
 
     /** A set of {@code tensors} tensors holding {@code n} random parameters and gradients. */
+    /**
+     * Whether the algorithm's state follows the tensor's shape (adafactor factors matrices): it is
+     * then timed on matrices, what it is for ({@link Conformance.Shape#MATRIX}: 2^24 elements are
+     * 4096 x 4096).
+     */
+    static boolean factored(OptimizerConfig config) {
+        return !config.stateKeys(new int[] {2, 2}).equals(config.stateKeys(new int[] {4}));
+    }
+
+    /** The shape a timed tensor of n elements has: see {@link #factored}. */
+    private static int[] shape(OptimizerConfig config, int n) {
+        return factored(config) ? Conformance.Shape.MATRIX.of(n) : new int[] {n};
+    }
+
     private static ParameterSet randomSet(Device device, OptimizerConfig config, int n, int tensors) {
         return randomSet(device, config, Precision.FP32, n, tensors);
     }
@@ -302,12 +319,9 @@ public final class Benchmark {
             throw new IllegalArgumentException("invalid tensors: " + tensors + " (must be in [1, " + n + "])");
         }
         ParameterSet.Builder builder = ParameterSet.builder().hostGradients(hostGradients).group(config, precision);
-        // An algorithm whose state follows the shape (adafactor factors matrices) is timed on
-        // matrices, what it is for: 2^24 elements are 4096 x 4096.
-        boolean factored = !config.stateKeys(new int[] {2, 2}).equals(config.stateKeys(new int[] {4}));
         for (int k = 0; k < tensors; k++) {
             int size = k < tensors - 1 ? n / tensors : n - (tensors - 1) * (n / tensors);
-            builder.tensor("t" + k, factored ? Conformance.Shape.MATRIX.of(size) : new int[] {size});
+            builder.tensor("t" + k, shape(config, size));
         }
         ParameterSet set = builder.build(device);
         try {
@@ -350,9 +364,9 @@ public final class Benchmark {
      * @return the median step time in milliseconds
      */
     public static double reference(OptimizerConfig config, int n, int repetitions) {
-        try (Optimizer opt = Optimizer.reference(config, n)) {
-            opt.writeParameters(randomValues(n, 1));
-            opt.writeGradients(randomValues(n, 2));
+        try (ParameterSet opt = ParameterSet.builder().group(config).tensor("t", shape(config, n)).buildReference()) {
+            opt.writeParameters("t", randomValues(n, 1));
+            opt.writeGradients("t", randomValues(n, 2));
             opt.step();
             double[] ms = new double[repetitions];
             for (int r = 0; r < repetitions; r++) {
