@@ -185,11 +185,38 @@ inline void adafactor_column_update(const float n, const uint rows, global float
     col_rs[i] = 1.0f / sqrt(v);
 }
 
+/* Each of 16 columns' direct sum, which adafactor_column_norm's first pass gives, made its norm. */
+inline void adafactor_columns16(const float16 sum, global const float* g, const uint rows, const uint cols,
+                                const float unscale, const float clip, global float* restrict col_var,
+                                global float* restrict col_rs, const uint first, const float w,
+                                const float one_minus_w) {
+    float direct[16];
+    vstore16(sum, 0, direct);
+    for (uint c = 0; c < 16; c++) {
+        const float d = direct[c];
+        const float n = isnan(d) || (isfinite(d) && d >= 0x1p-100f) ? sqrt(d)
+                      : adafactor_column_norm(g + c, rows, cols, unscale, clip);
+        adafactor_column_update(n, rows, col_var, col_rs, first + c, w, one_minus_w);
+    }
+}
+
+/* One lane's step of a compensated sum of squares (clopt_sum's), 16 lanes at once. */
+#define AF_KAHAN16(sum, comp, x)                                         \
+    {                                                                     \
+        const float16 v_ = fabs(((x) * unscale) * clip);                  \
+        const float16 y_ = v_ * v_ - (comp);                              \
+        const float16 u_ = (sum) + y_;                                    \
+        (comp) = select((float16) (0.0f), (u_ - (sum)) - y_, isfinite(u_)); \
+        (sum) = u_;                                                       \
+    }
+
 /*
- * One work-item per strip of 16 adjacent columns of a matrix (fewer at its right edge): the 16
- * compensated sums run down the strip side by side, each lane as adafactor_column_norm's, which
- * gives a lane that needs rescaling.
+ * One work-item per strip of AF_STRIP adjacent columns of a matrix (fewer at its right edge):
+ * the compensated sums of 16 columns run down the strip side by side, four such chains at once
+ * for a whole strip; each lane sums as adafactor_column_norm, which takes over a lane that
+ * needs rescaling, and the columns right of the last whole 16.
  */
+#define AF_STRIP 64
 kernel void adafactor_cols(global const uint* restrict table, const uint tensors,
                            global const float* restrict grad, global const float* restrict grad_scale,
                            const float unscale, global float* restrict col_var, global float* restrict col_rs,
@@ -198,36 +225,42 @@ kernel void adafactor_cols(global const uint* restrict table, const uint tensors
     global const uint* t = adafactor_tensor(table, tensors, AF_FIRST_STRIP, id);
     const uint rows = t[AF_ROWS];
     const uint cols = t[AF_COLS];
-    const uint strips = (cols + 15) / 16;
+    const uint strips = (cols + AF_STRIP - 1) / AF_STRIP;
     const uint k = id - t[AF_FIRST_STRIP];
     const uint b = k / strips;
-    const uint c0 = 16 * (k - b * strips);
+    const uint c0 = AF_STRIP * (k - b * strips);
     global const float* g = grad + t[AF_OFFSET] + b * rows * cols + c0;
     const uint first = t[AF_COL_VAR] + b * cols + c0;
     const float clip = grad_scale[0];
-    if (c0 + 16 > cols) {
-        for (uint c = 0; c0 + c < cols; c++) {
-            adafactor_column_update(adafactor_column_norm(g + c, rows, cols, unscale, clip), rows, col_var, col_rs,
-                                    first + c, w, one_minus_w);
+    const uint width = min((uint) AF_STRIP, cols - c0);
+    if (width == AF_STRIP) {
+        float16 s0 = (float16) (0.0f);
+        float16 s1 = s0, s2 = s0, s3 = s0, e0 = s0, e1 = s0, e2 = s0, e3 = s0;
+        for (uint r = 0; r < rows; r++) {
+            global const float* row = g + r * cols;
+            AF_KAHAN16(s0, e0, vload16(0, row));
+            AF_KAHAN16(s1, e1, vload16(1, row));
+            AF_KAHAN16(s2, e2, vload16(2, row));
+            AF_KAHAN16(s3, e3, vload16(3, row));
         }
+        adafactor_columns16(s0, g, rows, cols, unscale, clip, col_var, col_rs, first, w, one_minus_w);
+        adafactor_columns16(s1, g + 16, rows, cols, unscale, clip, col_var, col_rs, first + 16, w, one_minus_w);
+        adafactor_columns16(s2, g + 32, rows, cols, unscale, clip, col_var, col_rs, first + 32, w, one_minus_w);
+        adafactor_columns16(s3, g + 48, rows, cols, unscale, clip, col_var, col_rs, first + 48, w, one_minus_w);
         return;
     }
-    float16 sum = (float16) (0.0f);
-    float16 comp = sum;
-    for (uint r = 0; r < rows; r++) {
-        const float16 v = fabs((vload16(0, g + r * cols) * unscale) * clip);
-        const float16 y = v * v - comp;
-        const float16 u = sum + y;
-        comp = select((float16) (0.0f), (u - sum) - y, isfinite(u));
-        sum = u;
+    uint c = 0;
+    for (; c + 16 <= width; c += 16) {
+        float16 s = (float16) (0.0f);
+        float16 e = s;
+        for (uint r = 0; r < rows; r++) {
+            AF_KAHAN16(s, e, vload16(0, g + r * cols + c));
+        }
+        adafactor_columns16(s, g + c, rows, cols, unscale, clip, col_var, col_rs, first + c, w, one_minus_w);
     }
-    float direct[16];
-    vstore16(sum, 0, direct);
-    for (uint c = 0; c < 16; c++) {
-        const float d = direct[c];
-        const float n = isnan(d) || (isfinite(d) && d >= 0x1p-100f) ? sqrt(d)
-                      : adafactor_column_norm(g + c, rows, cols, unscale, clip);
-        adafactor_column_update(n, rows, col_var, col_rs, first + c, w, one_minus_w);
+    for (; c < width; c++) {
+        adafactor_column_update(adafactor_column_norm(g + c, rows, cols, unscale, clip), rows, col_var, col_rs,
+                                first + c, w, one_minus_w);
     }
 }
 
@@ -352,21 +385,47 @@ inline float adafactor_chunk_u(const uint8 start, global const float* g, const u
     float16 a1 = a0;
     float16 a2 = a0;
     float16 a3 = a0;
-    for (uint row = 0; row < full; row++) {
-        float16 v0 = adafactor_u16(&k, AF_G16(4 * row, g), AF_U_ARGS, 0);
-        float16 v1 = adafactor_u16(&k, AF_G16(4 * row + 1, g), AF_U_ARGS, 0);
-        float16 v2 = adafactor_u16(&k, AF_G16(4 * row + 2, g), AF_U_ARGS, 0);
-        float16 v3 = adafactor_u16(&k, AF_G16(4 * row + 3, g), AF_U_ARGS, 0);
-        if (scaled) {
-            v0 *= scale;
-            v1 *= scale;
-            v2 *= scale;
-            v3 *= scale;
+    if (k.cols != 0 && k.c + n <= k.cols) {
+        /* The chunk lies in one row (every chunk of a matrix whose rows are whole chunks): its row's
+         * statistics are two numbers, its columns' contiguous. The same values as the cursor's. */
+        const float rf = row_factor[k.gr];
+        const float rr = row_rs[k.gr];
+        global const float* cv = col_var + k.cb + k.c;
+        global const float* cr = col_rs + k.cb + k.c;
+        for (uint row = 0; row < full; row++) {
+            float16 v[4];
+            for (uint l = 0; l < 4; l++) {
+                const uint b = 4 * row + l;
+                const float16 gb = AF_G16(b, g);
+                v[l] = select((gb * rr) * vload16(b, cr), gb * eps1_rs,
+                              isless(rf * vload16(b, cv), (float16) (eps1_squared)));
+                if (scaled) {
+                    v[l] *= scale;
+                }
+            }
+            a0 = clopt_norm_fold(a0, v[0], norm);
+            a1 = clopt_norm_fold(a1, v[1], norm);
+            a2 = clopt_norm_fold(a2, v[2], norm);
+            a3 = clopt_norm_fold(a3, v[3], norm);
         }
-        a0 = clopt_norm_fold(a0, v0, norm);
-        a1 = clopt_norm_fold(a1, v1, norm);
-        a2 = clopt_norm_fold(a2, v2, norm);
-        a3 = clopt_norm_fold(a3, v3, norm);
+        k.c += full * 64;
+    } else {
+        for (uint row = 0; row < full; row++) {
+            float16 v0 = adafactor_u16(&k, AF_G16(4 * row, g), AF_U_ARGS, 0);
+            float16 v1 = adafactor_u16(&k, AF_G16(4 * row + 1, g), AF_U_ARGS, 0);
+            float16 v2 = adafactor_u16(&k, AF_G16(4 * row + 2, g), AF_U_ARGS, 0);
+            float16 v3 = adafactor_u16(&k, AF_G16(4 * row + 3, g), AF_U_ARGS, 0);
+            if (scaled) {
+                v0 *= scale;
+                v1 *= scale;
+                v2 *= scale;
+                v3 *= scale;
+            }
+            a0 = clopt_norm_fold(a0, v0, norm);
+            a1 = clopt_norm_fold(a1, v1, norm);
+            a2 = clopt_norm_fold(a2, v2, norm);
+            a3 = clopt_norm_fold(a3, v3, norm);
+        }
     }
     if (full * 64 < n) {
         float tail[64];
@@ -466,9 +525,24 @@ kernel void adafactor_apply(global const uint2* restrict chunks, global const ui
     global float* q = p + chunk.x;
     global const float* g = grad + chunk.x;
     const uint full = chunk.y / 16;
-    for (uint b = 0; b < full; b++) {
-        const float16 u = adafactor_u16(&k, AF_G16(b, g), AF_U_ARGS, 1);
-        vstore16(vload16(b, q) * decay + coefficient * u, b, q);
+    if (k.cols != 0 && k.c + chunk.y <= k.cols) {
+        /* In one row: as in adafactor_chunk_u. */
+        const float rf = row_factor[k.gr];
+        const float rr = row_rs[k.gr];
+        global const float* cv = col_var + k.cb + k.c;
+        global const float* cr = col_rs + k.cb + k.c;
+        for (uint b = 0; b < full; b++) {
+            const float16 gb = AF_G16(b, g);
+            const float16 u = select((gb * rr) * vload16(b, cr), gb * eps1_rs,
+                                     isless(rf * vload16(b, cv), (float16) (eps1_squared)));
+            vstore16(vload16(b, q) * decay + coefficient * u, b, q);
+        }
+        k.c += full * 16;
+    } else {
+        for (uint b = 0; b < full; b++) {
+            const float16 u = adafactor_u16(&k, AF_G16(b, g), AF_U_ARGS, 1);
+            vstore16(vload16(b, q) * decay + coefficient * u, b, q);
+        }
     }
     for (uint j = full * 16; j < chunk.y; j++) {
         const float u = adafactor_u1(&k, AF_G1(g, j), AF_U_ARGS, 1);

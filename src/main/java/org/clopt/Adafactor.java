@@ -273,6 +273,8 @@ public final class Adafactor extends OptimizerConfig {
                   int[] tensorEnds, int[] cursors, float[] rootSizes) {
         /** uints per factored tensor, adafactor.cl's AF_FIELDS. */
         static final int FIELDS = 9;
+        /** Columns per work-item of the column statistics, adafactor.cl's AF_STRIP. */
+        static final int STRIP = 64;
 
         static Tables of(List<Engine.TensorLayout> run) {
             List<int[]> factored = new ArrayList<>();
@@ -292,7 +294,7 @@ public final class Adafactor extends OptimizerConfig {
                     factored.add(new int[] {rows, 0, matrices, t.offset(), r, c, t.stateOffsets()[0],
                         t.stateOffsets()[1], strips});
                     rows += b * r;
-                    strips += b * ((c + 15) / 16);
+                    strips += b * ((c + STRIP - 1) / STRIP);
                     matrices += b;
                 }
             }

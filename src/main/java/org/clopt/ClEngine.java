@@ -401,6 +401,8 @@ final class ClEngine extends Engine {
 
     /** Work-items per work-group of adafactor's passes, each of which loops over a row, column or chunk. */
     private static final int ADAFACTOR_GROUP = 64;
+    /** Work-items per work-group of the column statistics: a 4096-column matrix has 64 strips. */
+    private static final int STRIP_GROUP = 8;
 
     @Override
     void runAdafactor(Adafactor config, float[] scalars, List<TensorLayout> run, StepInput input) {
@@ -433,7 +435,7 @@ final class ClEngine extends Engine {
             k[0].arg(0, at.factored).arg(1, t.factoredCount()).arg(2, grad).arg(3, clip).arg(4, input.unscale())
                     .arg(5, rowVar).arg(6, w).arg(7, oneMinusW).launch(0, t.rows(), ADAFACTOR_GROUP);
             k[1].arg(0, at.factored).arg(1, t.factoredCount()).arg(2, grad).arg(3, clip).arg(4, input.unscale())
-                    .arg(5, colVar).arg(6, at.colRs).arg(7, w).arg(8, oneMinusW).launch(0, t.strips(), ADAFACTOR_GROUP);
+                    .arg(5, colVar).arg(6, at.colRs).arg(7, w).arg(8, oneMinusW).launch(0, t.strips(), STRIP_GROUP);
             k[2].arg(0, at.factored).arg(1, t.factoredCount()).arg(2, rowVar).arg(3, at.rowFactors).arg(4, at.rowRs)
                     .arg(5, scalars[2]).launch(0, t.matrices(), ADAFACTOR_GROUP);
         }
