@@ -10,12 +10,12 @@
  * State: sum s. Traffic: read p, grad, s; write p, s: 20 bytes per element.
  */
 kernel void adagrad_step(CLOPT_STEP_ARGS,
-                         global float* restrict sum,
+                         global clopt_state_t* restrict sum,
                          const float weight_decay, const float neg_clr, const float eps) {
     const uint i = get_global_id(0);
     const float pi = CLOPT_P(i);
     const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float s = sum[i] + g * g;
-    sum[i] = s;
+    const float s = CLOPT_S(sum, i) + g * g;
+    CLOPT_SET_S(sum, i, s);
     CLOPT_SET_P(i, pi + neg_clr * g / (sqrt(s) + eps));
 }

@@ -14,9 +14,9 @@
  * Traffic: 28 bytes per element (36 with AMSGRAD).
  */
 kernel void adamw_step(CLOPT_STEP_ARGS,
-                       global float* restrict exp_avg, global float* restrict exp_avg_sq,
+                       global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,
 #ifdef AMSGRAD
-                       global float* restrict max_exp_avg_sq,
+                       global clopt_state_t* restrict max_exp_avg_sq,
 #endif
                        const float decay_factor, const float beta1, const float one_minus_beta1,
                        const float beta2, const float one_minus_beta2,

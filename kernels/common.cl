@@ -199,6 +199,22 @@ typedef float clopt_param_t;
 #endif
 
 /*
+ * The state arrays' storage, by build option: fp32, or with -DCLOPT_STATE_BF16 (state_dtype
+ * bf16) bf16, widened exactly as it is read and rounded to nearest even as it is stored. A
+ * step computes with the floats it read and updated; only what it stores is rounded. Kernels
+ * read state through CLOPT_S(a, i) and write it through CLOPT_SET_S(a, i, x).
+ */
+#ifdef CLOPT_STATE_BF16
+typedef ushort clopt_state_t;
+#define CLOPT_S(a, i) clopt_bf16_load((a)[i])
+#define CLOPT_SET_S(a, i, x) ((a)[i] = clopt_bf16_nearest(x))
+#else
+typedef float clopt_state_t;
+#define CLOPT_S(a, i) ((a)[i])
+#define CLOPT_SET_S(a, i, x) ((a)[i] = (x))
+#endif
+
+/*
  * The arguments every <name>_step kernel starts with, and how its body reads and writes them:
  *   p, grad, grad_scale   as above;
  *   working               the 16-bit working copy with -DCLOPT_MASTER, else not touched;
@@ -269,19 +285,19 @@ inline float clopt_torch_sign(const float x) {
 /* The update adam and adamw share once the gradient and p are prepared: both moments, amsgrad's
  * running maximum (-DAMSGRAD; max_exp_avg_sq is not touched without it), and the new p. */
 inline float clopt_adam_update(const uint i, const float p, const float g,
-                               global float* restrict exp_avg, global float* restrict exp_avg_sq,
-                               global float* restrict max_exp_avg_sq,
+                               global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,
+                               global clopt_state_t* restrict max_exp_avg_sq,
                                const float beta1, const float one_minus_beta1,
                                const float beta2, const float one_minus_beta2,
                                const float bias_correction2_sqrt, const float eps,
                                const float neg_step_size) {
-    const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
-    float v = clopt_second_moment(exp_avg_sq[i], g, beta2, one_minus_beta2);
-    exp_avg[i] = m;
-    exp_avg_sq[i] = v;
+    const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);
+    float v = clopt_second_moment(CLOPT_S(exp_avg_sq, i), g, beta2, one_minus_beta2);
+    CLOPT_SET_S(exp_avg, i, m);
+    CLOPT_SET_S(exp_avg_sq, i, v);
 #ifdef AMSGRAD
-    v = clopt_nan_max(max_exp_avg_sq[i], v);
-    max_exp_avg_sq[i] = v;
+    v = clopt_nan_max(CLOPT_S(max_exp_avg_sq, i), v);
+    CLOPT_SET_S(max_exp_avg_sq, i, v);
 #endif
     return p + neg_step_size * m / clopt_adam_denom(v, bias_correction2_sqrt, eps);
 }

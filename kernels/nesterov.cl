@@ -10,15 +10,15 @@
  * State: momentum_buffer b. Traffic: read p, grad, b; write p, b: 20 bytes per element.
  */
 kernel void nesterov_step(CLOPT_STEP_ARGS,
-                          global float* restrict momentum_buffer,
+                          global clopt_state_t* restrict momentum_buffer,
                           const float weight_decay, const float momentum,
                           const float one_minus_dampening, const float lr,
                           const float first_step) {
     const uint i = get_global_id(0);
     const float pi = CLOPT_P(i);
     const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float b = clopt_momentum_buffer(momentum_buffer[i], g, momentum, one_minus_dampening,
+    const float b = clopt_momentum_buffer(CLOPT_S(momentum_buffer, i), g, momentum, one_minus_dampening,
                                           first_step);
-    momentum_buffer[i] = b;
+    CLOPT_SET_S(momentum_buffer, i, b);
     CLOPT_SET_P(i, pi + (-lr) * (g + momentum * b));
 }

@@ -14,30 +14,30 @@
  * Traffic: 20 bytes per element, plus 8 for each of MOMENTUM and CENTERED.
  */
 kernel void rmsprop_step(CLOPT_STEP_ARGS,
-                         global float* restrict square_avg,
+                         global clopt_state_t* restrict square_avg,
 #ifdef MOMENTUM
-                         global float* restrict momentum_buffer,
+                         global clopt_state_t* restrict momentum_buffer,
 #endif
 #ifdef CENTERED
-                         global float* restrict grad_avg,
+                         global clopt_state_t* restrict grad_avg,
 #endif
                          const float weight_decay, const float alpha, const float one_minus_alpha,
                          const float eps, const float momentum, const float neg_lr) {
     const uint i = get_global_id(0);
     const float pi = CLOPT_P(i);
     const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float v = square_avg[i] * alpha + one_minus_alpha * g * g;
-    square_avg[i] = v;
+    const float v = CLOPT_S(square_avg, i) * alpha + one_minus_alpha * g * g;
+    CLOPT_SET_S(square_avg, i, v);
 #ifdef CENTERED
-    const float a = grad_avg[i] * alpha + one_minus_alpha * g;
-    grad_avg[i] = a;
+    const float a = CLOPT_S(grad_avg, i) * alpha + one_minus_alpha * g;
+    CLOPT_SET_S(grad_avg, i, a);
     const float d = sqrt(v - a * a) + eps;
 #else
     const float d = sqrt(v) + eps;
 #endif
 #ifdef MOMENTUM
-    const float b = momentum_buffer[i] * momentum + g / d;
-    momentum_buffer[i] = b;
+    const float b = CLOPT_S(momentum_buffer, i) * momentum + g / d;
+    CLOPT_SET_S(momentum_buffer, i, b);
     CLOPT_SET_P(i, pi + neg_lr * b);
 #else
     CLOPT_SET_P(i, pi + neg_lr * g / d);

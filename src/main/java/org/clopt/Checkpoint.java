@@ -41,7 +41,7 @@ import org.clopt.io.SafeTensors;
  * {@code BF16}/{@code F16} for a 16-bit group, the working copy), {@code master.i} for a group
  * with master weights ({@code F32}, always saved: they are optimizer state), and with
  * {@link Averaging}, {@code averaged.i} (the averaged parameters, {@code F32}). {@code __metadata__}
- * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("4"), {@code params}
+ * holds {@code format} ("clopt-optimizer-state"), {@code format_version} ("5"), {@code params}
  * (JSON: each tensor's name, shape and group), {@code param_groups} (JSON: each group's
  * algorithm, every hyperparameter under PyTorch's names and its {@code precision}: {@code dtype}
  * "fp32", "bf16" or "fp16", {@code master_weights}, {@code stochastic_rounding} and
@@ -60,11 +60,12 @@ import org.clopt.io.SafeTensors;
 public final class Checkpoint {
     static final String FORMAT = "clopt-optimizer-state";
     /**
-     * Version 4 adds each group's precision (16-bit parameters, master weights); version 3 the
+     * Version 5 adds the hyperparameter state_dtype (bf16 state arrays are BF16 tensors);
+     * version 4 each group's precision (16-bit parameters, master weights); version 3 the
      * schedulers' states; version 2 checks the whole file; files of versions 1 (a checksum of
      * the data only) to 3 still load, as fp32 groups.
      */
-    static final String FORMAT_VERSION = "4";
+    static final String FORMAT_VERSION = "5";
     private static final String CHECKSUM = "file_crc32";
     private static final String OLD_CHECKSUM = "data_crc32";
     /** The checksum's value while it is computed: 8 hex digits, replaced by the real ones. */
@@ -197,8 +198,9 @@ public final class Checkpoint {
             OptimizerConfig config = state.groups().get(p.group());
             for (String key : p.stateKeys()) {
                 long[] stateShape = Arrays.stream(config.stateShape(key, p.shape())).asLongStream().toArray();
-                tensors.add(new SafeTensors.Output("state." + i + "." + key, "F32", stateShape,
-                        floats(p.stateArray(key))));
+                Dtype stateDtype = config.stateDtype();
+                tensors.add(new SafeTensors.Output("state." + i + "." + key, stateDtype.safetensorsName(), stateShape,
+                        encode(stateDtype, p.stateArray(key))));
             }
             for (Map.Entry<String, Float> scalar : p.scalarState().entrySet()) {
                 tensors.add(new SafeTensors.Output("state." + i + "." + scalar.getKey(), "F32", new long[0],
@@ -401,7 +403,9 @@ public final class Checkpoint {
             Map<String, float[]> state = new LinkedHashMap<>();
             for (String key : config.stateKeys(shape)) {
                 long[] stateShape = Arrays.stream(config.stateShape(key, shape)).asLongStream().toArray();
-                state.put(key, toFloats(take(data, "state." + i + "." + key, "F32", stateShape)));
+                Dtype stateDtype = config.stateDtype();
+                state.put(key, decode(stateDtype, take(data, "state." + i + "." + key, stateDtype.safetensorsName(),
+                        stateShape)));
             }
             Map<String, Float> scalars = new LinkedHashMap<>();
             for (String key : config.scalarStateNames()) {
@@ -568,7 +572,10 @@ public final class Checkpoint {
             }
             Map<String, Object> values = new LinkedHashMap<>();
             for (Map.Entry<String, JsonElement> e : h.getAsJsonObject().entrySet()) {
-                values.put(e.getKey(), value(e.getKey(), e.getValue()));
+                // A choice is a JSON string, and only a choice: a number given as text is refused.
+                boolean choice = algorithm.hyperparameters().stream()
+                        .anyMatch(x -> x.key().equals(e.getKey()) && x.kind() == Hyperparameter.Kind.CHOICE);
+                values.put(e.getKey(), choice ? choiceValue(e.getKey(), e.getValue()) : value(e.getKey(), e.getValue()));
             }
             for (Hyperparameter spec : algorithm.hyperparameters()) {
                 // A file written before clopt had the hyperparameter ran with its default.
@@ -581,6 +588,14 @@ public final class Checkpoint {
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(where + " is invalid: " + e.getMessage(), e);
         }
+    }
+
+    /** A JSON string as a choice's value. */
+    private static String choiceValue(String key, JsonElement v) {
+        if (v.isJsonPrimitive() && v.getAsJsonPrimitive().isString()) {
+            return v.getAsString();
+        }
+        throw new IllegalArgumentException("invalid " + key + ": " + v + " (must be a string)");
     }
 
     /** A JSON number, boolean or array of two numbers as the Java value a Hyperparameter takes. */

@@ -28,6 +28,8 @@ abstract class Engine implements AutoCloseable {
     final String algorithm;
     final List<String> stateNames;
     final Precision precision;
+    /** The state arrays' element type ({@code state_dtype}): fp32 or bf16. */
+    final Dtype stateDtype;
     /**
      * Elements of each state array: {@link #size} unless the algorithm keeps state of other
      * shapes ({@link OptimizerConfig#stateShape}), whose tensors' parts the set lays end to end.
@@ -39,6 +41,7 @@ abstract class Engine implements AutoCloseable {
         this.algorithm = layout.algorithm();
         this.stateNames = layout.stateNames();
         this.precision = precision;
+        this.stateDtype = layout.stateDtype();
         if (stateSizes.length != stateNames.size()) {
             throw new IllegalArgumentException(stateSizes.length + " state sizes for " + stateNames);
         }
@@ -128,9 +131,10 @@ abstract class Engine implements AutoCloseable {
         return precision.masterWeights() ? 2 + stateNames.size() : PARAMETERS;
     }
 
-    /** The element type of array {@code array}: state and averages are fp32. */
+    /** The element type of array {@code array}: the state's is {@code state_dtype}, averages are fp32. */
     final Dtype dtype(int array) {
-        return array == GRADIENTS || array == workingArray() ? precision.dtype() : Dtype.FP32;
+        return array == GRADIENTS || array == workingArray() ? precision.dtype()
+                : array >= 2 && array < 2 + stateNames.size() ? stateDtype : Dtype.FP32;
     }
 
     /** Makes the averaged parameters, zeros, if they are not there yet. */

@@ -25,7 +25,9 @@ public final class Hyperparameter {
         /** Two numbers, held as an immutable {@code List<Double>}. */
         PAIR,
         /** A flag, held as a {@link Boolean}. */
-        FLAG
+        FLAG,
+        /** One of a few names, held as a {@link String}: {@code state_dtype}'s fp32 or bf16. */
+        CHOICE
     }
 
     /** The values a number (or each number of a pair) may take. */
@@ -89,14 +91,16 @@ public final class Hyperparameter {
     private final int since;
     /** Whether a pair's first element may be None (null; {@code None} in text). */
     private final boolean firstOptional;
+    /** The names a choice takes, empty for the other kinds. */
+    private final List<String> choices;
 
     private Hyperparameter(String key, Kind kind, Range range, Range secondRange, Object defaultValue,
                            boolean structural) {
-        this(key, kind, range, secondRange, defaultValue, structural, 1, false);
+        this(key, kind, range, secondRange, defaultValue, structural, 1, false, List.of());
     }
 
     private Hyperparameter(String key, Kind kind, Range range, Range secondRange, Object defaultValue,
-                           boolean structural, int since, boolean firstOptional) {
+                           boolean structural, int since, boolean firstOptional, List<String> choices) {
         this.key = Objects.requireNonNull(key, "key");
         this.kind = kind;
         this.range = range;
@@ -105,6 +109,7 @@ public final class Hyperparameter {
         this.structural = structural;
         this.since = since;
         this.firstOptional = firstOptional;
+        this.choices = choices;
     }
 
     /** A number with this default. */
@@ -128,12 +133,27 @@ public final class Hyperparameter {
      */
     static Hyperparameter pairWithOptionalFirst(String key, Double first, double second, Range firstRange,
                                                 Range secondRange) {
-        return new Hyperparameter(key, Kind.PAIR, firstRange, secondRange, pairOf(first, second), false, 1, true);
+        return new Hyperparameter(key, Kind.PAIR, firstRange, secondRange, pairOf(first, second), false, 1, true,
+                List.of());
     }
 
     /** An immutable pair that may hold a null first element, which List.of refuses. */
     private static List<Double> pairOf(Double first, Double second) {
         return Collections.unmodifiableList(Arrays.asList(first, second));
+    }
+
+    /** One of {@code choices}, the first being the default. */
+    static Hyperparameter choice(String key, String... choices) {
+        return new Hyperparameter(key, Kind.CHOICE, null, null, choices[0], false, 1, false, List.of(choices));
+    }
+
+    /**
+     * {@code state_dtype}: how the state arrays are stored, fp32 (the default) or bf16 (each
+     * element rounded to nearest even when stored, widened exactly when read). Structural: it
+     * sets the state's layout and the kernel variant.
+     */
+    static Hyperparameter stateDtype() {
+        return choice("state_dtype", "fp32", "bf16").structural().since(5);
     }
 
     /** A flag with this default. */
@@ -156,7 +176,7 @@ public final class Hyperparameter {
      * state kept, so a parameter group's value is fixed once the group exists.
      */
     Hyperparameter structural() {
-        return new Hyperparameter(key, kind, range, secondRange, defaultValue, true, since, firstOptional);
+        return new Hyperparameter(key, kind, range, secondRange, defaultValue, true, since, firstOptional, choices);
     }
 
     /**
@@ -164,12 +184,14 @@ public final class Hyperparameter {
      * files of an older version lack it and load with its default.
      */
     Hyperparameter since(int formatVersion) {
-        return new Hyperparameter(key, kind, range, secondRange, defaultValue, structural, formatVersion, firstOptional);
+        return new Hyperparameter(key, kind, range, secondRange, defaultValue, structural, formatVersion, firstOptional,
+                choices);
     }
 
     /** The same hyperparameter with another default, for a preset or a variant. */
     Hyperparameter withDefault(Object value) {
-        return new Hyperparameter(key, kind, range, secondRange, coerce(value), structural, since, firstOptional);
+        return new Hyperparameter(key, kind, range, secondRange, coerce(value), structural, since, firstOptional,
+                choices);
     }
 
     /**
@@ -214,6 +236,15 @@ public final class Hyperparameter {
         }
         Objects.checkIndex(index, 2);
         return index == 0 ? range : secondRange;
+    }
+
+    /**
+     * The names a choice takes.
+     *
+     * @return the names, in order, the first the default; empty for the other kinds
+     */
+    public List<String> choices() {
+        return choices;
     }
 
     /**
@@ -292,6 +323,11 @@ public final class Hyperparameter {
         switch (kind) {
             case NUMBER:
                 return parseNumber(text);
+            case CHOICE:
+                if (!choices.contains(text.trim())) {
+                    throw new IllegalArgumentException("invalid " + key + ": '" + text + "' (must be " + expected() + ")");
+                }
+                return text.trim();
             case FLAG:
                 switch (text.trim().toLowerCase(Locale.ROOT)) {
                     case "true":
@@ -349,6 +385,7 @@ public final class Hyperparameter {
 
     private String expected() {
         return kind == Kind.NUMBER ? "a number" : kind == Kind.FLAG ? "true or false"
+                : kind == Kind.CHOICE ? "one of " + String.join(", ", choices)
                 : firstOptional ? "None or a number, and a number" : "two numbers";
     }
 

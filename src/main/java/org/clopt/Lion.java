@@ -38,7 +38,8 @@ public final class Lion extends OptimizerConfig {
             Hyperparameter.number("lr", 1e-4, Range.AT_LEAST_ZERO),
             Hyperparameter.pair("betas", 0.9, 0.99, Range.UNIT_CLOSED),
             Hyperparameter.weightDecay(),
-            Hyperparameter.maximize());
+            Hyperparameter.maximize(),
+            Hyperparameter.stateDtype());
 
     private Lion(Algorithm row, Map<String, Object> values) {
         super(row, values);

@@ -188,6 +188,28 @@ public abstract class OptimizerConfig {
         return (Double) ((List<?>) value(key, Hyperparameter.Kind.PAIR)).get(index);
     }
 
+    /**
+     * A choice, such as {@code state_dtype}.
+     *
+     * @param key the hyperparameter's PyTorch keyword
+     * @return its value
+     * @throws IllegalArgumentException for an unknown key or one that is not a choice
+     */
+    public final String choice(String key) {
+        return (String) value(key, Hyperparameter.Kind.CHOICE);
+    }
+
+    /**
+     * How the state arrays are stored: {@code state_dtype} for the algorithms that have it,
+     * else fp32.
+     *
+     * @return the state arrays' element type
+     */
+    public final Dtype stateDtype() {
+        Object v = values.get("state_dtype");
+        return v == null ? Dtype.FP32 : Dtype.parse((String) v);
+    }
+
     private Object value(String key, Hyperparameter.Kind kind) {
         Hyperparameter h = row.hyperparameter(key);
         if (h.kind() != kind) {
@@ -206,7 +228,7 @@ public abstract class OptimizerConfig {
      */
     public int bytesPerElement() {
         // p and grad read, p written; each state array read and written.
-        return 12 + 8 * stateNames().size();
+        return 12 + 2 * stateDtype().bytes() * stateNames().size();
     }
 
     /**
@@ -241,7 +263,7 @@ public abstract class OptimizerConfig {
      * which every algorithm has, and whatever an algorithm adds to it.
      */
     String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE");
+        return define(flag("maximize"), "MAXIMIZE") + define(stateDtype() == Dtype.BF16, "CLOPT_STATE_BF16");
     }
 
     /** The value every element of state array {@code index} starts at. */

@@ -31,7 +31,7 @@ class ReferenceEngine extends Engine {
                     + " elements (" + count + " arrays)", 4L * total, e);
         }
         for (int k = 0; k < states; k++) {
-            Arrays.fill(arrays[2 + k], layout.initialState(k));
+            Arrays.fill(arrays[2 + k], stateDtype.round(layout.initialState(k)));
         }
     }
 
@@ -40,6 +40,23 @@ class ReferenceEngine extends Engine {
         config.referenceStep(arrays[PARAMETERS], gradients(input, from, to),
                 Arrays.copyOfRange(arrays, 2, 2 + stateNames.size()), scalars, from, to);
         round(from, to, input.roundingKey());
+        roundState(from, to);
+    }
+
+    /**
+     * Rounds the state of [from, to) as a kernel stores it with bf16 state: the step computed
+     * with the floats, whose rounding is what stays.
+     */
+    private void roundState(int from, int to) {
+        if (stateDtype == Dtype.FP32) {
+            return;
+        }
+        for (int k = 2; k < 2 + stateNames.size(); k++) {
+            float[] a = arrays[k];
+            for (int i = from; i < to; i++) {
+                a[i] = stateDtype.round(a[i]);
+            }
+        }
     }
 
     /** The gradients of [from, to) as the kernels read them: (grad * unscale) * clip. */

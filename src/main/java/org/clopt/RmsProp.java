@@ -31,7 +31,8 @@ public final class RmsProp extends OptimizerConfig {
             // Zero or not selects the kernel variant and the state; its value may change.
             Hyperparameter.number("momentum", 0, Range.AT_LEAST_ZERO),
             Hyperparameter.flag("centered", false).structural(),
-            Hyperparameter.maximize());
+            Hyperparameter.maximize(),
+            Hyperparameter.stateDtype());
 
     private RmsProp(Algorithm row, Map<String, Object> values) {
         super(row, values);

@@ -34,7 +34,8 @@ public final class Sgd extends OptimizerConfig {
             Hyperparameter.number("dampening", 0, Range.FINITE),
             Hyperparameter.weightDecay(),
             Hyperparameter.flag("nesterov", false).structural(),
-            Hyperparameter.maximize());
+            Hyperparameter.maximize(),
+            Hyperparameter.stateDtype());
     /** The {@code momentum} preset: momentum 0.9 unless set. */
     static final Algorithm MOMENTUM = SGD.preset("momentum", Map.of("momentum", 0.9));
     /** The {@code nesterov} preset: momentum 0.9 unless set, nesterov true. */

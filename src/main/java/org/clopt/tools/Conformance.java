@@ -308,6 +308,15 @@ public final class Conformance {
         add(sets, "lion", "lr=0.01", "betas=0.8,0.95", "weight_decay=0.1", "maximize=true");
         add(sets, "lamb");
         add(sets, "lamb", "lr=0.01", "betas=0.8,0.99", "eps=1e-8", "weight_decay=0.01", "maximize=true");
+        // bf16 state (state_dtype): every algorithm that offers it, with its options.
+        add(sets, "momentum", "lr=0.1", "state_dtype=bf16");
+        add(sets, "nesterov", "lr=0.05", "momentum=0.5", "weight_decay=0.01", "maximize=true", "state_dtype=bf16");
+        add(sets, "adagrad", "lr=0.1", "initial_accumulator_value=0.3", "state_dtype=bf16");
+        add(sets, "rmsprop", "centered=true", "momentum=0.9", "state_dtype=bf16");
+        add(sets, "adam", "amsgrad=true", "state_dtype=bf16");
+        add(sets, "adam", "lr=0.01", "weight_decay=0.1", "decoupled_weight_decay=true", "state_dtype=bf16");
+        add(sets, "adamw", "state_dtype=bf16");
+        add(sets, "lion", "lr=0.01", "weight_decay=0.1", "state_dtype=bf16");
         add(sets, "adafactor");
         sets.add(new OptionSet("adafactor", Map.of(), Shape.MATRIX));
         sets.add(new OptionSet("adafactor", Map.of(), Shape.CUBE));
@@ -403,12 +412,15 @@ public final class Conformance {
                 reference.step();
                 for (int a = 0; a < names.size(); a++) {
                     String name = names.get(a);
-                    boolean sixteen = name.equals(PARAM16);
+                    // 16-bit parameters, and bf16 state arrays, are compared in steps of their type.
+                    boolean state16 = config.stateDtype() != Dtype.FP32 && config.stateNames().contains(name);
+                    boolean sixteen = name.equals(PARAM16) || state16;
+                    Dtype type = state16 ? config.stateDtype() : precision.dtype();
                     double allowance = sixteen ? (allowed > 0 ? 1 : 0) : allowed;
                     float[] expected = read(reference, name);
                     float[] actual = read(kernel, name);
                     for (int i = 0; i < expected.length; i++) {
-                        double ulps = sixteen ? steps16(actual[i], expected[i], previous[a][i], precision.dtype())
+                        double ulps = sixteen ? steps16(actual[i], expected[i], previous[a][i], type)
                                 : ulps(actual[i], expected[i], previous[a][i]);
                         if (ulps > worst.get(name)) {
                             worst.put(name, ulps);
