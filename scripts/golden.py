@@ -123,6 +123,17 @@ CASES = [
     ("lamb", "lamb", {}),
     ("lamb_all", "lamb",
      {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-08, "weight_decay": 0.01, "maximize": True}),
+    # state_dtype=bf16: the state rounded to bf16 (nearest even) after every step, the step itself
+    # computed as usual (clopt stores its state in bf16; torch has no such option, so it is
+    # emulated on torch's own state tensors).
+    ("momentum_bf16_state", "momentum", {"lr": 0.1, "state_dtype": "bf16"}),
+    ("nesterov_bf16_state", "nesterov",
+     {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.01, "maximize": True, "state_dtype": "bf16"}),
+    ("adagrad_bf16_state", "adagrad", {"lr": 0.1, "initial_accumulator_value": 0.3, "state_dtype": "bf16"}),
+    ("rmsprop_bf16_state", "rmsprop", {"centered": True, "momentum": 0.9, "state_dtype": "bf16"}),
+    ("adam_bf16_state", "adam", {"amsgrad": True, "state_dtype": "bf16"}),
+    ("adamw_bf16_state", "adamw", {"lr": 0.01, "weight_decay": 0.1, "state_dtype": "bf16"}),
+    ("lion_bf16_state", "lion", {"lr": 0.01, "weight_decay": 0.1, "state_dtype": "bf16"}),
     ("adafactor", "adafactor", {}, (6, 11)),
     ("adafactor_vector", "adafactor", {}, (67,)),
     ("adafactor_3d", "adafactor", {}, (3, 4, 5)),
@@ -142,7 +153,7 @@ def torch_sign(x):
     return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
 
-def lion(params0, grads, dtype, settings):
+def lion(params0, grads, dtype, settings, state_bf16=False):
     """Lion (Chen et al. 2023, Algorithm 2) in NumPy, every operation rounded to dtype in
     lion-pytorch's order; the Python-float hyperparameters are rounded to dtype as torch
     rounds a scalar operand. Returns (trajectory, {"exp_avg": m})."""
@@ -160,6 +171,8 @@ def lion(params0, grads, dtype, settings):
         c = m * f(b1) + f(1 - b1) * g
         p = p - f(lr) * torch_sign(c)
         m = m * f(b2) + f(1 - b2) * g
+        if state_bf16:
+            m = bf16(m)
         trajectory.append(p.copy())
     return np.stack(trajectory), {"exp_avg": m}
 
@@ -269,6 +282,8 @@ def format_value(value):
         return ",".join(repr(v) for v in value)
     if value is None:
         return "None"
+    if isinstance(value, str):
+        return value
     return repr(value)
 
 
@@ -300,18 +315,33 @@ def make_optimizer(name, param, settings):
     return cls([param], foreach=False, **kw), False, 0.0
 
 
+def bf16(x):
+    """x rounded to bfloat16 (nearest even, as torch converts) and back, in x's own type."""
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(x).float().to(torch.bfloat16).to(torch.from_numpy(x).dtype).numpy()
+    return x.float().to(torch.bfloat16).to(x.dtype)
+
+
 def run(name, settings, params0, grads, dtype, shape=None):
+    settings = dict(settings)
+    state_bf16 = settings.pop("state_dtype", "fp32") == "bf16"
     if name == "adafactor":
         return adafactor(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
                          settings, [shape])
     if name == "lion":
         return lion(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
-                    settings)
+                    settings, state_bf16)
     if name == "lamb":
         return lamb(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
                     settings)
     param = torch.tensor(params0, dtype=dtype, requires_grad=True)
     opt, maximize, decay = make_optimizer(name, param, settings)
+    if state_bf16:
+        # State made at construction (Adagrad's sum) starts rounded too: it is stored in bf16.
+        with torch.no_grad():
+            for value in opt.state[param].values():
+                if isinstance(value, torch.Tensor) and value.shape == param.shape:
+                    value.copy_(bf16(value))
     trajectory = []
     for g in grads:
         # A fresh tensor each step: NAdam's foreach path adds weight decay into p.grad in place.
@@ -321,6 +351,10 @@ def run(name, settings, params0, grads, dtype, shape=None):
             if decay:
                 param.mul_(1 - decay)
             opt.step()
+            if state_bf16:
+                for value in opt.state[param].values():
+                    if isinstance(value, torch.Tensor) and value.shape == param.shape:
+                        value.copy_(bf16(value))
         trajectory.append(param.detach().clone())
     state = opt.state[param]
     tensors = {k: state[k].detach().clone() for k in STATE_KEYS
