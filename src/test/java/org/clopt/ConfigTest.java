@@ -50,6 +50,7 @@ class ConfigTest {
                 case NUMBER -> inRange(h.range(), 0.25, -0.25, 1.25);
                 case PAIR -> List.of(inRange(h.range(0), 0.5, 1.5), inRange(h.range(1), 0.75, 1.5));
                 case FLAG -> !(Boolean) config.hyperparameters().get(h.key());
+                case CHOICE -> h.choices().get(1);
             };
             OptimizerConfig changed;
             try {
@@ -125,7 +126,7 @@ class ConfigTest {
         assertEquals(Algorithms.ALL.stream().map(Algorithm::name).toList(), Algorithms.NAMES);
         assertEquals(Algorithms.named("adam"), Adam.builder().build().spec());
         assertEquals("adamw(lr=0.001, betas=0.9,0.999, eps=1.0E-8, weight_decay=0.01, amsgrad=false, "
-                + "maximize=false)", Algorithms.named("adamw").toString());
+                + "maximize=false, state_dtype=fp32)", Algorithms.named("adamw").toString());
         assertTrue(Algorithms.named("adam").hyperparameter("amsgrad").isStructural());
         assertTrue(!Algorithms.named("adam").hyperparameter("lr").isStructural());
     }

@@ -57,6 +57,11 @@ final class TrainCommand implements Callable<Integer> {
                 + "workload's learning rate (see the README) and PyTorch's defaults otherwise.")
     String optimizer;
 
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+            description = "A hyperparameter for every chosen optimizer that has it (state_dtype=bf16); "
+                + "repeatable. Optimizers without it are left out, and the notes say so.")
+    Map<String, String> settings = new LinkedHashMap<>();
+
     @Option(names = "--steps", paramLabel = "S",
             description = "Steps per optimizer (default: the workload's, 600 for digits, 1000 for "
                 + "rosenbrock).")
@@ -123,10 +128,29 @@ final class TrainCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("train: left out with --precision " + this.precision + ": "
                     + String.join(", ", refused) + " (fp32 only)");
         }
+        // --set applies to the optimizers that have every key given; a bad value is bad input.
+        List<String> lacking = optimizers.stream().filter(o -> !settings.keySet().stream()
+                .allMatch(k -> Algorithms.named(o).hyperparameters().stream().anyMatch(h -> h.key().equals(k))))
+                .toList();
+        if (!lacking.isEmpty() && lacking.size() == optimizers.size()) {
+            throw new BadInputException("--set " + String.join(",", settings.keySet()) + ": no chosen optimizer has "
+                    + (settings.size() == 1 ? "it" : "them all") + " (" + String.join(", ", optimizers) + ")");
+        }
+        optimizers = optimizers.stream().filter(o -> !lacking.contains(o)).toList();
+        if (!lacking.isEmpty()) {
+            spec.commandLine().getErr().println("train: left out with --set " + String.join(",", settings.keySet())
+                    + ": " + String.join(", ", lacking) + " (no such hyperparameter)");
+        }
         List<OptimizerConfig> configs = new ArrayList<>();
         for (String w : workloads) {
             for (String o : optimizers) {
-                configs.add(OptimizerConfig.of(o, Trainer.settings(w, o)));
+                Map<String, String> all = new LinkedHashMap<>(Trainer.settings(w, o));
+                all.putAll(settings);
+                try {
+                    configs.add(OptimizerConfig.of(o, all));
+                } catch (IllegalArgumentException e) {
+                    throw new BadInputException("--set: " + e.getMessage(), e);
+                }
             }
         }
         schedule.check(configs);
@@ -178,8 +202,8 @@ final class TrainCommand implements Callable<Integer> {
                         descriptions.put(w, work.description());
                         miniBatch.put(w, work.miniBatch());
                         for (String name : optimizers) {
-                            Trainer.Run run = Trainer.train(device, work, name, stepsFor(w), seed, mechanics,
-                                    listener);
+                            Trainer.Run run = Trainer.train(device, work, name, settings, stepsFor(w), seed,
+                                    mechanics, listener);
                             runs.add(run);
                             points.addAll(run.points());
                             rates.addAll(run.rates());
@@ -257,6 +281,7 @@ final class TrainCommand implements Callable<Integer> {
         if (clip.maxNorm != null) {
             first.append(String.format(Locale.ROOT, "; clip_grad_norm %s (norm %s)", clip.maxNorm, clip.normType()));
         }
+        settings.forEach((k, v) -> first.append("; ").append(k).append(' ').append(v));
         lines.add(first.toString());
         for (String w : workloads) {
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s: %d steps, %s; lr",

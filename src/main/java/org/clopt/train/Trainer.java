@@ -114,7 +114,19 @@ public final class Trainer {
      */
     public static Run train(Device device, Workload work, String optimizer, int steps, long seed,
                             Mechanics mechanics, Listener listener) {
-        OptimizerConfig config = OptimizerConfig.of(optimizer, work.settings(optimizer));
+        return train(device, work, optimizer, Map.of(), steps, seed, mechanics, listener);
+    }
+
+    /**
+     * As {@link #train(Device, Workload, String, int, long, Mechanics, Listener)}, with
+     * {@code settings} (hyperparameters as text, such as {@code state_dtype=bf16}) on top of the
+     * workload's learning rate.
+     */
+    public static Run train(Device device, Workload work, String optimizer, Map<String, String> settings, int steps,
+                            long seed, Mechanics mechanics, Listener listener) {
+        Map<String, String> all = new java.util.LinkedHashMap<>(work.settings(optimizer));
+        all.putAll(settings);
+        OptimizerConfig config = OptimizerConfig.of(optimizer, all);
         ParameterSet.Builder builder = ParameterSet.builder().group(config, work.precision());
         work.addTensors(builder);
         List<LossReport.Point> points = new ArrayList<>();
