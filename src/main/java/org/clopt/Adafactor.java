@@ -126,6 +126,12 @@ public final class Adafactor extends OptimizerConfig {
         return 28;
     }
 
+    /** R + C floats per R x C matrix (a vector keeps 4 bytes per element): 0 per element of a matrix. */
+    @Override
+    public int stateBytesPerElement() {
+        return 0;
+    }
+
     /** eps1 as given, or None resolved to float32's machine epsilon. */
     double eps1() {
         Double eps1 = (Double) ((List<?>) hyperparameters().get("eps")).get(0);

@@ -232,6 +232,16 @@ public abstract class OptimizerConfig {
     }
 
     /**
+     * Bytes of optimizer state kept per parameter: each state array's element size (4, or 2 with
+     * {@code state_dtype=bf16}); Adafactor's factors are about none per element of a matrix.
+     *
+     * @return bytes of state per element
+     */
+    public int stateBytesPerElement() {
+        return stateDtype().bytes() * stateNames().size();
+    }
+
+    /**
      * Whether {@code other} runs the same kernel variant on the same state, so that a parameter
      * group can switch to it between steps: same algorithm, state and structural options.
      */

@@ -175,6 +175,7 @@ final class BenchCommand implements Callable<Integer> {
                 row.put("min_ms", round(t.minMs()));
                 row.put("wall_ms_per_step", round(t.wallMsPerStep()));
                 row.put("bytes_per_element", config.bytesPerElement());
+                row.put("state_bytes_per_element", config.stateBytesPerElement());
                 row.put("gbps", round(gbps));
                 row.put("roofline_gbps", round(rooflineGbps));
                 row.put("roofline_fraction", round(gbps / rooflineGbps));
