@@ -7,7 +7,8 @@
  *   s = s + g * g                                       (s starts at initial_accumulator_value)
  *   p = p - clr * g / (sqrt(s) + eps)
  *
- * State: sum s. Traffic: read p, grad, s; write p, s: 20 bytes per element.
+ * State: sum s. Traffic: read p, grad, s; write p, s: 20 bytes per element (16 with
+ * -DCLOPT_STATE_BF16: the state in bf16, common.cl).
  */
 kernel void adagrad_step(CLOPT_STEP_ARGS,
                          global clopt_state_t* restrict sum,

@@ -14,7 +14,8 @@
  * Build options: -DAMSGRAD keeps max_exp_avg_sq; -DDECOUPLED takes the first scalar as the
  * factor 1 - lr * weight_decay on p instead of the L2 weight decay.
  * State, in this order: exp_avg m, exp_avg_sq v, max_exp_avg_sq vmax (AMSGRAD).
- * Traffic: read p, grad, m, v; write p, m, v: 28 bytes per element (36 with AMSGRAD).
+ * Traffic: read p, grad, m, v; write p, m, v: 28 bytes per element (36 with AMSGRAD; 20 and 24
+ * with -DCLOPT_STATE_BF16: the state in bf16, common.cl).
  */
 kernel void adam_step(CLOPT_STEP_ARGS,
                       global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,

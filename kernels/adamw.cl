@@ -11,7 +11,8 @@
  *
  * Build options: -DAMSGRAD keeps max_exp_avg_sq.
  * State, in this order: exp_avg m, exp_avg_sq v, max_exp_avg_sq vmax (AMSGRAD).
- * Traffic: 28 bytes per element (36 with AMSGRAD).
+ * Traffic: 28 bytes per element (36 with AMSGRAD; 20 and 24 with -DCLOPT_STATE_BF16: the state
+ * in bf16, common.cl).
  */
 kernel void adamw_step(CLOPT_STEP_ARGS,
                        global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,

@@ -12,7 +12,8 @@
  * sign is torch.sign, as lion-pytorch's sign_(): +0 for NaN, so a NaN gradient leaves p as it
  * is (m turns NaN, as in lion-pytorch). No eps: the sign needs no denominator.
  * State: exp_avg m.
- * Traffic: read p, grad, m; write p, m: 20 bytes per element.
+ * Traffic: read p, grad, m; write p, m: 20 bytes per element (16 with -DCLOPT_STATE_BF16: the
+ * state in bf16, common.cl).
  */
 kernel void lion_step(CLOPT_STEP_ARGS, global clopt_state_t* restrict exp_avg,
                       const float decay_factor, const float beta1, const float one_minus_beta1,

@@ -7,7 +7,8 @@
  *   b = momentum * b + (1 - dampening) * g       afterwards
  *   p = p - lr * (g + momentum * b)
  *
- * State: momentum_buffer b. Traffic: read p, grad, b; write p, b: 20 bytes per element.
+ * State: momentum_buffer b. Traffic: read p, grad, b; write p, b: 20 bytes per element (16 with
+ * -DCLOPT_STATE_BF16: the state in bf16, common.cl).
  */
 kernel void nesterov_step(CLOPT_STEP_ARGS,
                           global clopt_state_t* restrict momentum_buffer,

@@ -11,7 +11,8 @@
  *
  * Build options: -DCENTERED keeps grad_avg a, -DMOMENTUM keeps momentum_buffer b.
  * State, in this order: square_avg v, momentum_buffer b (MOMENTUM), grad_avg a (CENTERED).
- * Traffic: 20 bytes per element, plus 8 for each of MOMENTUM and CENTERED.
+ * Traffic: 20 bytes per element, plus 8 for each of MOMENTUM and CENTERED (each state array 4
+ * bytes instead of 8 with -DCLOPT_STATE_BF16: the state in bf16, common.cl).
  */
 kernel void rmsprop_step(CLOPT_STEP_ARGS,
                          global clopt_state_t* restrict square_avg,
