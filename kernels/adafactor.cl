@@ -17,7 +17,9 @@
  * lerp(a, b, w) is torch's: a + w * (b - a) for |w| < 0.5, else b - (b - a) * (1 - w). A NaN
  * stays NaN through the clamps (torch's clamp_min); Python's max(x, NaN) is x.
  *
- * Compiled after common.cl and reduce.cl, fp32 only. A step of a run of tensors is six launches
+ * Compiled after common.cl and reduce.cl. p is fp32: in a 16-bit group (-DCLOPT_BF16 or
+ * -DCLOPT_FP16 with -DCLOPT_MASTER) the master weights, whose rounding to nearest the update
+ * also stores in the working copy; the gradients are then 16-bit, widened as they are read. A step of a run of tensors is six launches
  * (ClEngine.runAdafactor), whatever the number of tensors; the first three only when the run
  * has a factored tensor:
  *   adafactor_rows      one work-item per row: the row's norm (reduce.cl's norms of its pieces
@@ -83,7 +85,7 @@ inline float16 adafactor_lerp16(const float16 a, const float16 b, const float w,
 }
 
 /* reduce.cl's partial norm of one piece of a row: clopt_partial's, elements times clip. */
-inline float adafactor_piece_norm(global const float* g, const uint n, const float unscale, const float clip) {
+inline float adafactor_piece_norm(global const clopt_grad_t* g, const uint n, const float unscale, const float clip) {
     const float r = clopt_chunk_grad(g, n, CLOPT_NORM_L2, 1, clip, unscale);
     if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
         const float m = clopt_chunk_grad(g, n, CLOPT_NORM_INF, 1, clip, unscale);
@@ -97,7 +99,7 @@ inline float adafactor_piece_norm(global const float* g, const uint n, const flo
 }
 
 /* Kahan summation of the squares of a row's piece norms, each times scale (clopt_sum's). */
-inline float adafactor_piece_sum(global const float* g, const uint count, const float unscale,
+inline float adafactor_piece_sum(global const clopt_grad_t* g, const uint count, const float unscale,
                                  const float clip, const float scale) {
     float s = 0.0f;
     float comp = 0.0f;
@@ -113,7 +115,7 @@ inline float adafactor_piece_sum(global const float* g, const uint count, const 
 }
 
 /* A row's norm: clopt_norm_of over its pieces' norms, which are recomputed, not stored. */
-inline float adafactor_row_norm(global const float* g, const uint count, const float unscale, const float clip) {
+inline float adafactor_row_norm(global const clopt_grad_t* g, const uint count, const float unscale, const float clip) {
     const float direct = adafactor_piece_sum(g, count, unscale, clip, 1.0f);
     if (isnan(direct) || (isfinite(direct) && direct >= 0x1p-100f)) {
         return sqrt(direct);
@@ -131,12 +133,12 @@ inline float adafactor_row_norm(global const float* g, const uint count, const f
 }
 
 /* Kahan summation of (|x| * scale)^2 down a column of `rows` elements `cols` apart. */
-inline float adafactor_column_sum(global const float* g, const uint rows, const uint cols, const float unscale,
+inline float adafactor_column_sum(global const clopt_grad_t* g, const uint rows, const uint cols, const float unscale,
                                   const float clip, const float scale) {
     float s = 0.0f;
     float comp = 0.0f;
     for (uint r = 0; r < rows; r++) {
-        const float v = fabs((g[r * cols] * unscale) * clip) * scale;
+        const float v = fabs((clopt_load_grad(g, r * cols) * unscale) * clip) * scale;
         const float y = v * v - comp;
         const float u = s + y;
         comp = isfinite(u) ? (u - s) - y : 0.0f;
@@ -146,7 +148,7 @@ inline float adafactor_column_sum(global const float* g, const uint rows, const 
 }
 
 /* A column's norm, as clopt_norm_of computes it over the column's magnitudes. */
-inline float adafactor_column_norm(global const float* g, const uint rows, const uint cols, const float unscale,
+inline float adafactor_column_norm(global const clopt_grad_t* g, const uint rows, const uint cols, const float unscale,
                                    const float clip) {
     const float direct = adafactor_column_sum(g, rows, cols, unscale, clip, 1.0f);
     if (isnan(direct) || (isfinite(direct) && direct >= 0x1p-100f)) {
@@ -154,7 +156,7 @@ inline float adafactor_column_norm(global const float* g, const uint rows, const
     }
     float m = 0.0f;
     for (uint r = 0; r < rows; r++) {
-        m = clopt_nan_max(m, fabs((g[r * cols] * unscale) * clip));
+        m = clopt_nan_max(m, fabs((clopt_load_grad(g, r * cols) * unscale) * clip));
     }
     if (!(m > 0.0f) || isinf(m)) {
         return m;
@@ -164,7 +166,7 @@ inline float adafactor_column_norm(global const float* g, const uint rows, const
 }
 
 kernel void adafactor_rows(global const uint* restrict table, const uint tensors,
-                           global const float* restrict grad, global const float* restrict grad_scale,
+                           global const clopt_grad_t* restrict grad, global const float* restrict grad_scale,
                            const float unscale, global float* restrict row_var,
                            const float w, const float one_minus_w) {
     const uint id = get_global_id(0);
@@ -186,7 +188,7 @@ inline void adafactor_column_update(const float n, const uint rows, global float
 }
 
 /* Each of 16 columns' direct sum, which adafactor_column_norm's first pass gives, made its norm. */
-inline void adafactor_columns16(const float16 sum, global const float* g, const uint rows, const uint cols,
+inline void adafactor_columns16(const float16 sum, global const clopt_grad_t* g, const uint rows, const uint cols,
                                 const float unscale, const float clip, global float* restrict col_var,
                                 global float* restrict col_rs, const uint first, const float w,
                                 const float one_minus_w) {
@@ -218,7 +220,7 @@ inline void adafactor_columns16(const float16 sum, global const float* g, const 
  */
 #define AF_STRIP 64
 kernel void adafactor_cols(global const uint* restrict table, const uint tensors,
-                           global const float* restrict grad, global const float* restrict grad_scale,
+                           global const clopt_grad_t* restrict grad, global const float* restrict grad_scale,
                            const float unscale, global float* restrict col_var, global float* restrict col_rs,
                            const float w, const float one_minus_w) {
     const uint id = get_global_id(0);
@@ -229,7 +231,7 @@ kernel void adafactor_cols(global const uint* restrict table, const uint tensors
     const uint k = id - t[AF_FIRST_STRIP];
     const uint b = k / strips;
     const uint c0 = AF_STRIP * (k - b * strips);
-    global const float* g = grad + t[AF_OFFSET] + b * rows * cols + c0;
+    global const clopt_grad_t* g = grad + t[AF_OFFSET] + b * rows * cols + c0;
     const uint first = t[AF_COL_VAR] + b * cols + c0;
     const float clip = grad_scale[0];
     const uint width = min((uint) AF_STRIP, cols - c0);
@@ -237,11 +239,11 @@ kernel void adafactor_cols(global const uint* restrict table, const uint tensors
         float16 s0 = (float16) (0.0f);
         float16 s1 = s0, s2 = s0, s3 = s0, e0 = s0, e1 = s0, e2 = s0, e3 = s0;
         for (uint r = 0; r < rows; r++) {
-            global const float* row = g + r * cols;
-            AF_KAHAN16(s0, e0, vload16(0, row));
-            AF_KAHAN16(s1, e1, vload16(1, row));
-            AF_KAHAN16(s2, e2, vload16(2, row));
-            AF_KAHAN16(s3, e3, vload16(3, row));
+            global const clopt_grad_t* row = g + r * cols;
+            AF_KAHAN16(s0, e0, clopt_grad_load16(0, row));
+            AF_KAHAN16(s1, e1, clopt_grad_load16(1, row));
+            AF_KAHAN16(s2, e2, clopt_grad_load16(2, row));
+            AF_KAHAN16(s3, e3, clopt_grad_load16(3, row));
         }
         adafactor_columns16(s0, g, rows, cols, unscale, clip, col_var, col_rs, first, w, one_minus_w);
         adafactor_columns16(s1, g + 16, rows, cols, unscale, clip, col_var, col_rs, first + 16, w, one_minus_w);
@@ -254,7 +256,7 @@ kernel void adafactor_cols(global const uint* restrict table, const uint tensors
         float16 s = (float16) (0.0f);
         float16 e = s;
         for (uint r = 0; r < rows; r++) {
-            AF_KAHAN16(s, e, vload16(0, g + r * cols + c));
+            AF_KAHAN16(s, e, clopt_grad_load16(0, g + r * cols + c));
         }
         adafactor_columns16(s, g + c, rows, cols, unscale, clip, col_var, col_rs, first + c, w, one_minus_w);
     }
@@ -368,14 +370,14 @@ inline float16 adafactor_u16(adafactor_cursor* k, const float16 g, AF_STATS, glo
     return vload16(0, u);
 }
 
-#define AF_G16(k, a) AF_SIGN((vload16((k), (a)) * unscale) * clip)
-#define AF_G1(a, j) AF_SIGN(((a)[j] * unscale) * clip)
+#define AF_G16(k, a) AF_SIGN((clopt_grad_load16((k), (a)) * unscale) * clip)
+#define AF_G1(a, j) AF_SIGN((clopt_load_grad((a), (j)) * unscale) * clip)
 
 /* The arguments every u computation takes after the cursor and g. */
 #define AF_U_ARGS AF_STATS_ARGS, variance, w, one_minus_w, eps1_squared, eps1_rs
 
 /* reduce.cl's fold of a chunk (CLOPT_CHUNK_OF) over u instead of an array: the same order. */
-inline float adafactor_chunk_u(const uint8 start, global const float* g, const uint n, const int norm,
+inline float adafactor_chunk_u(const uint8 start, global const clopt_grad_t* g, const uint n, const int norm,
                                const int scaled, const float scale, const float unscale, const float clip,
                                AF_STATS, global float* restrict variance, const float w, const float one_minus_w,
                                const float eps1_squared, const float eps1_rs) {
@@ -443,7 +445,7 @@ inline float adafactor_chunk_u(const uint8 start, global const float* g, const u
 }
 
 /* clopt_partial's Euclidean norm of a chunk of u. */
-inline float adafactor_norm_u(const uint8 start, global const float* g, const uint n, const float unscale,
+inline float adafactor_norm_u(const uint8 start, global const clopt_grad_t* g, const uint n, const float unscale,
                               const float clip, AF_STATS, global float* restrict variance, const float w,
                               const float one_minus_w, const float eps1_squared, const float eps1_rs) {
     const float r = adafactor_chunk_u(start, g, n, CLOPT_NORM_L2, 0, 1.0f, unscale, clip, AF_U_ARGS);
@@ -475,7 +477,7 @@ inline float adafactor_norm_p(global const float* p, const uint n) {
 /* partials[c]: chunk c's norm of p; partials[chunk_count + c]: its norm of u. */
 kernel void adafactor_partials(global const uint2* restrict chunks, global const uint8* restrict cursors,
                                global float* restrict partials, const uint chunk_count,
-                               global const float* restrict p, global const float* restrict grad,
+                               global const float* restrict p, global const clopt_grad_t* restrict grad,
                                global const float* restrict grad_scale, const float unscale, AF_STATS,
                                global float* restrict variance, const float w, const float one_minus_w,
                                const float eps1_squared, const float eps1_rs) {
@@ -509,21 +511,37 @@ kernel void adafactor_finish(global const float* restrict partials, global const
     }
 }
 
-/* The same arguments as adafactor_partials (chunk_count unused), then the decay. */
+/* Stores 16 updated parameters: fp32, and with master weights their 16-bit working copy too. */
+inline void adafactor_store16(const float16 x, const uint b, global float* q, global clopt_work_t* working) {
+    vstore16(x, b, q);
+#ifdef CLOPT_MASTER
+    clopt_vstore16_nearest(x, b, working);
+#endif
+}
+
+inline void adafactor_store1(const float x, const uint j, global float* q, global clopt_work_t* working) {
+    q[j] = x;
+#ifdef CLOPT_MASTER
+    clopt_store_nearest(working, j, x);
+#endif
+}
+
+/* The same arguments as adafactor_partials (chunk_count unused), then the decay and the working copy. */
 kernel void adafactor_apply(global const uint2* restrict chunks, global const uint8* restrict cursors,
                             global const float* restrict coefficients, const uint chunk_count,
                             global float* restrict p,
-                            global const float* restrict grad, global const float* restrict grad_scale,
+                            global const clopt_grad_t* restrict grad, global const float* restrict grad_scale,
                             const float unscale, AF_STATS, global float* restrict variance, const float w,
                             const float one_minus_w, const float eps1_squared, const float eps1_rs,
-                            const float decay) {
+                            const float decay, global clopt_work_t* restrict working) {
     const uint c = get_global_id(0);
     const uint2 chunk = chunks[c];
     const float coefficient = coefficients[c];
     const float clip = grad_scale[0];
     adafactor_cursor k = adafactor_start(cursors[c]);
     global float* q = p + chunk.x;
-    global const float* g = grad + chunk.x;
+    global clopt_work_t* wq = working + chunk.x;
+    global const clopt_grad_t* g = grad + chunk.x;
     const uint full = chunk.y / 16;
     if (k.cols != 0 && k.c + chunk.y <= k.cols) {
         /* In one row: as in adafactor_chunk_u. */
@@ -535,17 +553,17 @@ kernel void adafactor_apply(global const uint2* restrict chunks, global const ui
             const float16 gb = AF_G16(b, g);
             const float16 u = select((gb * rr) * vload16(b, cr), gb * eps1_rs,
                                      isless(rf * vload16(b, cv), (float16) (eps1_squared)));
-            vstore16(vload16(b, q) * decay + coefficient * u, b, q);
+            adafactor_store16(vload16(b, q) * decay + coefficient * u, b, q, wq);
         }
         k.c += full * 16;
     } else {
         for (uint b = 0; b < full; b++) {
             const float16 u = adafactor_u16(&k, AF_G16(b, g), AF_U_ARGS, 1);
-            vstore16(vload16(b, q) * decay + coefficient * u, b, q);
+            adafactor_store16(vload16(b, q) * decay + coefficient * u, b, q, wq);
         }
     }
     for (uint j = full * 16; j < chunk.y; j++) {
         const float u = adafactor_u1(&k, AF_G1(g, j), AF_U_ARGS, 1);
-        q[j] = q[j] * decay + coefficient * u;
+        adafactor_store1(q[j] * decay + coefficient * u, j, q, wq);
     }
 }

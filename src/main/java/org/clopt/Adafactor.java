@@ -32,7 +32,7 @@ import org.clopt.Hyperparameter.Range;
  * <p>{@code lerp(a, b, w)} is torch's: {@code a + w * (b - a)} for |w| &lt; 0.5, else
  * {@code b - (b - a) * (1 - w)}. {@code eps} is PyTorch's pair (eps1, eps2); eps1 may be None
  * ({@code eps=None,0.001} in text, null in Java), which PyTorch resolves to the machine epsilon
- * of the parameter's type: 2^-23 here, as every Adafactor group is fp32. Weight decay is
+ * of the parameter's type: 2^-23 here, as the step's parameters are always fp32. Weight decay is
  * decoupled and scaled by lr, and its default is 0.0 (PyTorch's source; its docstring says
  * 1e-2). The comparisons {@code max(eps2, ...)} and {@code max(1, ...)} are Python's: a NaN
  * norm gives eps2 and 1, as in PyTorch.
@@ -44,8 +44,10 @@ import org.clopt.Hyperparameter.Range;
  * denominator and their quotient), a few ulp from PyTorch's. A tensor with no elements is left
  * as it is (PyTorch divides by zero there). State: {@code row_var} and {@code col_var} for a
  * tensor of 2 or more dimensions, {@code variance} (the tensor's shape) otherwise; each tensor
- * keeps only its own ({@link ParameterSet#stateNames(String)}). Only fp32 parameters: a 16-bit
- * precision is refused ({@link Precision#supports}). Defaults: PyTorch's (lr 1e-2,
+ * keeps only its own ({@link ParameterSet#stateNames(String)}). Parameters are fp32, or 16-bit
+ * with fp32 master weights (the step runs on the master weights, as PyTorch's on fp32
+ * parameters, and rounds them into the working copy); 16-bit parameters without master weights
+ * are refused ({@link Precision#supports}). Defaults: PyTorch's (lr 1e-2,
  * beta2_decay -0.8, eps (None, 1e-3), d 1.0, weight_decay 0.0).
  */
 public final class Adafactor extends OptimizerConfig {

@@ -450,7 +450,8 @@ final class ClEngine extends Engine {
         k[3].launch(0, chunkCount, ADAFACTOR_GROUP);
         k[4].arg(0, at.partials).arg(1, at.tensorEnds).arg(2, run.size()).arg(3, chunkCount).arg(4, at.rootSizes)
                 .arg(5, at.coefficients).arg(6, scalars[4]).arg(7, scalars[5]).arg(8, scalars[7]).launch(0, 1);
-        k[5].arg(17, scalars[6]).launch(0, chunkCount, ADAFACTOR_GROUP);
+        // The working copy the update rounds the master weights into (unused without them).
+        k[5].arg(17, scalars[6]).arg(18, buffers[workingArray()]).launch(0, chunkCount, ADAFACTOR_GROUP);
     }
 
     private void closeTables() {

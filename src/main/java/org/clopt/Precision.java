@@ -145,8 +145,8 @@ public record Precision(Dtype dtype, boolean masterWeights, boolean stochasticRo
     /**
      * Whether a group of {@code config} may have this precision: every algorithm may, except
      * that one with per-tensor passes (lamb) rounds its parameters to nearest only: its update
-     * is a pass of its own, without the step's key of stochastic rounding; and adafactor runs
-     * in fp32 only.
+     * is a pass of its own, without the step's key of stochastic rounding; and adafactor keeps
+     * fp32 master weights in a 16-bit group.
      *
      * @param config the group's configuration
      * @return true if the combination is supported
@@ -162,8 +162,8 @@ public record Precision(Dtype dtype, boolean masterWeights, boolean stochasticRo
      * @return the reason, or null when {@link #supports} it
      */
     public String unsupportedReason(OptimizerConfig config) {
-        if (config instanceof Adafactor && is16Bit()) {
-            return "adafactor runs in fp32 only";
+        if (config instanceof Adafactor && is16Bit() && !masterWeights) {
+            return "adafactor keeps fp32 master weights in a 16-bit group (drop withMasterWeights(false))";
         }
         if (config.perTensorStep() != null && stochasticRounding) {
             return "its per-tensor update rounds to nearest only (drop withStochasticRounding)";

@@ -76,8 +76,11 @@ class ReferenceEngine extends Engine {
     @Override
     void runAdafactor(Adafactor config, float[] scalars, List<TensorLayout> run, StepInput input) {
         TensorLayout last = run.get(run.size() - 1);
-        config.referenceRun(arrays[PARAMETERS], gradients(input, run.get(0).offset(), last.offset() + last.size()),
+        int from = run.get(0).offset();
+        int to = last.offset() + last.size();
+        config.referenceRun(arrays[PARAMETERS], gradients(input, from, to),
                 Arrays.copyOfRange(arrays, 2, 2 + stateNames.size()), scalars, run);
+        round(from, to, 0);
     }
 
     /**

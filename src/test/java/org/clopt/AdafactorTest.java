@@ -118,11 +118,54 @@ class AdafactorTest extends OnDevice {
     }
 
     @Test
-    void sixteenBitGroupsAreRefused() {
+    void sixteenBitGroupsKeepMasterWeights() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ParameterSet.builder().group(Adafactor.builder().build(), Precision.of(Dtype.BF16))
-                        .tensor("w", 4, 4).buildReference());
-        assertTrue(e.getMessage().contains("adafactor runs in fp32 only"), e.getMessage());
+                () -> ParameterSet.builder().group(Adafactor.builder().build(),
+                        Precision.of(Dtype.BF16).withMasterWeights(false)).tensor("w", 4, 4).buildReference());
+        assertTrue(e.getMessage().contains("adafactor keeps fp32 master weights"), e.getMessage());
+        // With master weights the step is the fp32 step on the rounded gradients, on both paths.
+        for (Dtype dtype : new Dtype[] {Dtype.BF16, Dtype.FP16}) {
+            for (Device on : new Device[] {device, null}) {
+                ParameterSet.Builder half = ParameterSet.builder().group(Adafactor.builder().build(), Precision.of(dtype))
+                        .tensor("w", 33, 31).tensor("v", 100);
+                ParameterSet.Builder full = ParameterSet.builder().group(Adafactor.builder().build())
+                        .tensor("w", 33, 31).tensor("v", 100);
+                try (ParameterSet a = on == null ? half.buildReference() : half.build(on);
+                     ParameterSet b = on == null ? full.buildReference() : full.build(on)) {
+                    SplittableRandom random = new SplittableRandom(5);
+                    for (String name : a.names()) {
+                        float[] p = values(random, a.size(name), false);
+                        a.writeParameters(name, p);
+                        b.writeParameters(name, p);
+                        a.writeMasterParameters(name, p);
+                    }
+                    for (int step = 0; step < 3; step++) {
+                        for (String name : a.names()) {
+                            float[] g = values(random, a.size(name), false);
+                            for (int i = 0; i < g.length; i++) {
+                                g[i] = dtype.round(g[i]);
+                            }
+                            a.writeGradients(name, g);
+                            b.writeGradients(name, g);
+                        }
+                        a.step();
+                        b.step();
+                    }
+                    for (String name : a.names()) {
+                        float[] master = new float[a.size(name)];
+                        float[] fp32 = new float[master.length];
+                        float[] working = new float[master.length];
+                        a.readMasterParameters(name, master);
+                        b.readParameters(name, fp32);
+                        a.readParameters(name, working);
+                        assertArrayEquals(fp32, master, dtype + " " + name);
+                        for (int i = 0; i < master.length; i++) {
+                            assertEquals(dtype.round(master[i]), working[i], dtype + " " + name + "[" + i + "]");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     @Test

@@ -89,7 +89,7 @@ class PrecisionTest extends OnDevice {
                         compare(cl, ref, name, -2, precision, allowed, where);
                         assertWorkingIsRoundedMaster(cl, name, precision.dtype(), where);
                     }
-                    for (String key : config.stateNames()) {
+                    for (String key : cl.stateNames(name)) {
                         float[] a = new float[n];
                         float[] b = new float[n];
                         cl.readState(name, key, a);

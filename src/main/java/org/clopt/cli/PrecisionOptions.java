@@ -85,7 +85,7 @@ final class PrecisionOptions {
         if (rounds) {
             precision = precision.withStochasticRounding(seed == null ? 0 : seed);
         }
-        // Precision's own rules: lamb's per-tensor update rounds to nearest only; adafactor is fp32 only.
+        // Precision's own rules: lamb's per-tensor update rounds to nearest only; adafactor keeps master weights.
         String unsupported = precision.unsupportedReason(config);
         if (unsupported != null) {
             boolean byRounding = Precision.of(dtype).withMasterWeights(withMaster).supports(config);

@@ -113,8 +113,9 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("--steps " + steps + ": must be at least 1");
         }
         clip.check();
-        // An algorithm that cannot run in the precision asked for (adafactor in 16 bits) is an
-        // error when named alone; from a list it is left out, and the notes say so.
+        // An algorithm that cannot run in the precision asked for (Precision.supports; the 16-bit
+        // runs keep master weights, which every algorithm takes today) is an error when named
+        // alone; from a list it is left out, and the notes say so.
         Precision precision = Precision.of(dtype);
         List<String> refused = optimizers.stream()
                 .filter(o -> !precision.supports(OptimizerConfig.of(o, Map.of()))).toList();
@@ -126,7 +127,8 @@ final class TrainCommand implements Callable<Integer> {
         optimizers = optimizers.stream().filter(o -> !refused.contains(o)).toList();
         if (!refused.isEmpty()) {
             spec.commandLine().getErr().println("train: left out with --precision " + this.precision + ": "
-                    + String.join(", ", refused) + " (fp32 only)");
+                    + String.join(", ", refused) + " (" + precision.unsupportedReason(
+                            OptimizerConfig.of(refused.get(0), Map.of())) + ")");
         }
         // --set applies to the optimizers that have every key given; a bad value is bad input.
         List<String> lacking = optimizers.stream().filter(o -> !settings.keySet().stream()
