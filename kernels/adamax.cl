@@ -11,15 +11,15 @@
  * Traffic: read p, grad, m, u; write p, m, u: 28 bytes per element.
  */
 kernel void adamax_step(CLOPT_STEP_ARGS,
-                        global float* restrict exp_avg, global float* restrict exp_inf,
+                        global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_inf,
                         const float weight_decay, const float beta1, const float one_minus_beta1,
                         const float beta2, const float eps, const float neg_clr) {
     const uint i = get_global_id(0);
     const float pi = CLOPT_P(i);
     const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
-    const float u = clopt_nan_max(exp_inf[i] * beta2, fabs(g) + eps);
-    exp_avg[i] = m;
-    exp_inf[i] = u;
+    const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);
+    const float u = clopt_nan_max(CLOPT_S(exp_inf, i) * beta2, fabs(g) + eps);
+    CLOPT_SET_S(exp_avg, i, m);
+    CLOPT_SET_S(exp_inf, i, u);
     CLOPT_SET_P(i, pi + neg_clr * m / u);
 }

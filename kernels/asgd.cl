@@ -20,7 +20,7 @@
  * steps. State: ax.
  * Traffic: read p, grad, ax; write p, ax: 20 bytes per element.
  */
-kernel void asgd_step(CLOPT_STEP_ARGS, global float* restrict ax,
+kernel void asgd_step(CLOPT_STEP_ARGS, global clopt_state_t* restrict ax,
                       const float weight_decay, const float decay_factor, const float eta,
                       const float mu) {
     const uint i = get_global_id(0);
@@ -29,9 +29,9 @@ kernel void asgd_step(CLOPT_STEP_ARGS, global float* restrict ax,
     const float q = pi * decay_factor - eta * g;
     CLOPT_SET_P(i, q);
     if (mu != 1.0f) {
-        const float a = ax[i];
-        ax[i] = a + (q - a) * mu;
+        const float a = CLOPT_S(ax, i);
+        CLOPT_SET_S(ax, i, a + (q - a) * mu);
     } else {
-        ax[i] = q;
+        CLOPT_SET_S(ax, i, q);
     }
 }

@@ -23,7 +23,7 @@
  * decoupled; rectified is 1.0f or 0.0f.
  */
 kernel void radam_step(CLOPT_STEP_ARGS,
-                       global float* restrict exp_avg, global float* restrict exp_avg_sq,
+                       global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,
                        const float weight_decay, const float decay_factor,
                        const float beta1, const float one_minus_beta1,
                        const float beta2, const float one_minus_beta2,
@@ -33,10 +33,10 @@ kernel void radam_step(CLOPT_STEP_ARGS,
     const uint i = get_global_id(0);
     const float pi = CLOPT_P(i) * decay_factor;
     const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float m = clopt_first_moment(exp_avg[i], g, beta1, one_minus_beta1);
-    const float v = clopt_second_moment(exp_avg_sq[i], g, beta2, one_minus_beta2);
-    exp_avg[i] = m;
-    exp_avg_sq[i] = v;
+    const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);
+    const float v = clopt_second_moment(CLOPT_S(exp_avg_sq, i), g, beta2, one_minus_beta2);
+    CLOPT_SET_S(exp_avg, i, m);
+    CLOPT_SET_S(exp_avg_sq, i, v);
     const float step = m / bias_correction1 * lr;
     if (rectified != 0.0f) {
         const float adaptive_lr = 1.0f / (sqrt(v) + eps) * bias_correction2_sqrt;

@@ -134,6 +134,14 @@ CASES = [
     ("adam_bf16_state", "adam", {"amsgrad": True, "state_dtype": "bf16"}),
     ("adamw_bf16_state", "adamw", {"lr": 0.01, "weight_decay": 0.1, "state_dtype": "bf16"}),
     ("lion_bf16_state", "lion", {"lr": 0.01, "weight_decay": 0.1, "state_dtype": "bf16"}),
+    ("adadelta_bf16_state", "adadelta", {"lr": 0.5, "weight_decay": 0.1, "state_dtype": "bf16"}),
+    ("nadam_bf16_state", "nadam",
+     {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "state_dtype": "bf16"}),
+    ("adamax_bf16_state", "adamax", {"state_dtype": "bf16"}),
+    ("radam_bf16_state", "radam", {"state_dtype": "bf16"}),
+    ("asgd_bf16_state", "asgd", {"lr": 0.05, "lambd": 0.1, "alpha": 0.5, "t0": 2.5, "state_dtype": "bf16"}),
+    ("rprop_bf16_state", "rprop",
+     {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (0.01, 0.2), "state_dtype": "bf16"}),
     ("adafactor", "adafactor", {}, (6, 11)),
     ("adafactor_vector", "adafactor", {}, (67,)),
     ("adafactor_3d", "adafactor", {}, (3, 4, 5)),
@@ -337,8 +345,13 @@ def run(name, settings, params0, grads, dtype, shape=None):
     param = torch.tensor(params0, dtype=dtype, requires_grad=True)
     opt, maximize, decay = make_optimizer(name, param, settings)
     if state_bf16:
-        # State made at construction (Adagrad's sum) starts rounded too: it is stored in bf16.
+        # The state starts rounded too, as it is stored in bf16: Adagrad's sum, made at
+        # construction, and Rprop's step sizes, which torch makes at the first step (made here
+        # as torch 1.13 makes them).
         with torch.no_grad():
+            if name == "rprop":
+                opt.state[param].update(step=0, prev=torch.zeros_like(param),
+                                        step_size=torch.full_like(param, opt.param_groups[0]["lr"]))
             for value in opt.state[param].values():
                 if isinstance(value, torch.Tensor) and value.shape == param.shape:
                     value.copy_(bf16(value))

@@ -25,7 +25,8 @@ public final class Adadelta extends OptimizerConfig {
             Hyperparameter.number("rho", 0.9, Range.UNIT_CLOSED),
             Hyperparameter.number("eps", 1e-6, Range.AT_LEAST_ZERO),
             Hyperparameter.weightDecay(),
-            Hyperparameter.maximize());
+            Hyperparameter.maximize(),
+            Hyperparameter.stateDtype());
 
     private Adadelta(Algorithm row, Map<String, Object> values) {
         super(row, values);

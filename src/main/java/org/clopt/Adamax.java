@@ -26,7 +26,8 @@ public final class Adamax extends OptimizerConfig {
             Hyperparameter.pair("betas", 0.9, 0.999, Range.UNIT_OPEN),
             Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
             Hyperparameter.weightDecay(),
-            Hyperparameter.maximize());
+            Hyperparameter.maximize(),
+            Hyperparameter.stateDtype());
 
     private Adamax(Algorithm row, Map<String, Object> values) {
         super(row, values);

@@ -48,7 +48,8 @@ public final class Asgd extends OptimizerConfig {
             Hyperparameter.number("alpha", 0.75, Range.AT_LEAST_ZERO),
             Hyperparameter.number("t0", 1e6, Range.FINITE),
             Hyperparameter.weightDecay(),
-            Hyperparameter.maximize());
+            Hyperparameter.maximize(),
+            Hyperparameter.stateDtype());
 
     private Asgd(Algorithm row, Map<String, Object> values) {
         super(row, values);

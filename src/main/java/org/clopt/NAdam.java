@@ -39,7 +39,8 @@ public final class NAdam extends OptimizerConfig {
             Hyperparameter.weightDecay(),
             Hyperparameter.number("momentum_decay", 4e-3, Range.AT_LEAST_ZERO),
             Hyperparameter.flag("decoupled_weight_decay", false),
-            Hyperparameter.maximize());
+            Hyperparameter.maximize(),
+            Hyperparameter.stateDtype());
 
     private NAdam(Algorithm row, Map<String, Object> values) {
         super(row, values);

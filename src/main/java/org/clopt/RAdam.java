@@ -43,7 +43,8 @@ public final class RAdam extends OptimizerConfig {
             Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
             Hyperparameter.weightDecay(),
             Hyperparameter.flag("decoupled_weight_decay", false),
-            Hyperparameter.maximize());
+            Hyperparameter.maximize(),
+            Hyperparameter.stateDtype());
 
     private RAdam(Algorithm row, Map<String, Object> values) {
         super(row, values);

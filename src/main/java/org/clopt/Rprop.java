@@ -34,7 +34,8 @@ public final class Rprop extends OptimizerConfig {
             Hyperparameter.number("lr", 1e-2, Range.AT_LEAST_ZERO),
             Hyperparameter.pair("etas", 0.5, 1.2, Range.UNIT_EXCLUSIVE, Range.ABOVE_ONE),
             Hyperparameter.pair("step_sizes", 1e-6, 50, Range.AT_LEAST_ZERO),
-            Hyperparameter.maximize());
+            Hyperparameter.maximize(),
+            Hyperparameter.stateDtype());
 
     private Rprop(Algorithm row, Map<String, Object> values) {
         super(row, values);

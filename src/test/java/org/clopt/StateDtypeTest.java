@@ -28,8 +28,8 @@ class StateDtypeTest extends OnDevice {
                 () -> OptimizerConfig.of("adam", Map.of("state_dtype", "int4")));
         assertEquals("invalid state_dtype: 'int4' (must be one of fp32, bf16)", e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> OptimizerConfig.of("adadelta", Map.of("state_dtype", "bf16")));
-        assertTrue(e.getMessage().startsWith("unknown hyperparameter for adadelta: 'state_dtype'"), e.getMessage());
+                () -> OptimizerConfig.of("lamb", Map.of("state_dtype", "bf16")));
+        assertTrue(e.getMessage().startsWith("unknown hyperparameter for lamb: 'state_dtype'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Adam.builder().set("state_dtype", 16).build());
         assertTrue(e.getMessage().contains("must be one of fp32, bf16"), e.getMessage());
     }
@@ -42,6 +42,7 @@ class StateDtypeTest extends OnDevice {
         assertEquals(16, OptimizerConfig.of("momentum", Map.of("state_dtype", "bf16")).bytesPerElement());
         assertEquals(Dtype.BF16, ADAM.stateDtype());
         assertEquals(Dtype.FP32, OptimizerConfig.of("adadelta", Map.of()).stateDtype());
+        assertEquals(Dtype.FP32, OptimizerConfig.of("lamb", Map.of()).stateDtype());
     }
 
     private static ParameterSet stepped(Device on, OptimizerConfig config, int steps) {

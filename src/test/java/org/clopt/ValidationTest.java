@@ -138,10 +138,10 @@ class ValidationTest {
         assertEquals(1.0, OptimizerConfig.of("adadelta", Map.of()).number("lr"));
         assertEquals(1e-6, OptimizerConfig.of("adadelta", Map.of()).number("eps"));
         assertEquals(Map.of("lr", 1e-2, "etas", java.util.List.of(0.5, 1.2), "step_sizes",
-                java.util.List.of(1e-6, 50.0), "maximize", false),
+                java.util.List.of(1e-6, 50.0), "maximize", false, "state_dtype", "fp32"),
                 OptimizerConfig.of("rprop", Map.of()).hyperparameters());
         assertEquals(Map.of("lr", 1e-2, "lambd", 1e-4, "alpha", 0.75, "t0", 1e6, "weight_decay", 0.0,
-                "maximize", false), OptimizerConfig.of("asgd", Map.of()).hyperparameters());
+                "maximize", false, "state_dtype", "fp32"), OptimizerConfig.of("asgd", Map.of()).hyperparameters());
         // Lion: lion-pytorch's defaults.
         assertEquals(Map.of("lr", 1e-4, "betas", java.util.List.of(0.9, 0.99), "weight_decay", 0.0,
                 "maximize", false, "state_dtype", "fp32"), OptimizerConfig.of("lion", Map.of()).hyperparameters());

@@ -308,7 +308,7 @@ public final class Conformance {
         add(sets, "lion", "lr=0.01", "betas=0.8,0.95", "weight_decay=0.1", "maximize=true");
         add(sets, "lamb");
         add(sets, "lamb", "lr=0.01", "betas=0.8,0.99", "eps=1e-8", "weight_decay=0.01", "maximize=true");
-        // bf16 state (state_dtype): every algorithm that offers it, with its options.
+        // bf16 state (state_dtype): every algorithm that offers it (the element-wise ones), with its options.
         add(sets, "momentum", "lr=0.1", "state_dtype=bf16");
         add(sets, "nesterov", "lr=0.05", "momentum=0.5", "weight_decay=0.01", "maximize=true", "state_dtype=bf16");
         add(sets, "adagrad", "lr=0.1", "initial_accumulator_value=0.3", "state_dtype=bf16");
@@ -317,6 +317,12 @@ public final class Conformance {
         add(sets, "adam", "lr=0.01", "weight_decay=0.1", "decoupled_weight_decay=true", "state_dtype=bf16");
         add(sets, "adamw", "state_dtype=bf16");
         add(sets, "lion", "lr=0.01", "weight_decay=0.1", "state_dtype=bf16");
+        add(sets, "adadelta", "lr=0.5", "weight_decay=0.1", "state_dtype=bf16");
+        add(sets, "nadam", "lr=0.01", "weight_decay=0.1", "decoupled_weight_decay=true", "state_dtype=bf16");
+        add(sets, "adamax", "state_dtype=bf16");
+        add(sets, "radam", "state_dtype=bf16");
+        add(sets, "asgd", "lr=0.05", "lambd=0.1", "alpha=0.5", "t0=2.5", "state_dtype=bf16");
+        add(sets, "rprop", "lr=0.05", "etas=0.3,1.5", "step_sizes=0.01,0.2", "state_dtype=bf16");
         add(sets, "adafactor");
         sets.add(new OptionSet("adafactor", Map.of(), Shape.MATRIX));
         sets.add(new OptionSet("adafactor", Map.of(), Shape.CUBE));
