@@ -19,6 +19,7 @@
  * no ax, as PyTorch's ax.copy_(p). With the default t0 = 1e6, ax is a copy of p for a million
  * steps. State: ax.
  * Traffic: read p, grad, ax; write p, ax: 20 bytes per element.
+ * With -DCLOPT_STATE_BF16 (the state in bf16, common.cl): 16 bytes per element.
  */
 kernel void asgd_step(CLOPT_STEP_ARGS, global clopt_state_t* restrict ax,
                       const float weight_decay, const float decay_factor, const float eta,

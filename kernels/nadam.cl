@@ -17,6 +17,7 @@
  *
  * State: exp_avg m, exp_avg_sq v (and the host scalar mu_product).
  * Traffic: 28 bytes per element. decay_factor is 1 unless decoupled.
+ * With -DCLOPT_STATE_BF16 (the state in bf16, common.cl): 20 bytes per element.
  */
 kernel void nadam_step(CLOPT_STEP_ARGS,
                        global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,

@@ -21,6 +21,7 @@
  * State, in this order: exp_avg m, exp_avg_sq v.
  * Traffic: read p, grad, m, v; write p, m, v: 28 bytes per element. decay_factor is 1 unless
  * decoupled; rectified is 1.0f or 0.0f.
+ * With -DCLOPT_STATE_BF16 (the state in bf16, common.cl): 20 bytes per element.
  */
 kernel void radam_step(CLOPT_STEP_ARGS,
                        global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,

@@ -18,6 +18,7 @@
  * change of lr does not touch it.
  * State, in this order: prev, step_size.
  * Traffic: read p, grad, prev, step_size; write p, prev, step_size: 28 bytes per element.
+ * With -DCLOPT_STATE_BF16 (the state in bf16, common.cl): 20 bytes per element.
  */
 
 /* torch.clamp: NaN stays NaN (fmin and fmax would drop it). */
