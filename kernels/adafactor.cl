@@ -436,12 +436,9 @@ inline float adafactor_chunk_u(const uint8 start, global const clopt_grad_t* g, 
             const float x = i < n ? adafactor_u1(&k, AF_G1(g, i), AF_U_ARGS, 0) : 0.0f;
             tail[j] = scaled ? x * scale : x;
         }
-        a0 = clopt_norm_fold(a0, vload16(0, tail), norm);
-        a1 = clopt_norm_fold(a1, vload16(1, tail), norm);
-        a2 = clopt_norm_fold(a2, vload16(2, tail), norm);
-        a3 = clopt_norm_fold(a3, vload16(3, tail), norm);
+        CLOPT_FOLD_TAIL(a0, a1, a2, a3, tail, norm);
     }
-    return clopt_lanes(clopt_lanes16(clopt_lanes16(a0, a2, norm), clopt_lanes16(a1, a3, norm), norm), norm);
+    return clopt_lanes64(a0, a1, a2, a3, norm);
 }
 
 /* clopt_partial's Euclidean norm of a chunk of u. */

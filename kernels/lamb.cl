@@ -102,12 +102,9 @@ inline float lamb_chunk_r(global const float* m, global const float* v, global c
             const float r = j < n ? lamb_r_float(m[j], v[j], LAMB_P1(p, j), bc1, bc2, eps, wd) : 0.0f;
             tail[k] = j < n && scaled ? r * scale : r;
         }
-        a0 = clopt_norm_fold(a0, vload16(0, tail), norm);
-        a1 = clopt_norm_fold(a1, vload16(1, tail), norm);
-        a2 = clopt_norm_fold(a2, vload16(2, tail), norm);
-        a3 = clopt_norm_fold(a3, vload16(3, tail), norm);
+        CLOPT_FOLD_TAIL(a0, a1, a2, a3, tail, norm);
     }
-    return clopt_lanes(clopt_lanes16(clopt_lanes16(a0, a2, norm), clopt_lanes16(a1, a3, norm), norm), norm);
+    return clopt_lanes64(a0, a1, a2, a3, norm);
 }
 
 /* clopt_partial's Euclidean norm of a chunk of r: directly, scaled only when it must be. */

@@ -69,6 +69,20 @@ inline float clopt_lanes(const float16 acc, const int norm) {
     return a2.x + a2.y;
 }
 
+/* The last, zero-padded row of 64 (tail) folded into the four accumulators of 16 lanes. */
+#define CLOPT_FOLD_TAIL(a0, a1, a2, a3, tail, norm)             \
+    {                                                           \
+        a0 = clopt_norm_fold(a0, vload16(0, tail), norm);       \
+        a1 = clopt_norm_fold(a1, vload16(1, tail), norm);       \
+        a2 = clopt_norm_fold(a2, vload16(2, tail), norm);       \
+        a3 = clopt_norm_fold(a3, vload16(3, tail), norm);       \
+    }
+
+/* 64 lanes (a0 has lanes 0-15 ...) combined pairwise: i with i + 32, then i + 16, 8, 4, 2, 1. */
+inline float clopt_lanes64(const float16 a0, const float16 a1, const float16 a2, const float16 a3, const int norm) {
+    return clopt_lanes(clopt_lanes16(clopt_lanes16(a0, a2, norm), clopt_lanes16(a1, a3, norm), norm), norm);
+}
+
 /*
  * The fold of a chunk of n elements (n <= CLOPT_CHUNK), each multiplied by scale first, over
  * 64 lanes held as four float16 (a0 has lanes 0-15, a1 16-31 ...): four independent chains
@@ -111,13 +125,9 @@ inline float clopt_lanes(const float16 acc, const int norm) {
                 const float x = full * 64 + k < n ? load1(start, full * 64 + k) * unscale : 0.0f; \
                 tail[k] = scaled ? x * scale : x;                                                \
             }                                                                                    \
-            a0 = clopt_norm_fold(a0, vload16(0, tail), norm);                                    \
-            a1 = clopt_norm_fold(a1, vload16(1, tail), norm);                                    \
-            a2 = clopt_norm_fold(a2, vload16(2, tail), norm);                                    \
-            a3 = clopt_norm_fold(a3, vload16(3, tail), norm);                                    \
+            CLOPT_FOLD_TAIL(a0, a1, a2, a3, tail, norm);                                         \
         }                                                                                        \
-        return clopt_lanes(clopt_lanes16(clopt_lanes16(a0, a2, norm), clopt_lanes16(a1, a3, norm), \
-                                         norm), norm);                                           \
+        return clopt_lanes64(a0, a1, a2, a3, norm);                                              \
     }
 
 #define clopt_float_load1(a, i) ((a)[i])
