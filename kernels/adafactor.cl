@@ -84,18 +84,14 @@ inline float16 adafactor_lerp16(const float16 a, const float16 b, const float w,
     return fabs(w) < 0.5f ? a + w * (b - a) : b - (b - a) * one_minus_w;
 }
 
-/* reduce.cl's partial norm of one piece of a row: clopt_partial's, elements times clip. */
+/* The norm of one piece of a row (reduce.cl's CLOPT_L2_RESCUED), its elements times clip. */
 inline float adafactor_piece_norm(global const clopt_grad_t* g, const uint n, const float unscale, const float clip) {
-    const float r = clopt_chunk_grad(g, n, CLOPT_NORM_L2, 1, clip, unscale);
-    if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-        const float m = clopt_chunk_grad(g, n, CLOPT_NORM_INF, 1, clip, unscale);
-        if (m > 0.0f && !isinf(m)) {
-            const float u = clopt_unscale(m);
-            return sqrt(clopt_chunk_grad(g, n, CLOPT_NORM_L2, 1, clip * u, unscale)) / u;
-        }
-        return m;
-    }
-    return sqrt(r);
+    float r;
+    /* Every element times clip, and times the rescue's power of two after it. */
+#define AF_FOLD_PIECE(norm, scaled, scale) clopt_chunk_grad(g, n, norm, 1, clip * (scale), unscale)
+    CLOPT_L2_RESCUED(r, AF_FOLD_PIECE);
+#undef AF_FOLD_PIECE
+    return r;
 }
 
 /* Kahan summation of the squares of a row's piece norms, each times scale (clopt_sum's). */
@@ -441,34 +437,24 @@ inline float adafactor_chunk_u(const uint8 start, global const clopt_grad_t* g, 
     return clopt_lanes64(a0, a1, a2, a3, norm);
 }
 
-/* clopt_partial's Euclidean norm of a chunk of u. */
+/* The Euclidean norm of a chunk of u (reduce.cl's CLOPT_L2_RESCUED). */
 inline float adafactor_norm_u(const uint8 start, global const clopt_grad_t* g, const uint n, const float unscale,
                               const float clip, AF_STATS, global float* restrict variance, const float w,
                               const float one_minus_w, const float eps1_squared, const float eps1_rs) {
-    const float r = adafactor_chunk_u(start, g, n, CLOPT_NORM_L2, 0, 1.0f, unscale, clip, AF_U_ARGS);
-    if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-        const float m = adafactor_chunk_u(start, g, n, CLOPT_NORM_INF, 0, 1.0f, unscale, clip, AF_U_ARGS);
-        if (m > 0.0f && !isinf(m)) {
-            const float u = clopt_unscale(m);
-            return sqrt(adafactor_chunk_u(start, g, n, CLOPT_NORM_L2, 1, u, unscale, clip, AF_U_ARGS)) / u;
-        }
-        return m;
-    }
-    return sqrt(r);
+    float r;
+#define AF_FOLD_U(norm, scaled, scale) adafactor_chunk_u(start, g, n, norm, scaled, scale, unscale, clip, AF_U_ARGS)
+    CLOPT_L2_RESCUED(r, AF_FOLD_U);
+#undef AF_FOLD_U
+    return r;
 }
 
-/* clopt_partial's Euclidean norm of a chunk of p. */
+/* The same for a chunk of p. */
 inline float adafactor_norm_p(global const float* p, const uint n) {
-    const float r = clopt_chunk(p, n, CLOPT_NORM_L2, 0, 1.0f, 1.0f);
-    if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-        const float m = clopt_chunk(p, n, CLOPT_NORM_INF, 0, 1.0f, 1.0f);
-        if (m > 0.0f && !isinf(m)) {
-            const float u = clopt_unscale(m);
-            return sqrt(clopt_chunk(p, n, CLOPT_NORM_L2, 1, u, 1.0f)) / u;
-        }
-        return m;
-    }
-    return sqrt(r);
+    float r;
+#define AF_FOLD_P(norm, scaled, scale) clopt_chunk(p, n, norm, scaled, scale, 1.0f)
+    CLOPT_L2_RESCUED(r, AF_FOLD_P);
+#undef AF_FOLD_P
+    return r;
 }
 
 /* partials[c]: chunk c's norm of p; partials[chunk_count + c]: its norm of u. */

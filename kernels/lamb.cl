@@ -107,34 +107,24 @@ inline float lamb_chunk_r(global const float* m, global const float* v, global c
     return clopt_lanes64(a0, a1, a2, a3, norm);
 }
 
-/* clopt_partial's Euclidean norm of a chunk of r: directly, scaled only when it must be. */
+/* The Euclidean norm of a chunk of r (reduce.cl's CLOPT_L2_RESCUED). */
 inline float lamb_norm_r(global const float* m, global const float* v, global const clopt_param_t* p,
                          const uint n, const float bc1, const float bc2, const float eps,
                          const float wd) {
-    const float r = lamb_chunk_r(m, v, p, n, CLOPT_NORM_L2, 0, 1.0f, bc1, bc2, eps, wd);
-    if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-        const float mx = lamb_chunk_r(m, v, p, n, CLOPT_NORM_INF, 0, 1.0f, bc1, bc2, eps, wd);
-        if (mx > 0.0f && !isinf(mx)) {
-            const float u = clopt_unscale(mx);
-            return sqrt(lamb_chunk_r(m, v, p, n, CLOPT_NORM_L2, 1, u, bc1, bc2, eps, wd)) / u;
-        }
-        return mx;
-    }
-    return sqrt(r);
+    float r;
+#define LAMB_FOLD_R(norm, scaled, scale) lamb_chunk_r(m, v, p, n, norm, scaled, scale, bc1, bc2, eps, wd)
+    CLOPT_L2_RESCUED(r, LAMB_FOLD_R);
+#undef LAMB_FOLD_R
+    return r;
 }
 
-/* The same for a chunk of p: clopt_partial's computation. */
+/* The same for a chunk of p. */
 inline float lamb_norm_p(global const clopt_param_t* p, const uint n) {
-    const float r = LAMB_NORM_P_CHUNK(p, n, CLOPT_NORM_L2, 0, 1.0f);
-    if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-        const float mx = LAMB_NORM_P_CHUNK(p, n, CLOPT_NORM_INF, 0, 1.0f);
-        if (mx > 0.0f && !isinf(mx)) {
-            const float u = clopt_unscale(mx);
-            return sqrt(LAMB_NORM_P_CHUNK(p, n, CLOPT_NORM_L2, 1, u)) / u;
-        }
-        return mx;
-    }
-    return sqrt(r);
+    float r;
+#define LAMB_FOLD_P(norm, scaled, scale) LAMB_NORM_P_CHUNK(p, n, norm, scaled, scale)
+    CLOPT_L2_RESCUED(r, LAMB_FOLD_P);
+#undef LAMB_FOLD_P
+    return r;
 }
 
 /* partials[c]: chunk c's norm of p; partials[chunk_count + c]: its norm of r. */

@@ -146,25 +146,42 @@ inline float clopt_unscale(const float m) {
     return ldexp(1.0f, -max(ilogb(m), -126));
 }
 
+/*
+ * The Euclidean norm of a chunk, from FOLD(norm, scaled, scale) (a macro: the chunk's fold for a
+ * norm code, its elements multiplied by scale when scaled): taken directly, and only when that
+ * is not finite or below 2^-100 again on the elements scaled by a power of two (exact) set by
+ * their largest magnitude, so that it neither overflows nor underflows. Sets result. Every
+ * chunk norm of clopt's passes (clipping's, lamb's, adafactor's) is this one.
+ */
+#define CLOPT_L2_RESCUED(result, FOLD)                                      \
+    {                                                                        \
+        const float direct_ = FOLD(CLOPT_NORM_L2, 0, 1.0f);                  \
+        if (!isnan(direct_) && (isinf(direct_) || direct_ < 0x1p-100f)) {    \
+            const float max_ = FOLD(CLOPT_NORM_INF, 0, 1.0f);                \
+            if (max_ > 0.0f && !isinf(max_)) {                               \
+                const float unscale_ = clopt_unscale(max_);                  \
+                (result) = sqrt(FOLD(CLOPT_NORM_L2, 1, unscale_)) / unscale_; \
+            } else {                                                         \
+                (result) = max_;                                             \
+            }                                                                \
+        } else {                                                             \
+            (result) = sqrt(direct_);                                        \
+        }                                                                    \
+    }
+
 /* One chunk's result; norm is a constant in each kernel below, so the loops are specialised. */
 inline void clopt_partial(global const clopt_grad_t* restrict x, global const uint2* restrict chunks,
                           global float* restrict partials, const int norm, const float unscale) {
     const uint c = get_global_id(0);
     const uint2 chunk = chunks[c];
     global const clopt_grad_t* start = x + chunk.x;
-    float r = clopt_chunk_grad(start, chunk.y, norm, 0, 1.0f, unscale);
+    float r;
     if (norm == CLOPT_NORM_L2) {
-        if (!isnan(r) && (isinf(r) || r < 0x1p-100f)) {
-            const float m = clopt_chunk_grad(start, chunk.y, CLOPT_NORM_INF, 0, 1.0f, unscale);
-            if (m > 0.0f && !isinf(m)) {
-                const float u = clopt_unscale(m);
-                r = sqrt(clopt_chunk_grad(start, chunk.y, CLOPT_NORM_L2, 1, u, unscale)) / u;
-            } else {
-                r = m;
-            }
-        } else {
-            r = sqrt(r);
-        }
+#define CLOPT_PARTIAL_FOLD(n, scaled, scale) clopt_chunk_grad(start, chunk.y, n, scaled, scale, unscale)
+        CLOPT_L2_RESCUED(r, CLOPT_PARTIAL_FOLD);
+#undef CLOPT_PARTIAL_FOLD
+    } else {
+        r = clopt_chunk_grad(start, chunk.y, norm, 0, 1.0f, unscale);
     }
     partials[c] = r;
 }
