@@ -413,16 +413,7 @@ inline float adafactor_chunk_u(const uint8 start, global const clopt_grad_t* g, 
             float16 v1 = adafactor_u16(&k, AF_G16(4 * row + 1, g), AF_U_ARGS, 0);
             float16 v2 = adafactor_u16(&k, AF_G16(4 * row + 2, g), AF_U_ARGS, 0);
             float16 v3 = adafactor_u16(&k, AF_G16(4 * row + 3, g), AF_U_ARGS, 0);
-            if (scaled) {
-                v0 *= scale;
-                v1 *= scale;
-                v2 *= scale;
-                v3 *= scale;
-            }
-            a0 = clopt_norm_fold(a0, v0, norm);
-            a1 = clopt_norm_fold(a1, v1, norm);
-            a2 = clopt_norm_fold(a2, v2, norm);
-            a3 = clopt_norm_fold(a3, v3, norm);
+            CLOPT_FOLD_ROW(a0, a1, a2, a3, v0, v1, v2, v3, norm, scaled, scale);
         }
     }
     if (full * 64 < n) {

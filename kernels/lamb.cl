@@ -84,16 +84,7 @@ inline float lamb_chunk_r(global const float* m, global const float* v, global c
         float16 v1 = lamb_r_float16(vload16(4 * k + 1, m), vload16(4 * k + 1, v), LAMB_P16(4 * k + 1, p), bc1, bc2, eps, wd);
         float16 v2 = lamb_r_float16(vload16(4 * k + 2, m), vload16(4 * k + 2, v), LAMB_P16(4 * k + 2, p), bc1, bc2, eps, wd);
         float16 v3 = lamb_r_float16(vload16(4 * k + 3, m), vload16(4 * k + 3, v), LAMB_P16(4 * k + 3, p), bc1, bc2, eps, wd);
-        if (scaled) {
-            v0 *= scale;
-            v1 *= scale;
-            v2 *= scale;
-            v3 *= scale;
-        }
-        a0 = clopt_norm_fold(a0, v0, norm);
-        a1 = clopt_norm_fold(a1, v1, norm);
-        a2 = clopt_norm_fold(a2, v2, norm);
-        a3 = clopt_norm_fold(a3, v3, norm);
+        CLOPT_FOLD_ROW(a0, a1, a2, a3, v0, v1, v2, v3, norm, scaled, scale);
     }
     if (full * 64 < n) {
         float tail[64];

@@ -69,6 +69,22 @@ inline float clopt_lanes(const float16 acc, const int norm) {
     return a2.x + a2.y;
 }
 
+/* A row of 64 elements (v0 has 0-15 ...) folded into the four accumulators, each element times
+ * scale first when scaled. */
+#define CLOPT_FOLD_ROW(a0, a1, a2, a3, v0, v1, v2, v3, norm, scaled, scale) \
+    {                                                                       \
+        if (scaled) {                                                       \
+            v0 *= (scale);                                                  \
+            v1 *= (scale);                                                  \
+            v2 *= (scale);                                                  \
+            v3 *= (scale);                                                  \
+        }                                                                   \
+        a0 = clopt_norm_fold(a0, v0, norm);                                 \
+        a1 = clopt_norm_fold(a1, v1, norm);                                 \
+        a2 = clopt_norm_fold(a2, v2, norm);                                 \
+        a3 = clopt_norm_fold(a3, v3, norm);                                 \
+    }
+
 /* The last, zero-padded row of 64 (tail) folded into the four accumulators of 16 lanes. */
 #define CLOPT_FOLD_TAIL(a0, a1, a2, a3, tail, norm)             \
     {                                                           \
@@ -107,16 +123,7 @@ inline float clopt_lanes64(const float16 a0, const float16 a1, const float16 a2,
             float16 v1 = load16(4 * k + 1, start) * unscale;                                     \
             float16 v2 = load16(4 * k + 2, start) * unscale;                                     \
             float16 v3 = load16(4 * k + 3, start) * unscale;                                     \
-            if (scaled) {                                                                        \
-                v0 *= scale;                                                                     \
-                v1 *= scale;                                                                     \
-                v2 *= scale;                                                                     \
-                v3 *= scale;                                                                     \
-            }                                                                                    \
-            a0 = clopt_norm_fold(a0, v0, norm);                                                  \
-            a1 = clopt_norm_fold(a1, v1, norm);                                                  \
-            a2 = clopt_norm_fold(a2, v2, norm);                                                  \
-            a3 = clopt_norm_fold(a3, v3, norm);                                                  \
+            CLOPT_FOLD_ROW(a0, a1, a2, a3, v0, v1, v2, v3, norm, scaled, scale);                 \
         }                                                                                        \
         if (full * 64 < n) {                                                                     \
             /* The last, partial row of 64, zero-padded (a zero changes no lane, see above). */ \
