@@ -121,6 +121,23 @@ class TrainCommandTest {
         }
     }
 
+    /** --set reaches every optimizer that has the key; the others are left out, and the notes say so. */
+    @Test
+    void setAppliesToTheOptimizersThatHaveTheKey() throws IOException {
+        Path out = dir.resolve("bf16-state");
+        Cli.Result r = Cli.run(0, "train", "--workload", "rosenbrock", "--steps", "5", "--set", "state_dtype=bf16",
+                "--out", out.toString());
+        assertTrue(r.err().contains("left out with --set state_dtype: lamb, adafactor (no such hyperparameter)"),
+                r.err());
+        List<String> csv = Files.readAllLines(out.resolve("loss.csv"));
+        assertTrue(csv.stream().anyMatch(l -> l.startsWith("rosenbrock,adam,")), csv.toString());
+        assertTrue(csv.stream().noneMatch(l -> l.startsWith("rosenbrock,lamb,")), csv.toString());
+        Cli.rejected(Cli.run("train", "--optimizer", "lamb", "--set", "state_dtype=bf16", "--out",
+                dir.resolve("none").toString()), "--set state_dtype", "no chosen optimizer has it");
+        Cli.rejected(Cli.run("train", "--optimizer", "adam", "--set", "state_dtype=int8", "--out",
+                dir.resolve("int8").toString()), "--set", "invalid state_dtype: 'int8' (must be one of fp32, bf16)");
+    }
+
     @Test
     void anUnknownPrecisionNamesTheAllowedOnes() {
         Cli.Result r = Cli.run(2, "train", "--precision", "FP16");
