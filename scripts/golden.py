@@ -400,16 +400,24 @@ LION_HAND_PARAMS0 = [1.0, -2.0, 0.5]
 LION_HAND_GRADS = [[1.0, -1.0, 0.0], [-2.0, -1.0, 4.0], [0.3125, float("nan"), -3.0]]
 
 
-def write_lion_hand(out):
-    folder = os.path.join(out, "lion_hand")
+def write_hand(out, name, params0, grads, run):
+    """A hand-checked case: its inputs as float32, and run(params0, grads)'s float64 trajectory
+    and state arrays."""
+    folder = os.path.join(out, name)
     os.makedirs(folder, exist_ok=True)
-    params0 = np.array(LION_HAND_PARAMS0, dtype=np.float32)
-    grads = np.array(LION_HAND_GRADS, dtype=np.float32)
-    trajectory, state = lion(params0, grads, np.float64, LION_HAND)
+    params0 = np.array(params0, dtype=np.float32)
+    grads = np.array(grads, dtype=np.float32)
+    trajectory, state = run(params0, grads)
     np.save(os.path.join(folder, "params0.npy"), params0)
     np.save(os.path.join(folder, "grads.npy"), grads)
     np.save(os.path.join(folder, "params_f64.npy"), trajectory)
-    np.save(os.path.join(folder, "state_exp_avg_f64.npy"), state["exp_avg"])
+    for key, value in sorted(state.items()):
+        np.save(os.path.join(folder, "state_%s_f64.npy" % key), value)
+
+
+def write_lion_hand(out):
+    write_hand(out, "lion_hand", LION_HAND_PARAMS0, LION_HAND_GRADS,
+               lambda p, g: lion(p, g, np.float64, LION_HAND))
 
 
 # A small LAMB case of three tensors whose every value is exact in binary (LambTest): betas
@@ -422,16 +430,8 @@ LAMB_HAND_GRADS = [[1.0, -1.0, 1.0, -1.0, 2.0, -0.5, 4.0, -3.0, 5.0, -7.0, 9.0]]
 
 
 def write_lamb_hand(out):
-    folder = os.path.join(out, "lamb_hand")
-    os.makedirs(folder, exist_ok=True)
-    params0 = np.array(LAMB_HAND_PARAMS0, dtype=np.float32)
-    grads = np.array(LAMB_HAND_GRADS, dtype=np.float32)
-    trajectory, state = lamb(params0, grads, np.float64, LAMB_HAND, LAMB_HAND_BOUNDS)
-    np.save(os.path.join(folder, "params0.npy"), params0)
-    np.save(os.path.join(folder, "grads.npy"), grads)
-    np.save(os.path.join(folder, "params_f64.npy"), trajectory)
-    for key, value in sorted(state.items()):
-        np.save(os.path.join(folder, "state_%s_f64.npy" % key), value)
+    write_hand(out, "lamb_hand", LAMB_HAND_PARAMS0, LAMB_HAND_GRADS,
+               lambda p, g: lamb(p, g, np.float64, LAMB_HAND, LAMB_HAND_BOUNDS))
 
 
 # A small Adafactor case of a matrix, a vector and a 3-D tensor in one group, whose every value
@@ -443,16 +443,8 @@ ADAFACTOR_HAND_GRADS = [[3.0] * 4 + [4.0] * 4 + [3.0, -4.0] + [3.0, 4.0, 6.0, 8.
 
 
 def write_adafactor_hand(out):
-    folder = os.path.join(out, "adafactor_hand")
-    os.makedirs(folder, exist_ok=True)
-    params0 = np.array(ADAFACTOR_HAND_PARAMS0, dtype=np.float32)
-    grads = np.array(ADAFACTOR_HAND_GRADS, dtype=np.float32)
-    trajectory, state = adafactor(params0, grads, np.float64, ADAFACTOR_HAND, ADAFACTOR_HAND_SHAPES)
-    np.save(os.path.join(folder, "params0.npy"), params0)
-    np.save(os.path.join(folder, "grads.npy"), grads)
-    np.save(os.path.join(folder, "params_f64.npy"), trajectory)
-    for key, value in sorted(state.items()):
-        np.save(os.path.join(folder, "state_%s_f64.npy" % key), value)
+    write_hand(out, "adafactor_hand", ADAFACTOR_HAND_PARAMS0, ADAFACTOR_HAND_GRADS,
+               lambda p, g: adafactor(p, g, np.float64, ADAFACTOR_HAND, ADAFACTOR_HAND_SHAPES))
 
 
 def main():

@@ -1,5 +1,7 @@
 package org.clopt;
 
+import static org.clopt.HandCases.flat;
+import static org.clopt.HandCases.toDouble;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -284,22 +286,5 @@ class AdafactorTest extends OnDevice {
         return n;
     }
 
-    private static float[] flat(float[][] parts) {
-        int n = Arrays.stream(parts).mapToInt(a -> a.length).sum();
-        float[] out = new float[n];
-        int at = 0;
-        for (float[] a : parts) {
-            System.arraycopy(a, 0, out, at, a.length);
-            at += a.length;
-        }
-        return out;
-    }
 
-    private static double[] toDouble(float[] a) {
-        double[] d = new double[a.length];
-        for (int i = 0; i < a.length; i++) {
-            d[i] = a[i];
-        }
-        return d;
-    }
 }

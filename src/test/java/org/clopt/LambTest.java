@@ -1,5 +1,6 @@
 package org.clopt;
 
+import static org.clopt.HandCases.flat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -36,16 +37,6 @@ class LambTest extends OnDevice {
     static final float[][] EXP_AVG_SQ = {{0.25f, 0.25f, 0.25f, 0.25f}, {1f, 0.0625f, 4f},
         {2.25f, 6.25f, 12.25f, 20.25f}};
 
-    private static float[] flat(float[][] parts) {
-        int n = Arrays.stream(parts).mapToInt(a -> a.length).sum();
-        float[] out = new float[n];
-        int at = 0;
-        for (float[] a : parts) {
-            System.arraycopy(a, 0, out, at, a.length);
-            at += a.length;
-        }
-        return out;
-    }
 
     @Test
     void theGoldenScriptsLambGivesTheHandValues() throws IOException, URISyntaxException {
