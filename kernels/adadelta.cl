@@ -12,16 +12,22 @@
  * With -DCLOPT_STATE_BF16 (the state in bf16, common.cl): 20 bytes per element.
  */
 kernel void adadelta_step(CLOPT_STEP_ARGS,
-                          global clopt_state_t* restrict square_avg, global clopt_state_t* restrict acc_delta,
+                          CLOPT_STATE_ARG(square_avg), CLOPT_STATE_ARG(acc_delta),
                           const float weight_decay, const float rho, const float one_minus_rho,
                           const float eps, const float neg_lr) {
-    const uint i = get_global_id(0);
-    const float pi = CLOPT_P(i);
-    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float v = CLOPT_S(square_avg, i) * rho + one_minus_rho * g * g;
-    CLOPT_SET_S(square_avg, i, v);
-    const float u = CLOPT_S(acc_delta, i);
-    const float delta = sqrt(u + eps) / sqrt(v + eps) * g;
-    CLOPT_SET_S(acc_delta, i, u * rho + one_minus_rho * delta * delta);
-    CLOPT_SET_P(i, pi + neg_lr * delta);
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(square_avg);
+    CLOPT_STATE_IN(acc_delta);
+    if (CLOPT_ACTIVE) {
+        const float pi = CLOPT_P(i);
+        const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
+        const float v = CLOPT_S(square_avg, i) * rho + one_minus_rho * g * g;
+        CLOPT_SET_S(square_avg, i, v);
+        const float u = CLOPT_S(acc_delta, i);
+        const float delta = sqrt(u + eps) / sqrt(v + eps) * g;
+        CLOPT_SET_S(acc_delta, i, u * rho + one_minus_rho * delta * delta);
+        CLOPT_SET_P(i, pi + neg_lr * delta);
+    }
+    CLOPT_STATE_OUT(square_avg);
+    CLOPT_STATE_OUT(acc_delta);
 }

@@ -11,12 +11,16 @@
  * -DCLOPT_STATE_BF16: the state in bf16, common.cl).
  */
 kernel void adagrad_step(CLOPT_STEP_ARGS,
-                         global clopt_state_t* restrict sum,
+                         CLOPT_STATE_ARG(sum),
                          const float weight_decay, const float neg_clr, const float eps) {
-    const uint i = get_global_id(0);
-    const float pi = CLOPT_P(i);
-    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float s = CLOPT_S(sum, i) + g * g;
-    CLOPT_SET_S(sum, i, s);
-    CLOPT_SET_P(i, pi + neg_clr * g / (sqrt(s) + eps));
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(sum);
+    if (CLOPT_ACTIVE) {
+        const float pi = CLOPT_P(i);
+        const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
+        const float s = CLOPT_S(sum, i) + g * g;
+        CLOPT_SET_S(sum, i, s);
+        CLOPT_SET_P(i, pi + neg_clr * g / (sqrt(s) + eps));
+    }
+    CLOPT_STATE_OUT(sum);
 }

@@ -12,15 +12,21 @@
  * With -DCLOPT_STATE_BF16 (the state in bf16, common.cl): 20 bytes per element.
  */
 kernel void adamax_step(CLOPT_STEP_ARGS,
-                        global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_inf,
+                        CLOPT_STATE_ARG(exp_avg), CLOPT_STATE_ARG(exp_inf),
                         const float weight_decay, const float beta1, const float one_minus_beta1,
                         const float beta2, const float eps, const float neg_clr) {
-    const uint i = get_global_id(0);
-    const float pi = CLOPT_P(i);
-    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);
-    const float u = clopt_nan_max(CLOPT_S(exp_inf, i) * beta2, fabs(g) + eps);
-    CLOPT_SET_S(exp_avg, i, m);
-    CLOPT_SET_S(exp_inf, i, u);
-    CLOPT_SET_P(i, pi + neg_clr * m / u);
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(exp_avg);
+    CLOPT_STATE_IN(exp_inf);
+    if (CLOPT_ACTIVE) {
+        const float pi = CLOPT_P(i);
+        const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
+        const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);
+        const float u = clopt_nan_max(CLOPT_S(exp_inf, i) * beta2, fabs(g) + eps);
+        CLOPT_SET_S(exp_avg, i, m);
+        CLOPT_SET_S(exp_inf, i, u);
+        CLOPT_SET_P(i, pi + neg_clr * m / u);
+    }
+    CLOPT_STATE_OUT(exp_avg);
+    CLOPT_STATE_OUT(exp_inf);
 }

@@ -15,18 +15,29 @@
  * in bf16, common.cl).
  */
 kernel void adamw_step(CLOPT_STEP_ARGS,
-                       global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,
+                       CLOPT_STATE_ARG(exp_avg), CLOPT_STATE_ARG(exp_avg_sq),
 #ifdef AMSGRAD
-                       global clopt_state_t* restrict max_exp_avg_sq,
+                       CLOPT_STATE_ARG(max_exp_avg_sq),
 #endif
                        const float decay_factor, const float beta1, const float one_minus_beta1,
                        const float beta2, const float one_minus_beta2,
                        const float bias_correction2_sqrt, const float eps,
                        const float neg_step_size) {
-    const uint i = get_global_id(0);
-    const float pi = CLOPT_P(i) * decay_factor;
-    const float g = clopt_grad(CLOPT_G(i), pi, 0.0f);
-    CLOPT_SET_P(i, clopt_adam_update(i, pi, g, exp_avg, exp_avg_sq, CLOPT_MAX_EXP_AVG_SQ, beta1,
-                                     one_minus_beta1, beta2, one_minus_beta2,
-                                     bias_correction2_sqrt, eps, neg_step_size));
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(exp_avg);
+    CLOPT_STATE_IN(exp_avg_sq);
+#ifdef AMSGRAD
+    CLOPT_STATE_IN(max_exp_avg_sq);
+#endif
+    if (CLOPT_ACTIVE) {
+        const float pi = CLOPT_P(i) * decay_factor;
+        const float g = clopt_grad(CLOPT_G(i), pi, 0.0f);
+        CLOPT_ADAM_UPDATE(i, pi, g, beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt,
+                          eps, neg_step_size);
+    }
+    CLOPT_STATE_OUT(exp_avg);
+    CLOPT_STATE_OUT(exp_avg_sq);
+#ifdef AMSGRAD
+    CLOPT_STATE_OUT(max_exp_avg_sq);
+#endif
 }

@@ -21,18 +21,22 @@
  * Traffic: read p, grad, ax; write p, ax: 20 bytes per element.
  * With -DCLOPT_STATE_BF16 (the state in bf16, common.cl): 16 bytes per element.
  */
-kernel void asgd_step(CLOPT_STEP_ARGS, global clopt_state_t* restrict ax,
+kernel void asgd_step(CLOPT_STEP_ARGS, CLOPT_STATE_ARG(ax),
                       const float weight_decay, const float decay_factor, const float eta,
                       const float mu) {
-    const uint i = get_global_id(0);
-    const float pi = CLOPT_P(i);
-    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float q = pi * decay_factor - eta * g;
-    CLOPT_SET_P(i, q);
-    if (mu != 1.0f) {
-        const float a = CLOPT_S(ax, i);
-        CLOPT_SET_S(ax, i, a + (q - a) * mu);
-    } else {
-        CLOPT_SET_S(ax, i, q);
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(ax);
+    if (CLOPT_ACTIVE) {
+        const float pi = CLOPT_P(i);
+        const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
+        const float q = pi * decay_factor - eta * g;
+        CLOPT_SET_P(i, q);
+        if (mu != 1.0f) {
+            const float a = CLOPT_S(ax, i);
+            CLOPT_SET_S(ax, i, a + (q - a) * mu);
+        } else {
+            CLOPT_SET_S(ax, i, q);
+        }
     }
+    CLOPT_STATE_OUT(ax);
 }

@@ -199,11 +199,104 @@ typedef float clopt_param_t;
 #endif
 
 /*
- * The state arrays' storage, by build option: fp32, or with -DCLOPT_STATE_BF16 (state_dtype
- * bf16) bf16, widened exactly as it is read and rounded to nearest even as it is stored. A
- * step computes with the floats it read and updated; only what it stores is rounded. Kernels
- * read state through CLOPT_S(a, i) and write it through CLOPT_SET_S(a, i, x).
+ * The state arrays' storage, by build option:
+ *   fp32 (default);
+ *   -DCLOPT_STATE_BF16  bf16, widened exactly as it is read and rounded to nearest even as it
+ *                       is stored;
+ *   -DCLOPT_STATE_INT8  8-bit block-wise (Int8State.java says the same for the CPU reference):
+ *                       one work-group of CLOPT_BLOCK work-items per block, below.
+ * A step computes with the floats it read and updated; only what it stores is rounded. A step
+ * kernel declares each state array with CLOPT_STATE_ARG(name), and its body is
+ *     CLOPT_ELEMENT(i);                      the element index
+ *     CLOPT_STATE_IN(name); ...              each state array, in argument order
+ *     if (CLOPT_ACTIVE) { ... }              the update: CLOPT_S(name, i) reads, CLOPT_SET_S writes
+ *     CLOPT_STATE_OUT(name); ...             each state array stored
+ * which for fp32 and bf16 is one work-item per element (IN and OUT are empty).
  */
+#ifdef CLOPT_STATE_INT8
+/*
+ * int8: each work-group steps one row of the block table clopt_blocks (Int8State.Layout):
+ * first element, element count (<= CLOPT_BLOCK), absmax index (-1: the block of a tensor too
+ * small to quantize, whose state is fp32) and first state index. A state array `a` is four
+ * arguments: its codes (uchar), its fp32 values, its absmax per block, and the offset of its code
+ * map in clopt_maps (0: signed, 256: unsigned). Its elements read as map[code] * absmax; each
+ * new value waits in a_new until the block's absmax is known: max |x| over the work-group, NaN
+ * when any x is NaN or infinite. The host launches one work-group per table row, at a global
+ * offset that is a multiple of CLOPT_BLOCK (which is a multiple of 16).
+ */
+#define CLOPT_STATE_ARG(a)                                                                       \
+    global uchar* restrict a, global float* restrict a##_fp32, global float* restrict a##_absmax, \
+        const uint a##_map
+#define CLOPT_ELEMENT(i)                                                                         \
+    local float clopt_scratch[CLOPT_BLOCK];                                                      \
+    const uint clopt_row = (get_global_id(0) / CLOPT_BLOCK) * 4;                                 \
+    const uint clopt_lid = get_local_id(0);                                                      \
+    const bool clopt_active = clopt_lid < (uint) clopt_blocks[clopt_row + 1];                   \
+    const int clopt_absmax_at = clopt_blocks[clopt_row + 2];                                     \
+    const uint clopt_j = (uint) clopt_blocks[clopt_row + 3] + clopt_lid;                        \
+    const uint i = (uint) clopt_blocks[clopt_row] + clopt_lid
+#define CLOPT_ACTIVE clopt_active
+#define CLOPT_STATE_IN(a)                                                                        \
+    const float a##_scale = clopt_absmax_at >= 0 ? a##_absmax[clopt_absmax_at] : 0.0f;           \
+    global const float* const a##_code_map = clopt_maps + a##_map;                               \
+    float a##_new = 0.0f
+#define CLOPT_S(a, i) (clopt_absmax_at >= 0 ? a##_code_map[a[clopt_j]] * a##_scale : a##_fp32[clopt_j])
+#define CLOPT_SET_S(a, i, x) (a##_new = (x))
+#define CLOPT_STATE_OUT(a)                                                                       \
+    if (clopt_absmax_at >= 0) {                                                                  \
+        const float a##_max = clopt_block_absmax(clopt_scratch, clopt_active ? a##_new : 0.0f);  \
+        if (clopt_active) {                                                                      \
+            a[clopt_j] = clopt_quantize(a##_code_map, a##_new, a##_max > 0.0f ? 1.0f / a##_max : 0.0f); \
+        }                                                                                        \
+        if (clopt_lid == 0) {                                                                    \
+            a##_absmax[clopt_absmax_at] = a##_max;                                               \
+        }                                                                                        \
+    } else if (clopt_active) {                                                                   \
+        a##_fp32[clopt_j] = a##_new;                                                             \
+    }
+
+/*
+ * The absmax of a block: each work-item's |x| (infinity for NaN and infinities) in local memory,
+ * one work-item's 16-lane maximum over them, and NaN for a non-finite result. The maximum is
+ * exact, so the order of the lanes does not matter.
+ */
+inline float clopt_block_absmax(local float* s, const float x) {
+    const uint l = get_local_id(0);
+    const float a = fabs(x);
+    s[l] = isfinite(a) ? a : INFINITY;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (l == 0) {
+        float16 m = vload16(0, s);
+        for (uint k = 1; k < CLOPT_BLOCK / 16; k++) {
+            m = fmax(m, vload16(k, s));
+        }
+        const float8 m8 = fmax(m.lo, m.hi);
+        const float4 m4 = fmax(m8.lo, m8.hi);
+        const float2 m2 = fmax(m4.lo, m4.hi);
+        s[0] = fmax(m2.x, m2.y);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const float r = s[0];
+    // s is the next state array's too.
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return isfinite(r) ? r : NAN;
+}
+
+/*
+ * The code of x in a block, given 1 / absmax (0 for an absmax of 0 or NaN): the largest c with
+ * map[c] <= x / absmax, or c + 1 when that is strictly nearer; a NaN quotient is taken as 0.
+ */
+inline uchar clopt_quantize(global const float* map, const float x, const float inverse) {
+    const float t0 = x * inverse;
+    const float t = isnan(t0) ? 0.0f : t0;
+    uint lo = 0;
+    for (uint step = 128; step > 0; step >>= 1) {
+        lo += map[lo + step] <= t ? step : 0u;
+    }
+    const uint hi = min(lo + 1u, 255u);
+    return (uchar) (map[hi] - t < t - map[lo] ? hi : lo);
+}
+#else
 #ifdef CLOPT_STATE_BF16
 typedef ushort clopt_state_t;
 #define CLOPT_S(a, i) clopt_bf16_load((a)[i])
@@ -213,6 +306,12 @@ typedef float clopt_state_t;
 #define CLOPT_S(a, i) ((a)[i])
 #define CLOPT_SET_S(a, i, x) ((a)[i] = (x))
 #endif
+#define CLOPT_STATE_ARG(a) global clopt_state_t* restrict a
+#define CLOPT_ELEMENT(i) const uint i = get_global_id(0)
+#define CLOPT_ACTIVE 1
+#define CLOPT_STATE_IN(a) (void) 0
+#define CLOPT_STATE_OUT(a) (void) 0
+#endif
 
 /*
  * The arguments every <name>_step kernel starts with, and how its body reads and writes them:
@@ -220,12 +319,19 @@ typedef float clopt_state_t;
  *   working               the 16-bit working copy with -DCLOPT_MASTER, else not touched;
  *   unscale               the loss scaler's 1/scale (1 without a scaler: x * 1 is x exactly),
  *                         multiplied into each gradient before the clip coefficient, in fp32;
- *   rounding_key          the step's key of stochastic rounding (unused without it).
+ *   rounding_key          the step's key of stochastic rounding (unused without it);
+ *   clopt_blocks, clopt_maps  with int8 state only: the block table and the code maps.
  */
+#ifdef CLOPT_STATE_INT8
+/* int8 state adds the block table and the code maps (see above). */
+#define CLOPT_INT8_ARGS , global const int* restrict clopt_blocks, global const float* restrict clopt_maps
+#else
+#define CLOPT_INT8_ARGS
+#endif
 #define CLOPT_STEP_ARGS                                                                        \
     global clopt_param_t* restrict p, global const clopt_grad_t* restrict grad,               \
         global const float* restrict grad_scale, global clopt_work_t* restrict working,       \
-        const float unscale, const uint rounding_key
+        const float unscale, const uint rounding_key CLOPT_INT8_ARGS
 #define CLOPT_P(i) clopt_load_param(p, i)
 #define CLOPT_G(i) CLOPT_SCALED(clopt_load_grad(grad, i) * unscale)
 #define CLOPT_SET_P(i, x) clopt_store_param(p, working, i, x, rounding_key)
@@ -283,29 +389,23 @@ inline float clopt_torch_sign(const float x) {
 }
 
 /* The update adam and adamw share once the gradient and p are prepared: both moments, amsgrad's
- * running maximum (-DAMSGRAD; max_exp_avg_sq is not touched without it), and the new p. */
-inline float clopt_adam_update(const uint i, const float p, const float g,
-                               global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,
-                               global clopt_state_t* restrict max_exp_avg_sq,
-                               const float beta1, const float one_minus_beta1,
-                               const float beta2, const float one_minus_beta2,
-                               const float bias_correction2_sqrt, const float eps,
-                               const float neg_step_size) {
-    const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);
-    float v = clopt_second_moment(CLOPT_S(exp_avg_sq, i), g, beta2, one_minus_beta2);
-    CLOPT_SET_S(exp_avg, i, m);
-    CLOPT_SET_S(exp_avg_sq, i, v);
+ * running maximum (-DAMSGRAD; max_exp_avg_sq is not touched without it), and the new p. A macro,
+ * since it reads and writes the kernel's state arrays by name (CLOPT_S, CLOPT_SET_S). */
 #ifdef AMSGRAD
-    v = clopt_nan_max(CLOPT_S(max_exp_avg_sq, i), v);
-    CLOPT_SET_S(max_exp_avg_sq, i, v);
-#endif
-    return p + neg_step_size * m / clopt_adam_denom(v, bias_correction2_sqrt, eps);
-}
-
-/* The max_exp_avg_sq argument of clopt_adam_update: the kernel's buffer with -DAMSGRAD. */
-#ifdef AMSGRAD
-#define CLOPT_MAX_EXP_AVG_SQ max_exp_avg_sq
+#define CLOPT_AMSGRAD_MAX(v)                                       \
+    v = clopt_nan_max(CLOPT_S(max_exp_avg_sq, i), v);              \
+    CLOPT_SET_S(max_exp_avg_sq, i, v)
 #else
-#define CLOPT_MAX_EXP_AVG_SQ 0
+#define CLOPT_AMSGRAD_MAX(v) (void) 0
 #endif
+#define CLOPT_ADAM_UPDATE(i, p, g, beta1, one_minus_beta1, beta2, one_minus_beta2,                   \
+                          bias_correction2_sqrt, eps, neg_step_size)                                 \
+    do {                                                                                             \
+        const float clopt_m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);    \
+        float clopt_v = clopt_second_moment(CLOPT_S(exp_avg_sq, i), g, beta2, one_minus_beta2);      \
+        CLOPT_SET_S(exp_avg, i, clopt_m);                                                            \
+        CLOPT_SET_S(exp_avg_sq, i, clopt_v);                                                         \
+        CLOPT_AMSGRAD_MAX(clopt_v);                                                                  \
+        CLOPT_SET_P(i, p + neg_step_size * clopt_m / clopt_adam_denom(clopt_v, bias_correction2_sqrt, eps)); \
+    } while (0)
 

@@ -15,13 +15,17 @@
  * Traffic: read p, grad, m; write p, m: 20 bytes per element (16 with -DCLOPT_STATE_BF16: the
  * state in bf16, common.cl).
  */
-kernel void lion_step(CLOPT_STEP_ARGS, global clopt_state_t* restrict exp_avg,
+kernel void lion_step(CLOPT_STEP_ARGS, CLOPT_STATE_ARG(exp_avg),
                       const float decay_factor, const float beta1, const float one_minus_beta1,
                       const float beta2, const float one_minus_beta2, const float lr) {
-    const uint i = get_global_id(0);
-    const float g = clopt_grad(CLOPT_G(i), 0.0f, 0.0f);
-    const float m = CLOPT_S(exp_avg, i);
-    const float c = clopt_first_moment(m, g, beta1, one_minus_beta1);
-    CLOPT_SET_P(i, CLOPT_P(i) * decay_factor - lr * clopt_torch_sign(c));
-    CLOPT_SET_S(exp_avg, i, clopt_first_moment(m, g, beta2, one_minus_beta2));
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(exp_avg);
+    if (CLOPT_ACTIVE) {
+        const float g = clopt_grad(CLOPT_G(i), 0.0f, 0.0f);
+        const float m = CLOPT_S(exp_avg, i);
+        const float c = clopt_first_moment(m, g, beta1, one_minus_beta1);
+        CLOPT_SET_P(i, CLOPT_P(i) * decay_factor - lr * clopt_torch_sign(c));
+        CLOPT_SET_S(exp_avg, i, clopt_first_moment(m, g, beta2, one_minus_beta2));
+    }
+    CLOPT_STATE_OUT(exp_avg);
 }

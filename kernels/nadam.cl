@@ -20,20 +20,26 @@
  * With -DCLOPT_STATE_BF16 (the state in bf16, common.cl): 20 bytes per element.
  */
 kernel void nadam_step(CLOPT_STEP_ARGS,
-                       global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,
+                       CLOPT_STATE_ARG(exp_avg), CLOPT_STATE_ARG(exp_avg_sq),
                        const float weight_decay, const float decay_factor,
                        const float beta1, const float one_minus_beta1,
                        const float beta2, const float one_minus_beta2,
                        const float bias_correction2_sqrt, const float eps,
                        const float neg_grad_step, const float neg_moment_step) {
-    const uint i = get_global_id(0);
-    const float pi = CLOPT_P(i) * decay_factor;
-    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);
-    const float v = clopt_second_moment(CLOPT_S(exp_avg_sq, i), g, beta2, one_minus_beta2);
-    CLOPT_SET_S(exp_avg, i, m);
-    CLOPT_SET_S(exp_avg_sq, i, v);
-    const float denom = clopt_adam_denom(v, bias_correction2_sqrt, eps);
-    const float q = pi + neg_grad_step * g / denom;
-    CLOPT_SET_P(i, q + neg_moment_step * m / denom);
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(exp_avg);
+    CLOPT_STATE_IN(exp_avg_sq);
+    if (CLOPT_ACTIVE) {
+        const float pi = CLOPT_P(i) * decay_factor;
+        const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
+        const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);
+        const float v = clopt_second_moment(CLOPT_S(exp_avg_sq, i), g, beta2, one_minus_beta2);
+        CLOPT_SET_S(exp_avg, i, m);
+        CLOPT_SET_S(exp_avg_sq, i, v);
+        const float denom = clopt_adam_denom(v, bias_correction2_sqrt, eps);
+        const float q = pi + neg_grad_step * g / denom;
+        CLOPT_SET_P(i, q + neg_moment_step * m / denom);
+    }
+    CLOPT_STATE_OUT(exp_avg);
+    CLOPT_STATE_OUT(exp_avg_sq);
 }

@@ -11,15 +11,19 @@
  * -DCLOPT_STATE_BF16: the state in bf16, common.cl).
  */
 kernel void nesterov_step(CLOPT_STEP_ARGS,
-                          global clopt_state_t* restrict momentum_buffer,
+                          CLOPT_STATE_ARG(momentum_buffer),
                           const float weight_decay, const float momentum,
                           const float one_minus_dampening, const float lr,
                           const float first_step) {
-    const uint i = get_global_id(0);
-    const float pi = CLOPT_P(i);
-    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float b = clopt_momentum_buffer(CLOPT_S(momentum_buffer, i), g, momentum, one_minus_dampening,
-                                          first_step);
-    CLOPT_SET_S(momentum_buffer, i, b);
-    CLOPT_SET_P(i, pi + (-lr) * (g + momentum * b));
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(momentum_buffer);
+    if (CLOPT_ACTIVE) {
+        const float pi = CLOPT_P(i);
+        const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
+        const float b = clopt_momentum_buffer(CLOPT_S(momentum_buffer, i), g, momentum, one_minus_dampening,
+                                              first_step);
+        CLOPT_SET_S(momentum_buffer, i, b);
+        CLOPT_SET_P(i, pi + (-lr) * (g + momentum * b));
+    }
+    CLOPT_STATE_OUT(momentum_buffer);
 }

@@ -24,25 +24,31 @@
  * With -DCLOPT_STATE_BF16 (the state in bf16, common.cl): 20 bytes per element.
  */
 kernel void radam_step(CLOPT_STEP_ARGS,
-                       global clopt_state_t* restrict exp_avg, global clopt_state_t* restrict exp_avg_sq,
+                       CLOPT_STATE_ARG(exp_avg), CLOPT_STATE_ARG(exp_avg_sq),
                        const float weight_decay, const float decay_factor,
                        const float beta1, const float one_minus_beta1,
                        const float beta2, const float one_minus_beta2,
                        const float bias_correction1, const float lr,
                        const float bias_correction2_sqrt, const float eps,
                        const float rect, const float rectified) {
-    const uint i = get_global_id(0);
-    const float pi = CLOPT_P(i) * decay_factor;
-    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);
-    const float v = clopt_second_moment(CLOPT_S(exp_avg_sq, i), g, beta2, one_minus_beta2);
-    CLOPT_SET_S(exp_avg, i, m);
-    CLOPT_SET_S(exp_avg_sq, i, v);
-    const float step = m / bias_correction1 * lr;
-    if (rectified != 0.0f) {
-        const float adaptive_lr = 1.0f / (sqrt(v) + eps) * bias_correction2_sqrt;
-        CLOPT_SET_P(i, pi - step * adaptive_lr * rect);
-    } else {
-        CLOPT_SET_P(i, pi - step);
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(exp_avg);
+    CLOPT_STATE_IN(exp_avg_sq);
+    if (CLOPT_ACTIVE) {
+        const float pi = CLOPT_P(i) * decay_factor;
+        const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
+        const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);
+        const float v = clopt_second_moment(CLOPT_S(exp_avg_sq, i), g, beta2, one_minus_beta2);
+        CLOPT_SET_S(exp_avg, i, m);
+        CLOPT_SET_S(exp_avg_sq, i, v);
+        const float step = m / bias_correction1 * lr;
+        if (rectified != 0.0f) {
+            const float adaptive_lr = 1.0f / (sqrt(v) + eps) * bias_correction2_sqrt;
+            CLOPT_SET_P(i, pi - step * adaptive_lr * rect);
+        } else {
+            CLOPT_SET_P(i, pi - step);
+        }
     }
+    CLOPT_STATE_OUT(exp_avg);
+    CLOPT_STATE_OUT(exp_avg_sq);
 }

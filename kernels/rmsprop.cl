@@ -15,32 +15,48 @@
  * bytes instead of 8 with -DCLOPT_STATE_BF16: the state in bf16, common.cl).
  */
 kernel void rmsprop_step(CLOPT_STEP_ARGS,
-                         global clopt_state_t* restrict square_avg,
+                         CLOPT_STATE_ARG(square_avg),
 #ifdef MOMENTUM
-                         global clopt_state_t* restrict momentum_buffer,
+                         CLOPT_STATE_ARG(momentum_buffer),
 #endif
 #ifdef CENTERED
-                         global clopt_state_t* restrict grad_avg,
+                         CLOPT_STATE_ARG(grad_avg),
 #endif
                          const float weight_decay, const float alpha, const float one_minus_alpha,
                          const float eps, const float momentum, const float neg_lr) {
-    const uint i = get_global_id(0);
-    const float pi = CLOPT_P(i);
-    const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
-    const float v = CLOPT_S(square_avg, i) * alpha + one_minus_alpha * g * g;
-    CLOPT_SET_S(square_avg, i, v);
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(square_avg);
+#ifdef MOMENTUM
+    CLOPT_STATE_IN(momentum_buffer);
+#endif
 #ifdef CENTERED
-    const float a = CLOPT_S(grad_avg, i) * alpha + one_minus_alpha * g;
-    CLOPT_SET_S(grad_avg, i, a);
-    const float d = sqrt(v - a * a) + eps;
+    CLOPT_STATE_IN(grad_avg);
+#endif
+    if (CLOPT_ACTIVE) {
+        const float pi = CLOPT_P(i);
+        const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
+        const float v = CLOPT_S(square_avg, i) * alpha + one_minus_alpha * g * g;
+        CLOPT_SET_S(square_avg, i, v);
+#ifdef CENTERED
+        const float a = CLOPT_S(grad_avg, i) * alpha + one_minus_alpha * g;
+        CLOPT_SET_S(grad_avg, i, a);
+        const float d = sqrt(v - a * a) + eps;
 #else
-    const float d = sqrt(v) + eps;
+        const float d = sqrt(v) + eps;
 #endif
 #ifdef MOMENTUM
-    const float b = CLOPT_S(momentum_buffer, i) * momentum + g / d;
-    CLOPT_SET_S(momentum_buffer, i, b);
-    CLOPT_SET_P(i, pi + neg_lr * b);
+        const float b = CLOPT_S(momentum_buffer, i) * momentum + g / d;
+        CLOPT_SET_S(momentum_buffer, i, b);
+        CLOPT_SET_P(i, pi + neg_lr * b);
 #else
-    CLOPT_SET_P(i, pi + neg_lr * g / d);
+        CLOPT_SET_P(i, pi + neg_lr * g / d);
+#endif
+    }
+    CLOPT_STATE_OUT(square_avg);
+#ifdef MOMENTUM
+    CLOPT_STATE_OUT(momentum_buffer);
+#endif
+#ifdef CENTERED
+    CLOPT_STATE_OUT(grad_avg);
 #endif
 }

@@ -27,18 +27,24 @@ inline float clopt_clamp(const float x, const float lo, const float hi) {
 }
 
 kernel void rprop_step(CLOPT_STEP_ARGS,
-                       global clopt_state_t* restrict prev, global clopt_state_t* restrict step_size,
+                       CLOPT_STATE_ARG(prev), CLOPT_STATE_ARG(step_size),
                        const float etaminus, const float etaplus,
                        const float step_size_min, const float step_size_max) {
-    const uint i = get_global_id(0);
-    float g = clopt_grad(CLOPT_G(i), 0.0f, 0.0f);
-    float f = clopt_torch_sign(g * CLOPT_S(prev, i));
-    f = f > 0.0f ? etaplus : f;
-    f = f < 0.0f ? etaminus : f;
-    f = f == 0.0f ? 1.0f : f;
-    const float s = clopt_clamp(CLOPT_S(step_size, i) * f, step_size_min, step_size_max);
-    g = f == etaminus ? 0.0f : g;
-    CLOPT_SET_S(step_size, i, s);
-    CLOPT_SET_S(prev, i, g);
-    CLOPT_SET_P(i, CLOPT_P(i) + (-1.0f * clopt_torch_sign(g)) * s);
+    CLOPT_ELEMENT(i);
+    CLOPT_STATE_IN(prev);
+    CLOPT_STATE_IN(step_size);
+    if (CLOPT_ACTIVE) {
+        float g = clopt_grad(CLOPT_G(i), 0.0f, 0.0f);
+        float f = clopt_torch_sign(g * CLOPT_S(prev, i));
+        f = f > 0.0f ? etaplus : f;
+        f = f < 0.0f ? etaminus : f;
+        f = f == 0.0f ? 1.0f : f;
+        const float s = clopt_clamp(CLOPT_S(step_size, i) * f, step_size_min, step_size_max);
+        g = f == etaminus ? 0.0f : g;
+        CLOPT_SET_S(step_size, i, s);
+        CLOPT_SET_S(prev, i, g);
+        CLOPT_SET_P(i, CLOPT_P(i) + (-1.0f * clopt_torch_sign(g)) * s);
+    }
+    CLOPT_STATE_OUT(prev);
+    CLOPT_STATE_OUT(step_size);
 }

@@ -447,6 +447,30 @@ def write_adafactor_hand(out):
                lambda p, g: adafactor(p, g, np.float64, ADAFACTOR_HAND, ADAFACTOR_HAND_SHAPES))
 
 
+def create_dynamic_map(signed):
+    """bitsandbytes' create_dynamic_map(signed, max_exponent_bits=7, total_bits=8), in torch's
+    float32: the int8 state's code maps, which Int8StateTest compares bit for bit."""
+    data = []
+    for i in range(7):
+        items = 2 ** i + 1 if signed else 2 ** (i + 1) + 1
+        boundaries = torch.linspace(0.1, 1, items)
+        means = (boundaries[:-1] + boundaries[1:]) / 2.0
+        data += (10 ** (-6 + i) * means).tolist()
+        if signed:
+            data += (-10 ** (-6 + i) * means).tolist()
+    data += [0, 1.0]
+    assert len(data) == 256
+    return torch.tensor(sorted(data), dtype=torch.float32)
+
+
+def write_int8_maps(out):
+    """int8_maps.txt: the signed map, then the unsigned one, as the hex bits of each float32."""
+    with open(os.path.join(out, "int8_maps.txt"), "w", encoding="utf-8", newline="\n") as f:
+        for signed in (True, False):
+            bits = create_dynamic_map(signed).numpy().view(np.uint32)
+            f.write(" ".join("%08x" % b for b in bits) + "\n")
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -464,6 +488,7 @@ def main():
     write_lion_hand(out)
     write_lamb_hand(out)
     write_adafactor_hand(out)
+    write_int8_maps(out)
     with open(os.path.join(out, "cases.tsv"), "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote %d cases to %s" % (len(lines) - 1, out))

@@ -26,7 +26,8 @@ public final class Adadelta extends OptimizerConfig {
             Hyperparameter.number("eps", 1e-6, Range.AT_LEAST_ZERO),
             Hyperparameter.weightDecay(),
             Hyperparameter.maximize(),
-            Hyperparameter.stateDtype());
+            Hyperparameter.stateDtypeWithInt8(),
+            Hyperparameter.min8bitSize());
 
     private Adadelta(Algorithm row, Map<String, Object> values) {
         super(row, values);

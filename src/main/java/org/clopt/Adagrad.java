@@ -27,7 +27,8 @@ public final class Adagrad extends OptimizerConfig {
             Hyperparameter.number("initial_accumulator_value", 0, Range.AT_LEAST_ZERO),
             Hyperparameter.number("eps", 1e-10, Range.AT_LEAST_ZERO),
             Hyperparameter.maximize(),
-            Hyperparameter.stateDtype());
+            Hyperparameter.stateDtypeWithInt8(),
+            Hyperparameter.min8bitSize());
 
     private Adagrad(Algorithm row, Map<String, Object> values) {
         super(row, values);

@@ -19,7 +19,8 @@ abstract sealed class AdamBase extends OptimizerConfig permits Adam, AdamW {
             Hyperparameter.number("weight_decay", weightDecay, Range.AT_LEAST_ZERO),
             Hyperparameter.flag("amsgrad", false).structural(),
             Hyperparameter.maximize(),
-            Hyperparameter.stateDtype(),
+            Hyperparameter.stateDtypeWithInt8(),
+            Hyperparameter.min8bitSize(),
         };
     }
 

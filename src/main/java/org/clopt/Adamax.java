@@ -27,7 +27,8 @@ public final class Adamax extends OptimizerConfig {
             Hyperparameter.number("eps", 1e-8, Range.AT_LEAST_ZERO),
             Hyperparameter.weightDecay(),
             Hyperparameter.maximize(),
-            Hyperparameter.stateDtype());
+            Hyperparameter.stateDtypeWithInt8(),
+            Hyperparameter.min8bitSize());
 
     private Adamax(Algorithm row, Map<String, Object> values) {
         super(row, values);

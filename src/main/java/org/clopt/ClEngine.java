@@ -65,9 +65,24 @@ final class ClEngine extends Engine {
     private DeviceBuffer factorBuffer;
     private final long localSize;
 
+    /**
+     * With int8 state: each state array's fp32 values and block maxima (its codes are
+     * {@link #buffers}' entry), the block table and the code maps (signed, then unsigned).
+     */
+    private final Closer int8Parts = new Closer();
+    private DeviceBuffer[] int8Fp32;
+    private DeviceBuffer[] int8Absmax;
+    private DeviceBuffer int8Table;
+    private DeviceBuffer int8Maps;
+
     ClEngine(Device device, OptimizerConfig layout, Precision precision, int size, int[] stateSizes,
              boolean onHost) {
-        super(layout, precision, size, stateSizes);
+        this(device, layout, precision, size, stateSizes, new int[] {size}, onHost);
+    }
+
+    ClEngine(Device device, OptimizerConfig layout, Precision precision, int size, int[] stateSizes,
+             int[] tensorSizes, boolean onHost) {
+        super(layout, precision, size, stateSizes, tensorSizes);
         this.device = device;
         this.files = layout.perTensorStep() != null || layout instanceof Adafactor
                 ? List.of("reduce", algorithm) : List.of(algorithm);
@@ -75,7 +90,7 @@ final class ClEngine extends Engine {
         int arrays = 2 + stateNames.size() + (precision.masterWeights() ? 1 : 0);
         long total = 0;
         for (int a = 0; a < arrays; a++) {
-            total += bytes(a, length(a));
+            total += isInt8(a) ? int8.codeCount + 4L * (int8.floatCount + int8.absmaxCount) : bytes(a, length(a));
         }
         if (total > device.info().globalMemoryBytes()) {
             throw new DeviceMemoryException(algorithm + " on " + size + " elements needs "
@@ -102,8 +117,12 @@ final class ClEngine extends Engine {
         // No buffers for no elements (an empty tensor's col_var still has its columns).
         buffers = new cl_mem[total > 0 ? arrays : 0];
         try {
+            if (int8 != null && buffers.length > 0) {
+                allocateInt8();
+            }
             for (int a = 0; a < buffers.length; a++) {
-                buffers[a] = a == GRADIENTS && hostGradients != null
+                buffers[a] = isInt8(a) ? device.allocate(Math.max(1, int8.codeCount), arrayName(a) + " codes")
+                        : a == GRADIENTS && hostGradients != null
                         ? device.allocateOver(hostGradients, arrayName(a))
                         : device.allocate(bytes(a, Math.max(1, length(a))), arrayName(a));
                 fill(a, 0, length(a), a < 2 || a == workingArray() ? 0f : layout.initialState(a - 2));
@@ -112,6 +131,11 @@ final class ClEngine extends Engine {
             // fails here, at creation, not in a step.
             cl_kernel k = layout instanceof Adafactor ? null : variant(variant(false, layout));
             Kernel[] passes = layout instanceof Adafactor ? adafactorKernels() : null;
+            if (int8 != null && LaunchShape.maxLocalSize(k) < Int8State.BLOCK) {
+                throw new UnsupportedOperationException(algorithm + " with state_dtype=int8 runs work-groups of "
+                        + Int8State.BLOCK + " but " + device.info().qualifiedName() + " allows "
+                        + LaunchShape.maxLocalSize(k) + " for its kernel");
+            }
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
             device.finish();
             localSize = passes != null ? passes[ADAFACTOR_APPLY].localSize() : LaunchShape.localSizeFor(device.info(), k);
@@ -124,7 +148,64 @@ final class ClEngine extends Engine {
                 one.close();
             }
             releaseBuffers(buffers);
+            int8Parts.closeQuietlyAfter(e);
             throw e;
+        }
+    }
+
+    private void allocateInt8() {
+        int states = stateNames.size();
+        int8Fp32 = new DeviceBuffer[states];
+        int8Absmax = new DeviceBuffer[states];
+        for (int k = 0; k < states; k++) {
+            int8Fp32[k] = int8Parts.add(DeviceBuffer.allocate(device, 4L * Math.max(1, int8.floatCount),
+                    stateNames.get(k) + " (fp32 tensors)"));
+            int8Absmax[k] = int8Parts.add(DeviceBuffer.allocate(device, 4L * Math.max(1, int8.absmaxCount),
+                    stateNames.get(k) + " absmax"));
+        }
+        int8Table = int8Parts.add(DeviceBuffer.of(device, int8.table.length == 0 ? new int[4] : int8.table,
+                "the int8 block table"));
+        float[] maps = new float[512];
+        System.arraycopy(Int8State.SIGNED, 0, maps, 0, 256);
+        System.arraycopy(Int8State.UNSIGNED, 0, maps, 256, 256);
+        int8Maps = int8Parts.add(DeviceBuffer.of(device, maps, "the int8 code maps"));
+    }
+
+    @Override
+    void readCodes(int k, int from, byte[] dst) {
+        if (dst.length > 0) {
+            device.ensureOpen();
+            Cl.run("reading " + stateNames.get(k) + " codes", () -> clEnqueueReadBuffer(device.queue(), buffers[2 + k],
+                    CL_TRUE, from, dst.length, Pointer.to(dst), 0, null, null));
+        }
+    }
+
+    @Override
+    void writeCodes(int k, int from, byte[] src) {
+        if (src.length > 0) {
+            device.ensureOpen();
+            Cl.run("writing " + stateNames.get(k) + " codes", () -> clEnqueueWriteBuffer(device.queue(),
+                    buffers[2 + k], CL_TRUE, from, src.length, Pointer.to(src), 0, null, null));
+        }
+    }
+
+    @Override
+    void readInt8Floats(int k, boolean absmax, int from, float[] dst) {
+        if (dst.length > 0) {
+            device.ensureOpen();
+            cl_mem m = (absmax ? int8Absmax : int8Fp32)[k].handle();
+            Cl.run("reading " + stateNames.get(k), () -> clEnqueueReadBuffer(device.queue(), m, CL_TRUE, 4L * from,
+                    4L * dst.length, Pointer.to(dst), 0, null, null));
+        }
+    }
+
+    @Override
+    void writeInt8Floats(int k, boolean absmax, int from, float[] src) {
+        if (src.length > 0) {
+            device.ensureOpen();
+            cl_mem m = (absmax ? int8Absmax : int8Fp32)[k].handle();
+            Cl.run("writing " + stateNames.get(k), () -> clEnqueueWriteBuffer(device.queue(), m, CL_TRUE, 4L * from,
+                    4L * src.length, Pointer.to(src), 0, null, null));
         }
     }
 
@@ -149,10 +230,30 @@ final class ClEngine extends Engine {
             clSetKernelArg(k, 3, Sizeof.cl_mem, Pointer.to(buffers[workingArray()]));
             clSetKernelArg(k, 4, Sizeof.cl_float, Pointer.to(new float[] {1f}));
             clSetKernelArg(k, 5, Sizeof.cl_uint, Pointer.to(new int[] {0}));
+            if (int8 != null) {
+                clSetKernelArg(k, LEADING, Sizeof.cl_mem, Pointer.to(int8Table.handle()));
+                clSetKernelArg(k, LEADING + 1, Sizeof.cl_mem, Pointer.to(int8Maps.handle()));
+                for (int a = 0; a < stateNames.size(); a++) {
+                    int at = LEADING + 2 + INT8_STATE_ARGS * a;
+                    clSetKernelArg(k, at, Sizeof.cl_mem, Pointer.to(buffers[2 + a]));
+                    clSetKernelArg(k, at + 1, Sizeof.cl_mem, Pointer.to(int8Fp32[a].handle()));
+                    clSetKernelArg(k, at + 2, Sizeof.cl_mem, Pointer.to(int8Absmax[a].handle()));
+                    clSetKernelArg(k, at + 3, Sizeof.cl_uint, Pointer.to(new int[] {map(a) == Int8State.SIGNED ? 0 : 256}));
+                }
+                return;
+            }
             for (int a = 0; a < stateNames.size(); a++) {
                 clSetKernelArg(k, LEADING + a, Sizeof.cl_mem, Pointer.to(buffers[2 + a]));
             }
         });
+    }
+
+    /** Arguments of each int8 state array: codes, fp32 values, absmax, map offset. */
+    private static final int INT8_STATE_ARGS = 4;
+
+    /** The index of the first per-step scalar argument. */
+    private int firstScalar() {
+        return int8 != null ? LEADING + 2 + INT8_STATE_ARGS * stateNames.size() : LEADING + stateNames.size();
     }
 
     /** The buffer behind transfer index {@code array}, for views on the device; null if empty. */
@@ -230,13 +331,23 @@ final class ClEngine extends Engine {
                 keySet[v] = input.roundingKey();
             }
             float[] held = scalarsSet[v];
-            int first = LEADING + stateNames.size();
+            int first = firstScalar();
             for (int i = 0; i < scalars.length; i++) {
                 if (held == null || Float.floatToRawIntBits(held[i]) != Float.floatToRawIntBits(scalars[i])) {
                     clSetKernelArg(k, first + i, Sizeof.cl_float, Pointer.to(new float[] {scalars[i]}));
                 }
             }
             scalarsSet[v] = scalars;
+            if (int8 != null) {
+                // One work-group per block; get_global_id(0) / CLOPT_BLOCK is the block's row.
+                int[] blocks = int8.blocks(from, to);
+                long block = Int8State.BLOCK;
+                if (blocks[1] > blocks[0]) {
+                    clEnqueueNDRangeKernel(device.queue(), k, 1, new long[] {blocks[0] * block},
+                            new long[] {(blocks[1] - blocks[0]) * block}, new long[] {block}, 0, null, null);
+                }
+                return;
+            }
             LaunchShape.of(from, to, localSize).enqueue(device.queue(), k, null);
         });
     }
@@ -479,6 +590,11 @@ final class ClEngine extends Engine {
 
     @Override
     void write(int array, int from, FloatBuffer src) {
+        if (isInt8(array)) {
+            device.ensureOpen();
+            writeInt8(array, from, src);
+            return;
+        }
         int count = src.remaining();
         if (count == 0) {
             return;
@@ -503,6 +619,11 @@ final class ClEngine extends Engine {
 
     @Override
     void read(int array, int from, FloatBuffer dst) {
+        if (isInt8(array)) {
+            device.ensureOpen();
+            readInt8(array, from, dst);
+            return;
+        }
         int count = dst.remaining();
         if (count == 0) {
             return;
@@ -551,6 +672,10 @@ final class ClEngine extends Engine {
 
     @Override
     void fill(int array, int from, int count, float value) {
+        if (isInt8(array)) {
+            fillInt8(array, from, count, value);
+            return;
+        }
         if (count == 0) {
             return;
         }
@@ -643,6 +768,7 @@ final class ClEngine extends Engine {
         closeTables();
         releaseKernels();
         releaseBuffers(buffers);
+        int8Parts.close();
     }
 
     private void releaseKernels() {

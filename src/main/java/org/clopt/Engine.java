@@ -2,6 +2,7 @@ package org.clopt;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -35,8 +36,20 @@ abstract class Engine implements AutoCloseable {
      * shapes ({@link OptimizerConfig#stateShape}), whose tensors' parts the set lays end to end.
      */
     private final int[] stateSizes;
+    /**
+     * Where int8 state lives ({@code state_dtype=int8}), or null: every state array then has
+     * this layout of codes, fp32 values (tensors below {@code min_8bit_size}) and block maxima.
+     */
+    final Int8State.Layout int8;
+    /** With int8 state, each state array's code map: unsigned for the never-negative ones. */
+    private final float[][] maps;
 
     Engine(OptimizerConfig layout, Precision precision, int size, int[] stateSizes) {
+        this(layout, precision, size, stateSizes, new int[] {size});
+    }
+
+    /** An engine for tensors of these sizes, laid end to end (their sum is {@code size}). */
+    Engine(OptimizerConfig layout, Precision precision, int size, int[] stateSizes, int[] tensorSizes) {
         this.size = size;
         this.algorithm = layout.algorithm();
         this.stateNames = layout.stateNames();
@@ -46,6 +59,114 @@ abstract class Engine implements AutoCloseable {
             throw new IllegalArgumentException(stateSizes.length + " state sizes for " + stateNames);
         }
         this.stateSizes = stateSizes.clone();
+        this.int8 = layout.int8State() && !stateNames.isEmpty()
+                ? new Int8State.Layout(tensorSizes, layout.min8bitSize()) : null;
+        this.maps = new float[stateNames.size()][];
+        for (int k = 0; k < maps.length; k++) {
+            maps[k] = Int8State.map(OptimizerConfig.nonNegativeState(stateNames.get(k)));
+        }
+        if (int8 != null && (int8.total() != size || Arrays.stream(stateSizes).anyMatch(n -> n != size))) {
+            throw new IllegalArgumentException("int8 state needs element-wise state: sizes " + Arrays.toString(stateSizes)
+                    + " for " + size + " elements in tensors of " + int8.total());
+        }
+    }
+
+    /** Whether array {@code array} is a state array kept as int8 ({@link #int8}). */
+    final boolean isInt8(int array) {
+        return int8 != null && array >= 2 && array < 2 + stateNames.size();
+    }
+
+    /** State k's code map, with int8 state. */
+    final float[] map(int k) {
+        return maps[k];
+    }
+
+    // ---- int8 state: the raw parts each engine stores, and the float view the base class makes of them ----
+
+    /** Codes [from, from + dst.length) of state k. */
+    abstract void readCodes(int k, int from, byte[] dst);
+
+    abstract void writeCodes(int k, int from, byte[] src);
+
+    /** Of state k, block maxima (absmax) or, if not, fp32 values, [from, from + dst.length). */
+    abstract void readInt8Floats(int k, boolean absmax, int from, float[] dst);
+
+    abstract void writeInt8Floats(int k, boolean absmax, int from, float[] src);
+
+    /** Elements a transfer of int8 state converts at a time: a multiple of the block. */
+    private static final int INT8_CHUNK = 1 << 20;
+
+    /** Elements [from, from + dst.remaining()) of int8 state array {@code array}, dequantized. */
+    final void readInt8(int array, int from, FloatBuffer dst) {
+        int k = array - 2;
+        FloatBuffer out = dst.duplicate();
+        int end = from + dst.remaining();
+        for (int pos = from; pos < end; ) {
+            int t = int8.tensorAt(pos);
+            int within = pos - int8.offsets[t];
+            int n = Math.min(Math.min(end, int8.offsets[t] + int8.sizes[t]), pos + INT8_CHUNK) - pos;
+            if (int8.quantized[t]) {
+                byte[] codes = new byte[n];
+                readCodes(k, int8.stateStarts[t] + within, codes);
+                int b0 = within / Int8State.BLOCK;
+                float[] absmax = new float[(within + n - 1) / Int8State.BLOCK - b0 + 1];
+                readInt8Floats(k, true, int8.absmaxStarts[t] + b0, absmax);
+                for (int e = 0; e < n; e++) {
+                    out.put(Int8State.dequantize(maps[k], codes[e], absmax[(within + e) / Int8State.BLOCK - b0]));
+                }
+            } else {
+                float[] values = new float[n];
+                readInt8Floats(k, false, int8.stateStarts[t] + within, values);
+                out.put(values);
+            }
+            pos += n;
+        }
+    }
+
+    /**
+     * Writes {@code src}'s floats into elements [from, ...) of int8 state array {@code array}:
+     * each block they touch is quantized again, with the values it holds elsewhere.
+     */
+    final void writeInt8(int array, int from, FloatBuffer src) {
+        int k = array - 2;
+        FloatBuffer in = src.duplicate();
+        int end = from + src.remaining();
+        for (int pos = from; pos < end; ) {
+            int t = int8.tensorAt(pos);
+            int within = pos - int8.offsets[t];
+            int tensorSize = int8.sizes[t];
+            int n = Math.min(Math.min(end, int8.offsets[t] + tensorSize), pos + INT8_CHUNK) - pos;
+            if (int8.quantized[t]) {
+                int b0 = within / Int8State.BLOCK;
+                int b1 = (within + n + Int8State.BLOCK - 1) / Int8State.BLOCK;
+                int lo = b0 * Int8State.BLOCK;
+                int hi = Math.min(b1 * Int8State.BLOCK, tensorSize);
+                float[] values = new float[hi - lo];
+                if (lo < within || hi > within + n) {
+                    readInt8(array, int8.offsets[t] + lo, FloatBuffer.wrap(values));
+                }
+                in.get(values, within - lo, n);
+                byte[] codes = new byte[values.length];
+                float[] absmax = new float[b1 - b0];
+                Int8State.quantizeBlocks(maps[k], values, codes, absmax);
+                writeCodes(k, int8.stateStarts[t] + lo, codes);
+                writeInt8Floats(k, true, int8.absmaxStarts[t] + b0, absmax);
+            } else {
+                float[] values = new float[n];
+                in.get(values);
+                writeInt8Floats(k, false, int8.stateStarts[t] + within, values);
+            }
+            pos += n;
+        }
+    }
+
+    /** Sets elements [from, from + count) of int8 state array {@code array} to {@code value}. */
+    final void fillInt8(int array, int from, int count, float value) {
+        for (int done = 0; done < count; done += INT8_CHUNK) {
+            float[] values = new float[Math.min(INT8_CHUNK, count - done)];
+            Arrays.fill(values, value);
+            writeInt8(array, from + done, FloatBuffer.wrap(values));
+        }
     }
 
     /** Elements of array {@code array}. */

@@ -47,7 +47,8 @@ public final class Hyperparameter {
         /** 1 &lt;= value, finite: Adafactor's clipping threshold d. */
         AT_LEAST_ONE("a finite number >= 1"),
         /** value &lt;= 0, finite: Adafactor's beta2_decay. */
-        AT_MOST_ZERO("a finite number <= 0");
+        AT_MOST_ZERO("a finite number <= 0"),
+        COUNT("an integer in [0, 2147483647]");
 
         private final String text;
 
@@ -71,6 +72,8 @@ public final class Hyperparameter {
                     return v >= 1 && Double.isFinite(v);
                 case AT_MOST_ZERO:
                     return v <= 0 && Double.isFinite(v);
+                case COUNT:
+                    return v >= 0 && v <= Integer.MAX_VALUE && v == Math.rint(v);
                 default:
                     return v >= 0 && v <= 1;
             }
@@ -154,6 +157,22 @@ public final class Hyperparameter {
      */
     static Hyperparameter stateDtype() {
         return choice("state_dtype", "fp32", "bf16").structural().since(5);
+    }
+
+    /**
+     * {@code state_dtype} of the algorithms whose state quantizes well (moments, momentum and
+     * squared-gradient averages): fp32, bf16, or int8 block-wise quantization ({@link Int8State}).
+     */
+    static Hyperparameter stateDtypeWithInt8() {
+        return choice("state_dtype", "fp32", "bf16", "int8").structural().since(5);
+    }
+
+    /**
+     * {@code min_8bit_size}, bitsandbytes' option: with {@code state_dtype=int8}, tensors of
+     * fewer elements keep fp32 state. Structural: it sets the state's layout.
+     */
+    static Hyperparameter min8bitSize() {
+        return number("min_8bit_size", Int8State.MIN_8BIT_SIZE, Range.COUNT).structural().since(6);
     }
 
     /** A flag with this default. */

@@ -36,6 +36,11 @@ record LaunchShape(long localSize, long offset, long mainSize, long tailSize) {
         return Math.max(1, limit / multiple * multiple);
     }
 
+    /** The largest work-group {@code kernel} can run with on its device. */
+    static long maxLocalSize(cl_kernel kernel) {
+        return kernelLong(kernel, CL_KERNEL_WORK_GROUP_SIZE);
+    }
+
     private static long kernelLong(cl_kernel k, int param) {
         long[] value = new long[1];
         Cl.run("clGetKernelWorkGroupInfo", () -> clGetKernelWorkGroupInfo(k, null, param,

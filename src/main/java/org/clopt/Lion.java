@@ -39,7 +39,8 @@ public final class Lion extends OptimizerConfig {
             Hyperparameter.pair("betas", 0.9, 0.99, Range.UNIT_CLOSED),
             Hyperparameter.weightDecay(),
             Hyperparameter.maximize(),
-            Hyperparameter.stateDtype());
+            Hyperparameter.stateDtypeWithInt8(),
+            Hyperparameter.min8bitSize());
 
     private Lion(Algorithm row, Map<String, Object> values) {
         super(row, values);

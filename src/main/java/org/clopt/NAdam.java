@@ -40,7 +40,8 @@ public final class NAdam extends OptimizerConfig {
             Hyperparameter.number("momentum_decay", 4e-3, Range.AT_LEAST_ZERO),
             Hyperparameter.flag("decoupled_weight_decay", false),
             Hyperparameter.maximize(),
-            Hyperparameter.stateDtype());
+            Hyperparameter.stateDtypeWithInt8(),
+            Hyperparameter.min8bitSize());
 
     private NAdam(Algorithm row, Map<String, Object> values) {
         super(row, values);

@@ -26,6 +26,11 @@ public abstract class OptimizerConfig {
     OptimizerConfig(Algorithm row, Map<String, Object> values) {
         this.row = row;
         this.values = values;
+        Object min = values.get("min_8bit_size");
+        if (min != null && ((Double) min).intValue() != Int8State.MIN_8BIT_SIZE && !int8State()) {
+            throw new IllegalArgumentException("invalid min_8bit_size: " + ((Double) min).intValue()
+                    + " applies only with state_dtype=int8 (got state_dtype=" + values.get("state_dtype") + ")");
+        }
     }
 
     /**
@@ -207,7 +212,42 @@ public abstract class OptimizerConfig {
      */
     public final Dtype stateDtype() {
         Object v = values.get("state_dtype");
-        return v == null ? Dtype.FP32 : Dtype.parse((String) v);
+        return v == null || int8State() ? Dtype.FP32 : Dtype.parse((String) v);
+    }
+
+    /**
+     * Whether the state is 8-bit block-wise ({@code state_dtype=int8}): tensors of at least
+     * {@link #min8bitSize()} elements keep codes and block maxima, smaller ones fp32, which
+     * {@link #stateDtype()} then names.
+     *
+     * @return true with {@code state_dtype=int8}
+     */
+    public final boolean int8State() {
+        return "int8".equals(values.get("state_dtype"));
+    }
+
+    /**
+     * With {@link #int8State()}, the fewest elements a tensor's state is quantized at
+     * ({@code min_8bit_size}).
+     *
+     * @return the threshold, {@value Int8State#MIN_8BIT_SIZE} unless set
+     */
+    public final int min8bitSize() {
+        Object v = values.get("min_8bit_size");
+        return v == null ? Int8State.MIN_8BIT_SIZE : ((Double) v).intValue();
+    }
+
+    /**
+     * The state arrays that are never negative, which int8 state quantizes with the unsigned
+     * code map: PyTorch's names for second moments, sums of squares and infinity norms mean
+     * the same in every algorithm.
+     */
+    private static final java.util.Set<String> NON_NEGATIVE_STATE =
+            java.util.Set.of("exp_avg_sq", "max_exp_avg_sq", "sum", "square_avg", "acc_delta", "exp_inf");
+
+    /** Whether state array {@code key} is never negative (see {@link #NON_NEGATIVE_STATE}). */
+    static boolean nonNegativeState(String key) {
+        return NON_NEGATIVE_STATE.contains(key);
     }
 
     private Object value(String key, Hyperparameter.Kind kind) {
@@ -228,17 +268,18 @@ public abstract class OptimizerConfig {
      */
     public int bytesPerElement() {
         // p and grad read, p written; each state array read and written.
-        return 12 + 2 * stateDtype().bytes() * stateNames().size();
+        return 12 + 2 * stateBytesPerElement();
     }
 
     /**
-     * Bytes of optimizer state kept per parameter: each state array's element size (4, or 2 with
-     * {@code state_dtype=bf16}); Adafactor's factors are about none per element of a matrix.
+     * Bytes of optimizer state kept per parameter: each state array's element size (4, 2 with
+     * {@code state_dtype=bf16}, 1 with int8, whose block maxima add 4 bytes per 256 elements);
+     * Adafactor's factors are about none per element of a matrix.
      *
      * @return bytes of state per element
      */
     public int stateBytesPerElement() {
-        return stateDtype().bytes() * stateNames().size();
+        return (int8State() ? 1 : stateDtype().bytes()) * stateNames().size();
     }
 
     /**
@@ -273,7 +314,8 @@ public abstract class OptimizerConfig {
      * which every algorithm has, and whatever an algorithm adds to it.
      */
     String buildOptions() {
-        return define(flag("maximize"), "MAXIMIZE") + define(stateDtype() == Dtype.BF16, "CLOPT_STATE_BF16");
+        return define(flag("maximize"), "MAXIMIZE") + define(stateDtype() == Dtype.BF16, "CLOPT_STATE_BF16")
+                + (int8State() ? " -DCLOPT_STATE_INT8 -DCLOPT_BLOCK=" + Int8State.BLOCK : "");
     }
 
     /** The value every element of state array {@code index} starts at. */

@@ -144,13 +144,14 @@ public final class ParameterSet implements AutoCloseable {
     /** Makes a group's engine; tests substitute one that fails on demand. */
     interface EngineFactory {
         Engine create(Device device, OptimizerConfig layout, Precision precision, int size, int[] stateSizes,
-                      boolean hostGradients);
+                      int[] tensorSizes, boolean hostGradients);
     }
 
     /** The engines every set uses: OpenCL with a device, the CPU reference without. */
-    static final EngineFactory DEFAULT_ENGINES = (device, layout, precision, size, stateSizes, hostGradients) ->
-            device == null ? new ReferenceEngine(layout, precision, size, stateSizes)
-            : new ClEngine(device, layout, precision, size, stateSizes, hostGradients);
+    static final EngineFactory DEFAULT_ENGINES = (device, layout, precision, size, stateSizes, tensorSizes,
+                                                  hostGradients) ->
+            device == null ? new ReferenceEngine(layout, precision, size, stateSizes, tensorSizes)
+            : new ClEngine(device, layout, precision, size, stateSizes, tensorSizes, hostGradients);
 
     private final EngineFactory engineFactory;
     /** Whether groups keep their gradients where {@link #gradientBuffer} can hand them out. */
@@ -345,7 +346,9 @@ public final class ParameterSet implements AutoCloseable {
             offset += size;
         }
         int[] stateSizes = Arrays.stream(stateEnds).mapToInt(e -> (int) e).toArray();
-        Engine engine = engineFactory.create(device, config, precision, (int) offset, stateSizes, hostGradients);
+        int[] tensorSizes = added.stream().mapToInt(t -> t.size).toArray();
+        Engine engine = engineFactory.create(device, config, precision, (int) offset, stateSizes, tensorSizes,
+                hostGradients);
         if (averaging != null) {
             try {
                 engine.allocateAveraged();

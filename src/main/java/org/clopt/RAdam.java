@@ -44,7 +44,8 @@ public final class RAdam extends OptimizerConfig {
             Hyperparameter.weightDecay(),
             Hyperparameter.flag("decoupled_weight_decay", false),
             Hyperparameter.maximize(),
-            Hyperparameter.stateDtype());
+            Hyperparameter.stateDtypeWithInt8(),
+            Hyperparameter.min8bitSize());
 
     private RAdam(Algorithm row, Map<String, Object> values) {
         super(row, values);

@@ -15,8 +15,17 @@ class ReferenceEngine extends Engine {
      */
     private float[][] arrays;
 
+    /** With int8 state, each state array's codes, fp32 values and block maxima. */
+    private byte[][] codes;
+    private float[][] fp32;
+    private float[][] absmax;
+
     ReferenceEngine(OptimizerConfig layout, Precision precision, int size, int[] stateSizes) {
-        super(layout, precision, size, stateSizes);
+        this(layout, precision, size, stateSizes, new int[] {size});
+    }
+
+    ReferenceEngine(OptimizerConfig layout, Precision precision, int size, int[] stateSizes, int[] tensorSizes) {
+        super(layout, precision, size, stateSizes, tensorSizes);
         int states = stateNames.size();
         int count = 2 + states + (precision.masterWeights() ? 1 : 0);
         arrays = new float[count][];
@@ -30,17 +39,49 @@ class ReferenceEngine extends Engine {
             throw HostMemoryException.of("the CPU reference of " + layout.algorithm() + " on " + size
                     + " elements (" + count + " arrays)", 4L * total, e);
         }
+        if (int8 != null) {
+            codes = new byte[states][int8.codeCount];
+            fp32 = new float[states][int8.floatCount];
+            absmax = new float[states][int8.absmaxCount];
+        }
         for (int k = 0; k < states; k++) {
-            Arrays.fill(arrays[2 + k], stateDtype.round(layout.initialState(k)));
+            fill(2 + k, 0, size, layout.initialState(k));
         }
     }
 
     @Override
     void run(OptimizerConfig config, float[] scalars, int from, int to, StepInput input) {
+        // int8 state: the step's floats are the dequantized state, then stored quantized again.
+        for (int a = 2; int8 != null && a < 2 + stateNames.size(); a++) {
+            readInt8(a, from, FloatBuffer.wrap(arrays[a], from, to - from));
+        }
         config.referenceStep(arrays[PARAMETERS], gradients(input, from, to),
                 Arrays.copyOfRange(arrays, 2, 2 + stateNames.size()), scalars, from, to);
         round(from, to, input.roundingKey());
         roundState(from, to);
+        for (int a = 2; int8 != null && a < 2 + stateNames.size(); a++) {
+            writeInt8(a, from, FloatBuffer.wrap(arrays[a], from, to - from));
+        }
+    }
+
+    @Override
+    void readCodes(int k, int from, byte[] dst) {
+        System.arraycopy(codes[k], from, dst, 0, dst.length);
+    }
+
+    @Override
+    void writeCodes(int k, int from, byte[] src) {
+        System.arraycopy(src, 0, codes[k], from, src.length);
+    }
+
+    @Override
+    void readInt8Floats(int k, boolean ofAbsmax, int from, float[] dst) {
+        System.arraycopy(ofAbsmax ? absmax[k] : fp32[k], from, dst, 0, dst.length);
+    }
+
+    @Override
+    void writeInt8Floats(int k, boolean ofAbsmax, int from, float[] src) {
+        System.arraycopy(src, 0, ofAbsmax ? absmax[k] : fp32[k], from, src.length);
     }
 
     /**
@@ -155,6 +196,10 @@ class ReferenceEngine extends Engine {
 
     @Override
     void write(int array, int from, FloatBuffer src) {
+        if (isInt8(array)) {
+            writeInt8(array, from, src);
+            return;
+        }
         int count = src.remaining();
         src.get(arrays[array], from, count);
         Dtype dtype = dtype(array);
@@ -168,6 +213,10 @@ class ReferenceEngine extends Engine {
 
     @Override
     void read(int array, int from, FloatBuffer dst) {
+        if (isInt8(array)) {
+            readInt8(array, from, dst);
+            return;
+        }
         dst.put(arrays[array], from, dst.remaining());
     }
 
@@ -188,6 +237,10 @@ class ReferenceEngine extends Engine {
 
     @Override
     void fill(int array, int from, int count, float value) {
+        if (isInt8(array)) {
+            fillInt8(array, from, count, value);
+            return;
+        }
         Arrays.fill(arrays[array], from, from + count, dtype(array).round(value));
     }
 

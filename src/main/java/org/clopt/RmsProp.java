@@ -32,10 +32,16 @@ public final class RmsProp extends OptimizerConfig {
             Hyperparameter.number("momentum", 0, Range.AT_LEAST_ZERO),
             Hyperparameter.flag("centered", false).structural(),
             Hyperparameter.maximize(),
-            Hyperparameter.stateDtype());
+            Hyperparameter.stateDtypeWithInt8(),
+            Hyperparameter.min8bitSize());
 
     private RmsProp(Algorithm row, Map<String, Object> values) {
         super(row, values);
+        // sqrt(v - a^2) needs v >= a^2, which two separately quantized arrays do not keep.
+        if (flag("centered") && int8State()) {
+            throw new IllegalArgumentException("invalid state_dtype: int8 does not support centered=true "
+                    + "(the quantized square_avg and grad_avg can give v - grad_avg^2 < 0); use fp32 or bf16");
+        }
     }
 
     /**

@@ -35,7 +35,8 @@ public final class Sgd extends OptimizerConfig {
             Hyperparameter.weightDecay(),
             Hyperparameter.flag("nesterov", false).structural(),
             Hyperparameter.maximize(),
-            Hyperparameter.stateDtype());
+            Hyperparameter.stateDtypeWithInt8(),
+            Hyperparameter.min8bitSize());
     /** The {@code momentum} preset: momentum 0.9 unless set. */
     static final Algorithm MOMENTUM = SGD.preset("momentum", Map.of("momentum", 0.9));
     /** The {@code nesterov} preset: momentum 0.9 unless set, nesterov true. */
