@@ -15,10 +15,10 @@ kernel void adadelta_step(CLOPT_STEP_ARGS,
                           CLOPT_STATE_ARG(square_avg), CLOPT_STATE_ARG(acc_delta),
                           const float weight_decay, const float rho, const float one_minus_rho,
                           const float eps, const float neg_lr) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(square_avg);
     CLOPT_STATE_IN(acc_delta);
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         const float pi = CLOPT_P(i);
         const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
         const float v = CLOPT_S(square_avg, i) * rho + one_minus_rho * g * g;

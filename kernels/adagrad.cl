@@ -13,9 +13,9 @@
 kernel void adagrad_step(CLOPT_STEP_ARGS,
                          CLOPT_STATE_ARG(sum),
                          const float weight_decay, const float neg_clr, const float eps) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(sum);
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         const float pi = CLOPT_P(i);
         const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
         const float s = CLOPT_S(sum, i) + g * g;

@@ -26,13 +26,13 @@ kernel void adam_step(CLOPT_STEP_ARGS,
                       const float beta2, const float one_minus_beta2,
                       const float bias_correction2_sqrt, const float eps,
                       const float neg_step_size) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(exp_avg);
     CLOPT_STATE_IN(exp_avg_sq);
 #ifdef AMSGRAD
     CLOPT_STATE_IN(max_exp_avg_sq);
 #endif
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
 #ifdef DECOUPLED
         const float pi = CLOPT_P(i) * weight_decay;
         const float g = clopt_grad(CLOPT_G(i), pi, 0.0f);

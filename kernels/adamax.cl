@@ -15,10 +15,10 @@ kernel void adamax_step(CLOPT_STEP_ARGS,
                         CLOPT_STATE_ARG(exp_avg), CLOPT_STATE_ARG(exp_inf),
                         const float weight_decay, const float beta1, const float one_minus_beta1,
                         const float beta2, const float eps, const float neg_clr) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(exp_avg);
     CLOPT_STATE_IN(exp_inf);
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         const float pi = CLOPT_P(i);
         const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
         const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);

@@ -23,13 +23,13 @@ kernel void adamw_step(CLOPT_STEP_ARGS,
                        const float beta2, const float one_minus_beta2,
                        const float bias_correction2_sqrt, const float eps,
                        const float neg_step_size) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(exp_avg);
     CLOPT_STATE_IN(exp_avg_sq);
 #ifdef AMSGRAD
     CLOPT_STATE_IN(max_exp_avg_sq);
 #endif
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         const float pi = CLOPT_P(i) * decay_factor;
         const float g = clopt_grad(CLOPT_G(i), pi, 0.0f);
         CLOPT_ADAM_UPDATE(i, pi, g, beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction2_sqrt,

@@ -24,9 +24,9 @@
 kernel void asgd_step(CLOPT_STEP_ARGS, CLOPT_STATE_ARG(ax),
                       const float weight_decay, const float decay_factor, const float eta,
                       const float mu) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(ax);
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         const float pi = CLOPT_P(i);
         const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
         const float q = pi * decay_factor - eta * g;

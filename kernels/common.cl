@@ -203,99 +203,156 @@ typedef float clopt_param_t;
  *   fp32 (default);
  *   -DCLOPT_STATE_BF16  bf16, widened exactly as it is read and rounded to nearest even as it
  *                       is stored;
- *   -DCLOPT_STATE_INT8  8-bit block-wise (Int8State.java says the same for the CPU reference):
- *                       one work-group of CLOPT_BLOCK work-items per block, below.
+ *   -DCLOPT_STATE_INT8  8-bit block-wise, below (Int8State.java does the same on the CPU
+ *                       reference).
  * A step computes with the floats it read and updated; only what it stores is rounded. A step
  * kernel declares each state array with CLOPT_STATE_ARG(name), and its body is
- *     CLOPT_ELEMENT(i);                      the element index
+ *     CLOPT_BLOCK_BEGIN;
  *     CLOPT_STATE_IN(name); ...              each state array, in argument order
- *     if (CLOPT_ACTIVE) { ... }              the update: CLOPT_S(name, i) reads, CLOPT_SET_S writes
+ *     CLOPT_FOR_ELEMENTS(i) { ... }          the update of element i: CLOPT_S(name, i) reads a
+ *                                            state value, CLOPT_SET_S(name, i, x) writes one
  *     CLOPT_STATE_OUT(name); ...             each state array stored
- * which for fp32 and bf16 is one work-item per element (IN and OUT are empty).
+ * which for fp32 and bf16 is one work-item per element (the other lines are empty).
  */
 #ifdef CLOPT_STATE_INT8
 /*
- * int8: each work-group steps one row of the block table clopt_blocks (Int8State.Layout):
- * first element, element count (<= CLOPT_BLOCK), absmax index (-1: the block of a tensor too
- * small to quantize, whose state is fp32) and first state index. A state array `a` is four
- * arguments: its codes (uchar), its fp32 values, its absmax per block, and the offset of its code
- * map in clopt_maps (0: signed, 256: unsigned). Its elements read as map[code] * absmax; each
- * new value waits in a_new until the block's absmax is known: max |x| over the work-group, NaN
- * when any x is NaN or infinite. The host launches one work-group per table row, at a global
- * offset that is a multiple of CLOPT_BLOCK (which is a multiple of 16).
+ * int8 state. The block table clopt_blocks (Int8State.Layout) has a row per block: first
+ * element, element count (<= CLOPT_BLOCK), absmax index (-1: a block of a tensor too small to
+ * quantize, whose state is fp32) and first state index. A state array `a` is four arguments: its
+ * codes, its fp32 values, its absmax per block, and the offset of its code map in clopt_maps
+ * (0: signed, 256: unsigned; clopt_buckets holds each map's search table at 0 and 2 *
+ * CLOPT_BUCKETS). An element reads as map[code] * absmax; its new value waits in a_new until
+ * the block's absmax is known: max |x|, NaN when any x is NaN or infinite. Then each code is the
+ * nearest to x / absmax (clopt_quantize).
+ *
+ * Two ways to run a block, by build option:
+ *   -DCLOPT_INT8_SERIAL  one work-item per block, looping over its elements (CPUs: the loops
+ *                        vectorize along the block, and no barrier splits the kernel);
+ *   otherwise            one work-group of CLOPT_BLOCK work-items per block, the maximum a
+ *                        reduction in local memory (GPUs).
+ * The host launches one work-item (serial) or work-group per table row, from the run's first
+ * row: a global offset of that row, times CLOPT_BLOCK for work-groups.
  */
 #define CLOPT_STATE_ARG(a)                                                                       \
     global uchar* restrict a, global float* restrict a##_fp32, global float* restrict a##_absmax, \
         const uint a##_map
-#define CLOPT_ELEMENT(i)                                                                         \
-    local float clopt_scratch[CLOPT_BLOCK];                                                      \
-    const uint clopt_row = (get_global_id(0) / CLOPT_BLOCK) * 4;                                 \
-    const uint clopt_lid = get_local_id(0);                                                      \
-    const bool clopt_active = clopt_lid < (uint) clopt_blocks[clopt_row + 1];                   \
-    const int clopt_absmax_at = clopt_blocks[clopt_row + 2];                                     \
-    const uint clopt_j = (uint) clopt_blocks[clopt_row + 3] + clopt_lid;                        \
-    const uint i = (uint) clopt_blocks[clopt_row] + clopt_lid
-#define CLOPT_ACTIVE clopt_active
-#define CLOPT_STATE_IN(a)                                                                        \
-    const float a##_scale = clopt_absmax_at >= 0 ? a##_absmax[clopt_absmax_at] : 0.0f;           \
-    global const float* const a##_code_map = clopt_maps + a##_map;                               \
-    float a##_new = 0.0f
-#define CLOPT_S(a, i) (clopt_absmax_at >= 0 ? a##_code_map[a[clopt_j]] * a##_scale : a##_fp32[clopt_j])
-#define CLOPT_SET_S(a, i, x) (a##_new = (x))
-#define CLOPT_STATE_OUT(a)                                                                       \
-    if (clopt_absmax_at >= 0) {                                                                  \
-        const float a##_max = clopt_block_absmax(clopt_scratch, clopt_active ? a##_new : 0.0f);  \
-        if (clopt_active) {                                                                      \
-            a[clopt_j] = clopt_quantize(a##_code_map, a##_new, a##_max > 0.0f ? 1.0f / a##_max : 0.0f); \
-        }                                                                                        \
-        if (clopt_lid == 0) {                                                                    \
-            a##_absmax[clopt_absmax_at] = a##_max;                                               \
-        }                                                                                        \
-    } else if (clopt_active) {                                                                   \
-        a##_fp32[clopt_j] = a##_new;                                                             \
-    }
+#define CLOPT_S(a, i)                                                                            \
+    (clopt_absmax_at >= 0 ? a##_code_map[a[clopt_first_j + clopt_e]] * a##_scale                 \
+                          : a##_fp32[clopt_first_j + clopt_e])
 
-/*
- * The absmax of a block: each work-item's |x| (infinity for NaN and infinities) in local memory,
- * one work-item's 16-lane maximum over them, and NaN for a non-finite result. The maximum is
- * exact, so the order of the lanes does not matter.
- */
-inline float clopt_block_absmax(local float* s, const float x) {
-    const uint l = get_local_id(0);
-    const float a = fabs(x);
-    s[l] = isfinite(a) ? a : INFINITY;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    if (l == 0) {
-        float16 m = vload16(0, s);
-        for (uint k = 1; k < CLOPT_BLOCK / 16; k++) {
-            m = fmax(m, vload16(k, s));
-        }
-        const float8 m8 = fmax(m.lo, m.hi);
-        const float4 m4 = fmax(m8.lo, m8.hi);
-        const float2 m2 = fmax(m4.lo, m4.hi);
-        s[0] = fmax(m2.x, m2.y);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const float r = s[0];
-    // s is the next state array's too.
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return isfinite(r) ? r : NAN;
+/* The bits of |x| as an unsigned maximum orders them, any NaN above every finite value. */
+inline uint clopt_abs_bits(const float x) {
+    return as_uint(x) & 0x7FFFFFFFu;
+}
+
+/* A block's absmax from the largest clopt_abs_bits: NaN for an infinity or NaN. */
+inline float clopt_absmax_of(const uint bits) {
+    return bits >= 0x7F800000u ? NAN : as_float(bits);
+}
+
+/* 1 / absmax, or 0 for an absmax of 0 or NaN. */
+inline float clopt_inverse(const float absmax) {
+    return absmax > 0.0f ? 1.0f / absmax : 0.0f;
 }
 
 /*
- * The code of x in a block, given 1 / absmax (0 for an absmax of 0 or NaN): the largest c with
- * map[c] <= x / absmax, or c + 1 when that is strictly nearer; a NaN quotient is taken as 0.
+ * The code of x in a block, given 1 / absmax: for t = x / absmax (0 when that is NaN), the
+ * largest c with map[c] <= t, or c + 1 when that is strictly nearer (the lower one on a tie).
+ * The search table gives, for t's bucket (its sign and the top 16 bits of |t| between 2^-24 and
+ * 1; 7 mantissa bits), the largest code at or below the bucket's lowest value; no bucket holds
+ * more than one code besides (Int8State checks it), so one step finds c.
  */
-inline uchar clopt_quantize(global const float* map, const float x, const float inverse) {
+inline uchar clopt_quantize(global const float* map, global const uchar* buckets, const float x,
+                            const float inverse) {
     const float t0 = x * inverse;
     const float t = isnan(t0) ? 0.0f : t0;
-    uint lo = 0;
-    for (uint step = 128; step > 0; step >>= 1) {
-        lo += map[lo + step] <= t ? step : 0u;
-    }
+    const uint u = as_uint(t);
+    const uint b = (clamp(u & 0x7FFFFFFFu, 0x33800000u, 0x3F800000u) - 0x33800000u) >> 16;
+    uint lo = buckets[(b << 1) | (u >> 31)];
+    const uint next = min(lo + 1u, 255u);
+    lo = map[next] <= t ? next : lo;
     const uint hi = min(lo + 1u, 255u);
     return (uchar) (map[hi] - t < t - map[lo] ? hi : lo);
 }
+
+#define CLOPT_STATE_IN(a)                                                                        \
+    const float a##_scale = clopt_absmax_at >= 0 ? a##_absmax[clopt_absmax_at] : 0.0f;           \
+    global const float* const a##_code_map = clopt_maps + a##_map;                               \
+    global const uchar* const a##_buckets = clopt_buckets + 2 * CLOPT_BUCKETS * (a##_map / 256); \
+    CLOPT_NEW_DECL(a)
+
+#ifdef CLOPT_INT8_SERIAL
+#define CLOPT_BLOCK_BEGIN                                                                        \
+    const uint clopt_row = get_global_id(0) * 4;                                                 \
+    const uint clopt_first_i = (uint) clopt_blocks[clopt_row];                                  \
+    const uint clopt_count = (uint) clopt_blocks[clopt_row + 1];                                \
+    const int clopt_absmax_at = clopt_blocks[clopt_row + 2];                                     \
+    const uint clopt_first_j = (uint) clopt_blocks[clopt_row + 3]
+#define CLOPT_NEW_DECL(a) float a##_new[CLOPT_BLOCK]
+#define CLOPT_SET_S(a, i, x) (a##_new[clopt_e] = (x))
+#define CLOPT_FOR_ELEMENTS(i) for (uint clopt_e = 0, i = clopt_first_i; clopt_e < clopt_count; clopt_e++, i++)
+#define CLOPT_STATE_OUT(a)                                                                       \
+    if (clopt_absmax_at >= 0) {                                                                  \
+        uint a##_bits = 0;                                                                       \
+        for (uint e = 0; e < clopt_count; e++) {                                                 \
+            a##_bits = max(a##_bits, clopt_abs_bits(a##_new[e]));                                 \
+        }                                                                                        \
+        const float a##_max = clopt_absmax_of(a##_bits);                                          \
+        const float a##_inverse = clopt_inverse(a##_max);                                        \
+        for (uint e = 0; e < clopt_count; e++) {                                                 \
+            a[clopt_first_j + e] = clopt_quantize(a##_code_map, a##_buckets, a##_new[e], a##_inverse); \
+        }                                                                                        \
+        a##_absmax[clopt_absmax_at] = a##_max;                                                   \
+    } else {                                                                                     \
+        for (uint e = 0; e < clopt_count; e++) {                                                 \
+            a##_fp32[clopt_first_j + e] = a##_new[e];                                            \
+        }                                                                                        \
+    }
+#else
+#define CLOPT_BLOCK_BEGIN                                                                        \
+    local uint clopt_scratch[CLOPT_BLOCK];                                                       \
+    const uint clopt_row = (get_global_id(0) / CLOPT_BLOCK) * 4;                                 \
+    const uint clopt_e = get_local_id(0);                                                        \
+    const uint clopt_first_i = (uint) clopt_blocks[clopt_row];                                  \
+    const bool clopt_active = clopt_e < (uint) clopt_blocks[clopt_row + 1];                     \
+    const int clopt_absmax_at = clopt_blocks[clopt_row + 2];                                     \
+    const uint clopt_first_j = (uint) clopt_blocks[clopt_row + 3]
+#define CLOPT_NEW_DECL(a) float a##_new = 0.0f
+#define CLOPT_SET_S(a, i, x) (a##_new = (x))
+#define CLOPT_FOR_ELEMENTS(i)                                                                    \
+    const uint i = clopt_first_i + clopt_e;                                                      \
+    if (clopt_active)
+#define CLOPT_STATE_OUT(a)                                                                       \
+    const float a##_max = clopt_absmax_of(clopt_block_max(clopt_scratch, clopt_abs_bits(a##_new))); \
+    if (clopt_absmax_at >= 0) {                                                                  \
+        if (clopt_active) {                                                                      \
+            a[clopt_first_j + clopt_e] = clopt_quantize(a##_code_map, a##_buckets, a##_new,      \
+                                                        clopt_inverse(a##_max));                 \
+        }                                                                                        \
+        if (clopt_e == 0) {                                                                      \
+            a##_absmax[clopt_absmax_at] = a##_max;                                               \
+        }                                                                                        \
+    } else if (clopt_active) {                                                                   \
+        a##_fp32[clopt_first_j + clopt_e] = a##_new;                                             \
+    }
+
+/* The largest of the work-group's values (inactive work-items pass 0): a tree in local memory. */
+inline uint clopt_block_max(local uint* s, const uint x) {
+    const uint l = get_local_id(0);
+    s[l] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint h = CLOPT_BLOCK / 2; h > 0; h >>= 1) {
+        if (l < h) {
+            s[l] = max(s[l], s[l + h]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const uint r = s[0];
+    // s is the next state array's too.
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+#endif
 #else
 #ifdef CLOPT_STATE_BF16
 typedef ushort clopt_state_t;
@@ -307,8 +364,10 @@ typedef float clopt_state_t;
 #define CLOPT_SET_S(a, i, x) ((a)[i] = (x))
 #endif
 #define CLOPT_STATE_ARG(a) global clopt_state_t* restrict a
-#define CLOPT_ELEMENT(i) const uint i = get_global_id(0)
-#define CLOPT_ACTIVE 1
+#define CLOPT_BLOCK_BEGIN (void) 0
+#define CLOPT_FOR_ELEMENTS(i)                                                                    \
+    const uint i = get_global_id(0);                                                             \
+    if (1)
 #define CLOPT_STATE_IN(a) (void) 0
 #define CLOPT_STATE_OUT(a) (void) 0
 #endif
@@ -320,11 +379,14 @@ typedef float clopt_state_t;
  *   unscale               the loss scaler's 1/scale (1 without a scaler: x * 1 is x exactly),
  *                         multiplied into each gradient before the clip coefficient, in fp32;
  *   rounding_key          the step's key of stochastic rounding (unused without it);
- *   clopt_blocks, clopt_maps  with int8 state only: the block table and the code maps.
+ *   clopt_blocks, clopt_maps, clopt_buckets  with int8 state only: the block table, the
+ *                         code maps and their search tables.
  */
 #ifdef CLOPT_STATE_INT8
 /* int8 state adds the block table and the code maps (see above). */
-#define CLOPT_INT8_ARGS , global const int* restrict clopt_blocks, global const float* restrict clopt_maps
+#define CLOPT_INT8_ARGS                                                                         \
+    , global const int* restrict clopt_blocks, global const float* restrict clopt_maps,        \
+        global const uchar* restrict clopt_buckets
 #else
 #define CLOPT_INT8_ARGS
 #endif

@@ -18,9 +18,9 @@
 kernel void lion_step(CLOPT_STEP_ARGS, CLOPT_STATE_ARG(exp_avg),
                       const float decay_factor, const float beta1, const float one_minus_beta1,
                       const float beta2, const float one_minus_beta2, const float lr) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(exp_avg);
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         const float g = clopt_grad(CLOPT_G(i), 0.0f, 0.0f);
         const float m = CLOPT_S(exp_avg, i);
         const float c = clopt_first_moment(m, g, beta1, one_minus_beta1);

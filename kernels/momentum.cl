@@ -15,9 +15,9 @@ kernel void momentum_step(CLOPT_STEP_ARGS,
                           const float weight_decay, const float momentum,
                           const float one_minus_dampening, const float lr,
                           const float first_step) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(momentum_buffer);
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         const float pi = CLOPT_P(i);
         const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
         const float b = clopt_momentum_buffer(CLOPT_S(momentum_buffer, i), g, momentum, one_minus_dampening,

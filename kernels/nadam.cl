@@ -26,10 +26,10 @@ kernel void nadam_step(CLOPT_STEP_ARGS,
                        const float beta2, const float one_minus_beta2,
                        const float bias_correction2_sqrt, const float eps,
                        const float neg_grad_step, const float neg_moment_step) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(exp_avg);
     CLOPT_STATE_IN(exp_avg_sq);
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         const float pi = CLOPT_P(i) * decay_factor;
         const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
         const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);

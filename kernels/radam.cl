@@ -31,10 +31,10 @@ kernel void radam_step(CLOPT_STEP_ARGS,
                        const float bias_correction1, const float lr,
                        const float bias_correction2_sqrt, const float eps,
                        const float rect, const float rectified) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(exp_avg);
     CLOPT_STATE_IN(exp_avg_sq);
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         const float pi = CLOPT_P(i) * decay_factor;
         const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
         const float m = clopt_first_moment(CLOPT_S(exp_avg, i), g, beta1, one_minus_beta1);

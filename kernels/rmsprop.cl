@@ -24,7 +24,7 @@ kernel void rmsprop_step(CLOPT_STEP_ARGS,
 #endif
                          const float weight_decay, const float alpha, const float one_minus_alpha,
                          const float eps, const float momentum, const float neg_lr) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(square_avg);
 #ifdef MOMENTUM
     CLOPT_STATE_IN(momentum_buffer);
@@ -32,7 +32,7 @@ kernel void rmsprop_step(CLOPT_STEP_ARGS,
 #ifdef CENTERED
     CLOPT_STATE_IN(grad_avg);
 #endif
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         const float pi = CLOPT_P(i);
         const float g = clopt_grad(CLOPT_G(i), pi, weight_decay);
         const float v = CLOPT_S(square_avg, i) * alpha + one_minus_alpha * g * g;

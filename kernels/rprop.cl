@@ -30,10 +30,10 @@ kernel void rprop_step(CLOPT_STEP_ARGS,
                        CLOPT_STATE_ARG(prev), CLOPT_STATE_ARG(step_size),
                        const float etaminus, const float etaplus,
                        const float step_size_min, const float step_size_max) {
-    CLOPT_ELEMENT(i);
+    CLOPT_BLOCK_BEGIN;
     CLOPT_STATE_IN(prev);
     CLOPT_STATE_IN(step_size);
-    if (CLOPT_ACTIVE) {
+    CLOPT_FOR_ELEMENTS(i) {
         float g = clopt_grad(CLOPT_G(i), 0.0f, 0.0f);
         float f = clopt_torch_sign(g * CLOPT_S(prev, i));
         f = f > 0.0f ? etaplus : f;

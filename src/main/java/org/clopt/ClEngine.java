@@ -74,6 +74,9 @@ final class ClEngine extends Engine {
     private DeviceBuffer[] int8Absmax;
     private DeviceBuffer int8Table;
     private DeviceBuffer int8Maps;
+    private DeviceBuffer int8Buckets;
+    /** Whether int8 blocks run one per work-item (CPUs), else one per work-group (see common.cl). */
+    private final boolean int8Serial;
 
     ClEngine(Device device, OptimizerConfig layout, Precision precision, int size, int[] stateSizes,
              boolean onHost) {
@@ -98,7 +101,9 @@ final class ClEngine extends Engine {
                     + device.info().qualifiedName() + " has " + Device.mib(device.info().globalMemoryBytes())
                     + " of global memory", CL_MEM_OBJECT_ALLOCATION_FAILURE, null);
         }
-        options = layout.buildOptions() + precision.buildOptions();
+        // The system property clopt.int8WorkGroups runs a CPU the GPUs' way, for tests of it.
+        int8Serial = int8 != null && device.info().type().equals("CPU") && !Boolean.getBoolean("clopt.int8WorkGroups");
+        options = layout.buildOptions() + precision.buildOptions() + (int8Serial ? " -DCLOPT_INT8_SERIAL" : "");
         ByteBuffer host = null;
         if (!onHost) {
             noView = "the set was built without Builder.hostGradients(true)";
@@ -131,7 +136,7 @@ final class ClEngine extends Engine {
             // fails here, at creation, not in a step.
             cl_kernel k = layout instanceof Adafactor ? null : variant(variant(false, layout));
             Kernel[] passes = layout instanceof Adafactor ? adafactorKernels() : null;
-            if (int8 != null && LaunchShape.maxLocalSize(k) < Int8State.BLOCK) {
+            if (int8 != null && !int8Serial && LaunchShape.maxLocalSize(k) < Int8State.BLOCK) {
                 throw new UnsupportedOperationException(algorithm + " with state_dtype=int8 runs work-groups of "
                         + Int8State.BLOCK + " but " + device.info().qualifiedName() + " allows "
                         + LaunchShape.maxLocalSize(k) + " for its kernel");
@@ -169,6 +174,12 @@ final class ClEngine extends Engine {
         System.arraycopy(Int8State.SIGNED, 0, maps, 0, 256);
         System.arraycopy(Int8State.UNSIGNED, 0, maps, 256, 256);
         int8Maps = int8Parts.add(DeviceBuffer.of(device, maps, "the int8 code maps"));
+        byte[] buckets = new byte[4 * Int8State.BUCKETS];
+        System.arraycopy(Int8State.SIGNED_BUCKETS, 0, buckets, 0, 2 * Int8State.BUCKETS);
+        System.arraycopy(Int8State.UNSIGNED_BUCKETS, 0, buckets, 2 * Int8State.BUCKETS, 2 * Int8State.BUCKETS);
+        int8Buckets = int8Parts.add(DeviceBuffer.allocate(device, buckets.length, "the int8 search tables"));
+        Cl.run("writing the int8 search tables", () -> clEnqueueWriteBuffer(device.queue(), int8Buckets.handle(),
+                CL_TRUE, 0, buckets.length, Pointer.to(buckets), 0, null, null));
     }
 
     @Override
@@ -233,8 +244,9 @@ final class ClEngine extends Engine {
             if (int8 != null) {
                 clSetKernelArg(k, LEADING, Sizeof.cl_mem, Pointer.to(int8Table.handle()));
                 clSetKernelArg(k, LEADING + 1, Sizeof.cl_mem, Pointer.to(int8Maps.handle()));
+                clSetKernelArg(k, LEADING + 2, Sizeof.cl_mem, Pointer.to(int8Buckets.handle()));
                 for (int a = 0; a < stateNames.size(); a++) {
-                    int at = LEADING + 2 + INT8_STATE_ARGS * a;
+                    int at = LEADING + INT8_LEADING + INT8_STATE_ARGS * a;
                     clSetKernelArg(k, at, Sizeof.cl_mem, Pointer.to(buffers[2 + a]));
                     clSetKernelArg(k, at + 1, Sizeof.cl_mem, Pointer.to(int8Fp32[a].handle()));
                     clSetKernelArg(k, at + 2, Sizeof.cl_mem, Pointer.to(int8Absmax[a].handle()));
@@ -248,12 +260,18 @@ final class ClEngine extends Engine {
         });
     }
 
+    /** Work-items per work-group of the serial int8 kernels. */
+    private static final long SERIAL_GROUP = 16;
+
     /** Arguments of each int8 state array: codes, fp32 values, absmax, map offset. */
     private static final int INT8_STATE_ARGS = 4;
+    /** The int8 arguments before the state arrays: block table, code maps, search tables. */
+    private static final int INT8_LEADING = 3;
 
     /** The index of the first per-step scalar argument. */
     private int firstScalar() {
-        return int8 != null ? LEADING + 2 + INT8_STATE_ARGS * stateNames.size() : LEADING + stateNames.size();
+        return int8 != null ? LEADING + INT8_LEADING + INT8_STATE_ARGS * stateNames.size()
+                : LEADING + stateNames.size();
     }
 
     /** The buffer behind transfer index {@code array}, for views on the device; null if empty. */
@@ -339,12 +357,25 @@ final class ClEngine extends Engine {
             }
             scalarsSet[v] = scalars;
             if (int8 != null) {
-                // One work-group per block; get_global_id(0) / CLOPT_BLOCK is the block's row.
                 int[] blocks = int8.blocks(from, to);
-                long block = Int8State.BLOCK;
-                if (blocks[1] > blocks[0]) {
+                long rows = blocks[1] - blocks[0];
+                if (int8Serial) {
+                    // A work-item per block, its row get_global_id(0); in groups of 16, which
+                    // POCL runs with each work-item's new values (a few KiB) on its stack.
+                    long bulk = rows / SERIAL_GROUP * SERIAL_GROUP;
+                    if (bulk > 0) {
+                        clEnqueueNDRangeKernel(device.queue(), k, 1, new long[] {blocks[0]}, new long[] {bulk},
+                                new long[] {SERIAL_GROUP}, 0, null, null);
+                    }
+                    if (rows > bulk) {
+                        clEnqueueNDRangeKernel(device.queue(), k, 1, new long[] {blocks[0] + bulk},
+                                new long[] {rows - bulk}, new long[] {rows - bulk}, 0, null, null);
+                    }
+                } else if (rows > 0) {
+                    // A work-group per block, its row get_global_id(0) / CLOPT_BLOCK.
+                    long block = Int8State.BLOCK;
                     clEnqueueNDRangeKernel(device.queue(), k, 1, new long[] {blocks[0] * block},
-                            new long[] {(blocks[1] - blocks[0]) * block}, new long[] {block}, 0, null, null);
+                            new long[] {rows * block}, new long[] {block}, 0, null, null);
                 }
                 return;
             }

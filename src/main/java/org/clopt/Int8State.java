@@ -36,7 +36,59 @@ final class Int8State {
     static final int SIGNED_ZERO = Arrays.binarySearch(SIGNED, 0f);
     static final int UNSIGNED_ZERO = 0;
 
+    /**
+     * Buckets of the search for a code (see {@link #code}): |t| below 2^-24, then 2^-24 to 1 in
+     * steps of 2^16 float bits (7 mantissa bits), then 1 and above.
+     */
+    static final int BUCKETS = ((0x3F800000 - 0x33800000) >>> 16) + 1;
+    /** Each map's search table: for bucket b and sign s, at 2b + s, the largest code at or below the bucket. */
+    static final byte[] SIGNED_BUCKETS = buckets(SIGNED);
+    static final byte[] UNSIGNED_BUCKETS = buckets(UNSIGNED);
+
     private Int8State() {
+    }
+
+    /** The bucket of t (|t| = 0 to 1 and above), as the kernel computes it. */
+    private static int bucket(float t) {
+        int u = Float.floatToRawIntBits(t) & 0x7FFFFFFF;
+        return (Math.min(Math.max(u, 0x33800000), 0x3F800000) - 0x33800000) >>> 16;
+    }
+
+    /**
+     * The search table of a map: for each bucket, the largest code at or below its lowest value
+     * (for a positive t: the bucket's first float; negative: minus the next bucket's first), and
+     * a check that no bucket holds more than one code besides, which the one step of
+     * {@link #code} assumes.
+     */
+    private static byte[] buckets(float[] map) {
+        byte[] table = new byte[2 * BUCKETS];
+        for (int b = 0; b < BUCKETS; b++) {
+            float low = b == 0 ? 0f : Float.intBitsToFloat(0x33800000 + (b << 16));
+            float high = b == BUCKETS - 1 ? Float.POSITIVE_INFINITY : Float.intBitsToFloat(0x33800000 + ((b + 1) << 16));
+            table[2 * b] = (byte) search(map, low);
+            table[2 * b + 1] = (byte) search(map, -high);
+            int inside = 0;
+            int below = 0;
+            for (float m : map) {
+                inside += m > low && m < high ? 1 : 0;
+                below += m > -high && m <= -low ? 1 : 0;
+            }
+            if (inside > 1 || below > 1) {
+                throw new AssertionError("bucket " + b + " holds " + Math.max(inside, below) + " codes");
+            }
+        }
+        return table;
+    }
+
+    /** The largest c with map[c] <= t, or 0 when there is none: eight halvings. */
+    static int search(float[] map, float t) {
+        int lo = 0;
+        for (int step = 128; step > 0; step >>= 1) {
+            if (map[lo + step] <= t) {
+                lo += step;
+            }
+        }
+        return lo;
     }
 
     /**
@@ -104,16 +156,15 @@ final class Int8State {
 
     /**
      * The code nearest to {@code t} (a value already divided by the block's absmax): the
-     * largest c with map[c] <= t, or the next one when it is strictly nearer. Eight halvings,
-     * as the kernel's search.
+     * largest c with map[c] <= t, or c + 1 when that is strictly nearer (the lower one on a
+     * tie). As the kernel: c from t's bucket in the search table, then one step up if the next
+     * code is still at or below t.
      */
     static int code(float[] map, float t) {
-        int lo = 0;
-        for (int step = 128; step > 0; step >>= 1) {
-            if (map[lo + step] <= t) {
-                lo += step;
-            }
-        }
+        byte[] table = map == SIGNED ? SIGNED_BUCKETS : UNSIGNED_BUCKETS;
+        int lo = table[(bucket(t) << 1) | (Float.floatToRawIntBits(t) >>> 31)] & 0xFF;
+        int next = Math.min(lo + 1, 255);
+        lo = map[next] <= t ? next : lo;
         int hi = Math.min(lo + 1, 255);
         return map[hi] - t < t - map[lo] ? hi : lo;
     }

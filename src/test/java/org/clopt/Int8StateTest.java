@@ -217,6 +217,50 @@ class Int8StateTest extends OnDevice {
     }
 
     @Test
+    void theWorkGroupKernelsOfGpusAgreeToo() {
+        // A CPU runs a block per work-item; this runs POCL the way of GPUs, a work-group per block.
+        System.setProperty("clopt.int8WorkGroups", "true");
+        try {
+            for (OptimizerConfig config : List.of(CONFIGS.get(0), CONFIGS.get(2), CONFIGS.get(6), CONFIGS.get(12))) {
+                try (ParameterSet kernel = stepped(device, config, 3, 12);
+                     ParameterSet reference = stepped(null, config, 3, 12)) {
+                    for (String name : kernel.names()) {
+                        float[] a = new float[kernel.size(name)];
+                        float[] b = new float[a.length];
+                        kernel.readParameters(name, a);
+                        reference.readParameters(name, b);
+                        assertArrayEquals(b, a, config + " " + name);
+                        for (String key : kernel.stateNames(name)) {
+                            kernel.readState(name, key, a);
+                            reference.readState(name, key, b);
+                            assertArrayEquals(b, a, config + " " + name + " " + key);
+                        }
+                    }
+                }
+            }
+        } finally {
+            System.clearProperty("clopt.int8WorkGroups");
+        }
+    }
+
+    @Test
+    void theSearchTablesGiveTheNearestCode() {
+        // The one-step search against plain nearest-code rounding, at every bucket edge and between.
+        SplittableRandom random = new SplittableRandom(8);
+        for (float[] map : new float[][] {Int8State.SIGNED, Int8State.UNSIGNED}) {
+            for (int n = 0; n < 200_000; n++) {
+                float t = n < 2 * Int8State.BUCKETS
+                        ? (n % 2 == 0 ? 1 : -1) * Float.intBitsToFloat(0x33800000 + ((n / 2) << 16) + random.nextInt(-1, 2))
+                        : (float) (random.nextDouble() * 2.2 - 1.1) * (float) Math.pow(10, -random.nextInt(8));
+                int lo = Int8State.search(map, t);
+                int hi = Math.min(lo + 1, 255);
+                int nearest = map[hi] - t < t - map[lo] ? hi : lo;
+                assertEquals(nearest, Int8State.code(map, t), "t = " + t);
+            }
+        }
+    }
+
+    @Test
     void theStateOfLargeTensorsTakes256ValuesPerBlock() {
         OptimizerConfig adam = OptimizerConfig.of("adam", Map.of("state_dtype", "int8", "lr", "0.01"));
         try (ParameterSet set = stepped(device, adam, 3, 2)) {
