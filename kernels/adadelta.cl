@@ -30,4 +30,5 @@ kernel void adadelta_step(CLOPT_STEP_ARGS,
     }
     CLOPT_STATE_OUT(square_avg);
     CLOPT_STATE_OUT(acc_delta);
+    CLOPT_BLOCK_END;
 }

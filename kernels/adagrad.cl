@@ -23,4 +23,5 @@ kernel void adagrad_step(CLOPT_STEP_ARGS,
         CLOPT_SET_P(i, pi + neg_clr * g / (sqrt(s) + eps));
     }
     CLOPT_STATE_OUT(sum);
+    CLOPT_BLOCK_END;
 }

@@ -29,4 +29,5 @@ kernel void adamax_step(CLOPT_STEP_ARGS,
     }
     CLOPT_STATE_OUT(exp_avg);
     CLOPT_STATE_OUT(exp_inf);
+    CLOPT_BLOCK_END;
 }

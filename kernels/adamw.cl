@@ -40,4 +40,5 @@ kernel void adamw_step(CLOPT_STEP_ARGS,
 #ifdef AMSGRAD
     CLOPT_STATE_OUT(max_exp_avg_sq);
 #endif
+    CLOPT_BLOCK_END;
 }

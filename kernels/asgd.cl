@@ -39,4 +39,5 @@ kernel void asgd_step(CLOPT_STEP_ARGS, CLOPT_STATE_ARG(ax),
         }
     }
     CLOPT_STATE_OUT(ax);
+    CLOPT_BLOCK_END;
 }

@@ -236,9 +236,14 @@ typedef float clopt_param_t;
 #define CLOPT_STATE_ARG(a)                                                                       \
     global uchar* restrict a, global float* restrict a##_fp32, global float* restrict a##_absmax, \
         const uint a##_map
+#ifdef CLOPT_INT8_SERIAL
+/* The block's values, dequantized into a_new by CLOPT_STATE_IN, updated there in place. */
+#define CLOPT_S(a, i) (a##_new[clopt_e])
+#else
 #define CLOPT_S(a, i)                                                                            \
     (clopt_absmax_at >= 0 ? a##_code_map[a[clopt_first_j + clopt_e]] * a##_scale                 \
                           : a##_fp32[clopt_first_j + clopt_e])
+#endif
 
 /* The bits of |x| as an unsigned maximum orders them, any NaN above every finite value. */
 inline uint clopt_abs_bits(const float x) {
@@ -283,12 +288,26 @@ inline uchar clopt_quantize(global const float* map, global const uchar* buckets
 
 #ifdef CLOPT_INT8_SERIAL
 #define CLOPT_BLOCK_BEGIN                                                                        \
-    const uint clopt_row = get_global_id(0) * 4;                                                 \
+    const uint clopt_rows_from = clopt_row_first + get_global_id(0) * CLOPT_ROWS_PER_ITEM;          \
+    const uint clopt_rows_to = min(clopt_rows_from + CLOPT_ROWS_PER_ITEM, clopt_row_end);          \
+    for (uint clopt_r = clopt_rows_from; clopt_r < clopt_rows_to; clopt_r++) {                     \
+    const uint clopt_row = clopt_r * 4;                                                          \
     const uint clopt_first_i = (uint) clopt_blocks[clopt_row];                                  \
     const uint clopt_count = (uint) clopt_blocks[clopt_row + 1];                                \
     const int clopt_absmax_at = clopt_blocks[clopt_row + 2];                                     \
     const uint clopt_first_j = (uint) clopt_blocks[clopt_row + 3]
-#define CLOPT_NEW_DECL(a) float a##_new[CLOPT_BLOCK]
+#define CLOPT_BLOCK_END }
+#define CLOPT_NEW_DECL(a)                                                                        \
+    float a##_new[CLOPT_BLOCK];                                                                  \
+    if (clopt_absmax_at >= 0) {                                                                  \
+        for (uint e = 0; e < clopt_count; e++) {                                                 \
+            a##_new[e] = a##_code_map[a[clopt_first_j + e]] * a##_scale;                         \
+        }                                                                                        \
+    } else {                                                                                     \
+        for (uint e = 0; e < clopt_count; e++) {                                                 \
+            a##_new[e] = a##_fp32[clopt_first_j + e];                                            \
+        }                                                                                        \
+    }
 #define CLOPT_SET_S(a, i, x) (a##_new[clopt_e] = (x))
 #define CLOPT_FOR_ELEMENTS(i) for (uint clopt_e = 0, i = clopt_first_i; clopt_e < clopt_count; clopt_e++, i++)
 #define CLOPT_STATE_OUT(a)                                                                       \
@@ -311,7 +330,7 @@ inline uchar clopt_quantize(global const float* map, global const uchar* buckets
 #else
 #define CLOPT_BLOCK_BEGIN                                                                        \
     local uint clopt_scratch[CLOPT_BLOCK];                                                       \
-    const uint clopt_row = (get_global_id(0) / CLOPT_BLOCK) * 4;                                 \
+    const uint clopt_row = (clopt_row_first + get_global_id(0) / CLOPT_BLOCK) * 4;                                 \
     const uint clopt_e = get_local_id(0);                                                        \
     const uint clopt_first_i = (uint) clopt_blocks[clopt_row];                                  \
     const bool clopt_active = clopt_e < (uint) clopt_blocks[clopt_row + 1];                     \
@@ -335,6 +354,8 @@ inline uchar clopt_quantize(global const float* map, global const uchar* buckets
     } else if (clopt_active) {                                                                   \
         a##_fp32[clopt_first_j + clopt_e] = a##_new;                                             \
     }
+
+#define CLOPT_BLOCK_END (void) 0
 
 /* The largest of the work-group's values (inactive work-items pass 0): a tree in local memory. */
 inline uint clopt_block_max(local uint* s, const uint x) {
@@ -365,6 +386,7 @@ typedef float clopt_state_t;
 #endif
 #define CLOPT_STATE_ARG(a) global clopt_state_t* restrict a
 #define CLOPT_BLOCK_BEGIN (void) 0
+#define CLOPT_BLOCK_END (void) 0
 #define CLOPT_FOR_ELEMENTS(i)                                                                    \
     const uint i = get_global_id(0);                                                             \
     if (1)
@@ -386,7 +408,7 @@ typedef float clopt_state_t;
 /* int8 state adds the block table and the code maps (see above). */
 #define CLOPT_INT8_ARGS                                                                         \
     , global const int* restrict clopt_blocks, global const float* restrict clopt_maps,        \
-        global const uchar* restrict clopt_buckets
+        global const uchar* restrict clopt_buckets, const uint clopt_row_first, const uint clopt_row_end
 #else
 #define CLOPT_INT8_ARGS
 #endif

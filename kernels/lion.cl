@@ -28,4 +28,5 @@ kernel void lion_step(CLOPT_STEP_ARGS, CLOPT_STATE_ARG(exp_avg),
         CLOPT_SET_S(exp_avg, i, clopt_first_moment(m, g, beta2, one_minus_beta2));
     }
     CLOPT_STATE_OUT(exp_avg);
+    CLOPT_BLOCK_END;
 }

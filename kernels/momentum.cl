@@ -26,4 +26,5 @@ kernel void momentum_step(CLOPT_STEP_ARGS,
         CLOPT_SET_P(i, pi + (-lr) * b);
     }
     CLOPT_STATE_OUT(momentum_buffer);
+    CLOPT_BLOCK_END;
 }

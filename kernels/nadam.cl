@@ -42,4 +42,5 @@ kernel void nadam_step(CLOPT_STEP_ARGS,
     }
     CLOPT_STATE_OUT(exp_avg);
     CLOPT_STATE_OUT(exp_avg_sq);
+    CLOPT_BLOCK_END;
 }

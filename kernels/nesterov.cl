@@ -26,4 +26,5 @@ kernel void nesterov_step(CLOPT_STEP_ARGS,
         CLOPT_SET_P(i, pi + (-lr) * (g + momentum * b));
     }
     CLOPT_STATE_OUT(momentum_buffer);
+    CLOPT_BLOCK_END;
 }

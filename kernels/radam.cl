@@ -51,4 +51,5 @@ kernel void radam_step(CLOPT_STEP_ARGS,
     }
     CLOPT_STATE_OUT(exp_avg);
     CLOPT_STATE_OUT(exp_avg_sq);
+    CLOPT_BLOCK_END;
 }

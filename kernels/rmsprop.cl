@@ -59,4 +59,5 @@ kernel void rmsprop_step(CLOPT_STEP_ARGS,
 #ifdef CENTERED
     CLOPT_STATE_OUT(grad_avg);
 #endif
+    CLOPT_BLOCK_END;
 }

@@ -47,4 +47,5 @@ kernel void rprop_step(CLOPT_STEP_ARGS,
     }
     CLOPT_STATE_OUT(prev);
     CLOPT_STATE_OUT(step_size);
+    CLOPT_BLOCK_END;
 }

@@ -103,7 +103,7 @@ final class ClEngine extends Engine {
         }
         // The system property clopt.int8WorkGroups runs a CPU the GPUs' way, for tests of it.
         int8Serial = int8 != null && device.info().type().equals("CPU") && !Boolean.getBoolean("clopt.int8WorkGroups");
-        options = layout.buildOptions() + precision.buildOptions() + (int8Serial ? " -DCLOPT_INT8_SERIAL" : "");
+        options = layout.buildOptions() + precision.buildOptions() + (int8Serial ? " -DCLOPT_INT8_SERIAL -DCLOPT_ROWS_PER_ITEM=" + SERIAL_ROWS : "");
         ByteBuffer host = null;
         if (!onHost) {
             noView = "the set was built without Builder.hostGradients(true)";
@@ -260,13 +260,20 @@ final class ClEngine extends Engine {
         });
     }
 
-    /** Work-items per work-group of the serial int8 kernels. */
-    private static final long SERIAL_GROUP = 16;
+    /**
+     * Blocks each work-item of a serial int8 kernel steps, one after another. Work-groups are of
+     * one work-item, so that POCL vectorizes each loop along its block rather than across
+     * work-items (which would gather every array at a stride of a block).
+     */
+    private static final int SERIAL_ROWS = 16;
 
     /** Arguments of each int8 state array: codes, fp32 values, absmax, map offset. */
     private static final int INT8_STATE_ARGS = 4;
-    /** The int8 arguments before the state arrays: block table, code maps, search tables. */
-    private static final int INT8_LEADING = 3;
+    /**
+     * The int8 arguments before the state arrays: block table, code maps, search tables, and the
+     * launch's first and end rows of the table.
+     */
+    private static final int INT8_LEADING = 5;
 
     /** The index of the first per-step scalar argument. */
     private int firstScalar() {
@@ -359,23 +366,14 @@ final class ClEngine extends Engine {
             if (int8 != null) {
                 int[] blocks = int8.blocks(from, to);
                 long rows = blocks[1] - blocks[0];
-                if (int8Serial) {
-                    // A work-item per block, its row get_global_id(0); in groups of 16, which
-                    // POCL runs with each work-item's new values (a few KiB) on its stack.
-                    long bulk = rows / SERIAL_GROUP * SERIAL_GROUP;
-                    if (bulk > 0) {
-                        clEnqueueNDRangeKernel(device.queue(), k, 1, new long[] {blocks[0]}, new long[] {bulk},
-                                new long[] {SERIAL_GROUP}, 0, null, null);
-                    }
-                    if (rows > bulk) {
-                        clEnqueueNDRangeKernel(device.queue(), k, 1, new long[] {blocks[0] + bulk},
-                                new long[] {rows - bulk}, new long[] {rows - bulk}, 0, null, null);
-                    }
-                } else if (rows > 0) {
-                    // A work-group per block, its row get_global_id(0) / CLOPT_BLOCK.
-                    long block = Int8State.BLOCK;
-                    clEnqueueNDRangeKernel(device.queue(), k, 1, new long[] {blocks[0] * block},
-                            new long[] {rows * block}, new long[] {block}, 0, null, null);
+                if (rows > 0) {
+                    clSetKernelArg(k, LEADING + 3, Sizeof.cl_uint, Pointer.to(new int[] {blocks[0]}));
+                    clSetKernelArg(k, LEADING + 4, Sizeof.cl_uint, Pointer.to(new int[] {blocks[1]}));
+                    // Serial: each work-item steps SERIAL_ROWS rows from blocks[0] + id * SERIAL_ROWS.
+                    // Else a work-group per row: row blocks[0] + get_global_id(0) / CLOPT_BLOCK.
+                    long items = int8Serial ? (rows + SERIAL_ROWS - 1) / SERIAL_ROWS : rows * Int8State.BLOCK;
+                    clEnqueueNDRangeKernel(device.queue(), k, 1, null, new long[] {items},
+                            new long[] {int8Serial ? 1 : Int8State.BLOCK}, 0, null, null);
                 }
                 return;
             }

@@ -62,6 +62,11 @@ final class BenchCommand implements Callable<Integer> {
                 + "bf16-stochastic; or all. Default: fp32 alone.")
     List<String> precisionNames = new ArrayList<>();
 
+    @Option(names = "--state-dtype", paramLabel = "TYPE", split = ",",
+            description = "Time each optimizer with these state types (fp32, bf16, int8), alternately with each "
+                    + "other and the roofline, on the same size: the effect of lean state on one run.")
+    List<String> stateDtypes = new ArrayList<>();
+
     @Option(names = "--grad-scaler", description = "With --precision: also time each mode stepped through a "
             + "GradScaler (the check for Inf and NaN, its 4-byte read, the step).")
     boolean gradScaler;
@@ -116,6 +121,11 @@ final class BenchCommand implements Callable<Integer> {
             throw new BadInputException("--sweep: cannot be combined with --precision, --clip-grad-norm or "
                     + "--host-gradients");
         }
+        if (!stateDtypes.isEmpty() && (sweep || !precisionNames.isEmpty() || clip.enabled() || hostGradients
+                || settings.containsKey("state_dtype"))) {
+            throw new BadInputException("--state-dtype: cannot be combined with --sweep, --precision, "
+                    + "--clip-grad-norm, --host-gradients or --set state_dtype");
+        }
         if (gradScaler && precisionNames.isEmpty()) {
             throw new BadInputException("--grad-scaler: needs --precision");
         }
@@ -135,6 +145,9 @@ final class BenchCommand implements Callable<Integer> {
             }
             if (!precisionNames.isEmpty()) {
                 return benchPrecisions(device, configs, precisions, progress, out);
+            }
+            if (!stateDtypes.isEmpty()) {
+                return benchStateDtypes(device, configs, progress, out);
             }
             if (sweep) {
                 return benchSweep(device, configs, range, progress, out);
@@ -440,6 +453,72 @@ final class BenchCommand implements Callable<Integer> {
                     r.get("precision"), r.get("median_ms"), r.get("wall_ms_per_step"), r.get("bytes_per_element"),
                     r.get("gbps"), r.get("roofline_gbps"), 100 * (double) r.get("roofline_fraction"),
                     r.get("time_vs_first"));
+        }
+        out.flush();
+        return 0;
+    }
+
+    /**
+     * Each optimizer with each state type, timed alternately with each other and the roofline;
+     * bytes per element and state bytes counted for the state type.
+     */
+    private int benchStateDtypes(Device device, List<OptimizerConfig> configs, ProgressBar progress,
+                                 PrintWriter out) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        List<Double> rooflines = new ArrayList<>();
+        warmUp(device, progress, size, repetitions);
+        for (OptimizerConfig config : configs) {
+            Progress.say(progress, config.algorithm());
+            List<OptimizerConfig> variants = new ArrayList<>();
+            for (String type : stateDtypes) {
+                try {
+                    variants.add(config.with("state_dtype", type.trim()));
+                } catch (IllegalArgumentException e) {
+                    throw new BadInputException("--state-dtype: " + e.getMessage(), e);
+                }
+            }
+            Benchmark.Timing[] t = Benchmark.compareConfigs(device, variants, size, tensors, repetitions);
+            double rooflineGbps = t[t.length - 1].gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, size);
+            rooflines.add(rooflineGbps);
+            progress.step();
+            progress.step();
+            for (int k = 0; k < variants.size(); k++) {
+                OptimizerConfig v = variants.get(k);
+                double gbps = t[k].gbps(v.bytesPerElement(), size);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("optimizer", v.algorithm());
+                row.put("state_dtype", v.choice("state_dtype"));
+                row.put("n", size);
+                row.put("tensors", tensors);
+                row.put("device", device.toString());
+                row.put("median_ms", round(t[k].medianMs()));
+                row.put("min_ms", round(t[k].minMs()));
+                row.put("wall_ms_per_step", round(t[k].wallMsPerStep()));
+                row.put("bytes_per_element", v.bytesPerElement());
+                row.put("state_bytes_per_element", v.stateBytesPerElement());
+                row.put("gbps", round(gbps));
+                row.put("roofline_gbps", round(rooflineGbps));
+                row.put("roofline_fraction", round(gbps / rooflineGbps));
+                row.put("speedup_over_first", round(t[0].medianMs() / t[k].medianMs()));
+                row.put("hyperparameters", v.hyperparameters());
+                rows.add(row);
+            }
+        }
+        Progress.say(progress, "done");
+        if (json) {
+            return printJson(out, rows);
+        }
+        double[] sorted = rooflines.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        out.printf(Locale.ROOT, "device: %s%nroofline y += a*x at N = %d: %.1f to %.1f GB/s over the run, timed "
+                + "alternately with each optimizer's steps with every state type%n%n", device, size, sorted[0],
+                sorted[sorted.length - 1]);
+        out.printf(Locale.ROOT, "%-10s %-6s %9s %9s %6s %7s %9s %9s %9s %9s%n", "optimizer", "state", "ms/step",
+                "wall ms", "B/elem", "state B", "GB/s", "roofline", "% roof", "speed-up");
+        for (Map<String, Object> r : rows) {
+            out.printf(Locale.ROOT, "%-10s %-6s %9.3f %9.3f %6d %7d %9.1f %9.1f %8.0f%% %8.2fx%n", r.get("optimizer"),
+                    r.get("state_dtype"), r.get("median_ms"), r.get("wall_ms_per_step"), r.get("bytes_per_element"),
+                    r.get("state_bytes_per_element"), r.get("gbps"), r.get("roofline_gbps"),
+                    100 * (double) r.get("roofline_fraction"), r.get("speedup_over_first"));
         }
         out.flush();
         return 0;

@@ -206,6 +206,25 @@ public final class Benchmark {
     }
 
     /**
+     * Times steps of each configuration (the same algorithm with other state types, say) on its
+     * own set of {@code n} elements in {@code tensors} tensors, alternately with each other and
+     * the roofline, round by round.
+     *
+     * @return one timing per configuration, then the roofline's
+     */
+    public static Timing[] compareConfigs(Device device, List<OptimizerConfig> configs, int n, int tensors,
+                                          int repetitions) {
+        try (Closer sets = new Closer()) {
+            Runnable[] steps = new Runnable[configs.size() + 1];
+            for (int k = 0; k < configs.size(); k++) {
+                steps[k] = sets.add(randomSet(device, configs.get(k), Precision.FP32, n, tensors))::step;
+            }
+            steps[configs.size()] = sets.add(new Roofline(device, n));
+            return time(device, repetitions, steps);
+        }
+    }
+
+    /**
      * The cost of gradients that come from Java arrays, timed alternately on one set: wall time
      * from the first host write to the step's end ({@link Device#finish()}), median and fastest
      * of the repetitions, mean in {@link Timing#wallMsPerStep()}.
