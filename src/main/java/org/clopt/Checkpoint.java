@@ -65,7 +65,7 @@ public final class Checkpoint {
      * schedulers' states; version 2 checks the whole file; files of versions 1 (a checksum of
      * the data only) to 3 still load, as fp32 groups.
      */
-    static final String FORMAT_VERSION = "5";
+    static final String FORMAT_VERSION = "6";
     private static final String CHECKSUM = "file_crc32";
     private static final String OLD_CHECKSUM = "data_crc32";
     /** The checksum's value while it is computed: 8 hex digits, replaced by the real ones. */
@@ -198,6 +198,17 @@ public final class Checkpoint {
             OptimizerConfig config = state.groups().get(p.group());
             for (String key : p.stateKeys()) {
                 long[] stateShape = Arrays.stream(config.stateShape(key, p.shape())).asLongStream().toArray();
+                StateDict.Quantized q = p.quantized(key);
+                if (q != null) {
+                    // int8: the codes, their block maxima and the code map, as stored.
+                    String at = "state." + i + "." + key;
+                    float[] absmax = q.absmax();
+                    tensors.add(new SafeTensors.Output(at, "U8", stateShape, ByteBuffer.wrap(q.codes())));
+                    tensors.add(new SafeTensors.Output(at + ".absmax", "F32", new long[] {absmax.length}, floats(absmax)));
+                    tensors.add(new SafeTensors.Output(at + ".qmap", "F32", new long[] {256},
+                            floats(Int8State.map(OptimizerConfig.nonNegativeState(key)))));
+                    continue;
+                }
                 Dtype stateDtype = config.stateDtype();
                 tensors.add(new SafeTensors.Output("state." + i + "." + key, stateDtype.safetensorsName(), stateShape,
                         encode(stateDtype, p.stateArray(key))));
@@ -353,6 +364,8 @@ public final class Checkpoint {
                     : Precision.FP32);
         }
         Map<String, ByteBuffer> data = new HashMap<>(contents.data());
+        Map<String, String> dtypes = new HashMap<>();
+        contents.header().entries().forEach((name, entry) -> dtypes.put(name, entry.dtype()));
         Averaging averaging = null;
         long averagedCount = 0;
         if (version >= 3) {
@@ -399,25 +412,35 @@ public final class Checkpoint {
             }
             OptimizerConfig config = configs.get(group);
             long[] longShape = Arrays.stream(shape).asLongStream().toArray();
-            long step = take(data, "state." + i + ".step", "I64", new long[0]).getLong(0);
+            long step = take(data, dtypes, "state." + i + ".step", "I64", new long[0]).getLong(0);
             Map<String, float[]> state = new LinkedHashMap<>();
+            Map<String, StateDict.Quantized> quantized = new LinkedHashMap<>();
+            long elements = Arrays.stream(shape).asLongStream().reduce(1, (a, b) -> a * b);
+            boolean int8 = config.int8State() && elements > 0 && elements >= config.min8bitSize();
             for (String key : config.stateKeys(shape)) {
                 long[] stateShape = Arrays.stream(config.stateShape(key, shape)).asLongStream().toArray();
+                String at = "state." + i + "." + key;
+                if (int8) {
+                    quantized.put(key, takeQuantized(data, dtypes, at, key, stateShape, elements));
+                    state.put(key, dequantize(quantized.get(key), Int8State.map(OptimizerConfig.nonNegativeState(key))));
+                    continue;
+                }
                 Dtype stateDtype = config.stateDtype();
-                state.put(key, decode(stateDtype, take(data, "state." + i + "." + key, stateDtype.safetensorsName(),
-                        stateShape)));
+                state.put(key, decode(stateDtype, take(data, dtypes, at, stateDtype.safetensorsName(), stateShape)));
             }
             Map<String, Float> scalars = new LinkedHashMap<>();
             for (String key : config.scalarStateNames()) {
-                scalars.put(key, take(data, "state." + i + "." + key, "F32", new long[0]).getFloat(0));
+                scalars.put(key, take(data, dtypes, "state." + i + "." + key, "F32", new long[0]).getFloat(0));
             }
             Dtype dtype = precisions.get(group).dtype();
             float[] parameters = hasParameters
-                    ? decode(dtype, take(data, "param." + i, dtype.safetensorsName(), longShape)) : null;
-            float[] averaged = averaging != null ? toFloats(take(data, "averaged." + i, "F32", longShape)) : null;
+                    ? decode(dtype, take(data, dtypes, "param." + i, dtype.safetensorsName(), longShape)) : null;
+            float[] averaged = averaging != null ? toFloats(take(data, dtypes, "averaged." + i, "F32", longShape)) : null;
             float[] master = precisions.get(group).masterWeights()
-                    ? toFloats(take(data, "master." + i, "F32", longShape)) : null;
-            list.add(new StateDict.Param(name, shape, group, step, state, scalars, parameters, averaged, master));
+                    ? toFloats(take(data, dtypes, "master." + i, "F32", longShape)) : null;
+            StateDict.Param param = new StateDict.Param(name, shape, group, step, state, scalars, parameters, averaged,
+                    master);
+            list.add(quantized.isEmpty() ? param : param.withQuantized(quantized));
         }
         if (!data.isEmpty()) {
             throw new CheckpointException("unexpected tensor '" + data.keySet().iterator().next() + "'");
@@ -542,10 +565,15 @@ public final class Checkpoint {
     }
 
     /** Removes and returns tensor {@code name}, which must have this dtype and shape. */
-    private static ByteBuffer take(Map<String, ByteBuffer> data, String name, String dtype, long[] shape) {
+    private static ByteBuffer take(Map<String, ByteBuffer> data, Map<String, String> dtypes, String name, String dtype,
+                                   long[] shape) {
         ByteBuffer bytes = data.remove(name);
         if (bytes == null) {
             throw new CheckpointException("missing tensor '" + name + "'");
+        }
+        if (!dtype.equals(dtypes.get(name))) {
+            throw new CheckpointException(name + ": " + dtypes.get(name) + ", expected " + dtype
+                    + " (the group's state_dtype or precision)");
         }
         long expected = SafeTensors.itemSize(dtype);
         for (long d : shape) {
@@ -556,6 +584,40 @@ public final class Checkpoint {
                     + Arrays.toString(shape));
         }
         return bytes;
+    }
+
+    /**
+     * Removes and returns int8 state array {@code name}: its codes (U8, the state's shape), block
+     * maxima ({@code .absmax}, F32) and code map ({@code .qmap}, F32 [256]), which must be the one
+     * this version quantizes with.
+     */
+    private static StateDict.Quantized takeQuantized(Map<String, ByteBuffer> data, Map<String, String> dtypes,
+                                                     String name, String key, long[] shape, long elements) {
+        ByteBuffer codes = take(data, dtypes, name, "U8", shape);
+        long blocks = (elements + Int8State.BLOCK - 1) / Int8State.BLOCK;
+        float[] absmax = toFloats(take(data, dtypes, name + ".absmax", "F32", new long[] {blocks}));
+        float[] qmap = toFloats(take(data, dtypes, name + ".qmap", "F32", new long[] {256}));
+        float[] map = Int8State.map(OptimizerConfig.nonNegativeState(key));
+        for (int c = 0; c < 256; c++) {
+            if (Float.floatToRawIntBits(qmap[c]) != Float.floatToRawIntBits(map[c])) {
+                throw new CheckpointException(name + ".qmap: code " + c + " is " + qmap[c] + ", this version's "
+                        + (map == Int8State.SIGNED ? "signed" : "unsigned") + " dynamic map has " + map[c]);
+            }
+        }
+        byte[] bytes = new byte[codes.remaining()];
+        codes.duplicate().get(bytes);
+        return new StateDict.Quantized(bytes, absmax);
+    }
+
+    /** The values of int8 state as stored. */
+    private static float[] dequantize(StateDict.Quantized q, float[] map) {
+        byte[] codes = q.codes();
+        float[] absmax = q.absmax();
+        float[] values = new float[codes.length];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = Int8State.dequantize(map, codes[i], absmax[i / Int8State.BLOCK]);
+        }
+        return values;
     }
 
     /** A group's saved hyperparameters: every one the algorithm has, each of its kind. */

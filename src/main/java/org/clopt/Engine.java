@@ -160,6 +160,34 @@ abstract class Engine implements AutoCloseable {
         }
     }
 
+    /** Whether the tensor of elements [offset, offset + size) keeps its state quantized. */
+    final boolean quantizedTensor(int offset, int size) {
+        return int8 != null && size > 0 && int8.quantized[int8.tensorAt(offset)];
+    }
+
+    /** State k of the quantized tensor at {@code offset}, as stored. */
+    final StateDict.Quantized readQuantized(int k, int offset) {
+        int t = int8.tensorAt(offset);
+        byte[] codes = new byte[int8.sizes[t]];
+        float[] absmax = new float[int8.firstBlocks[t + 1] - int8.firstBlocks[t]];
+        readCodes(k, int8.stateStarts[t], codes);
+        readInt8Floats(k, true, int8.absmaxStarts[t], absmax);
+        return new StateDict.Quantized(codes, absmax);
+    }
+
+    /** Stores state k of the quantized tensor at {@code offset} as given, unchanged. */
+    final void writeQuantized(int k, int offset, StateDict.Quantized q) {
+        int t = int8.tensorAt(offset);
+        byte[] codes = q.codes();
+        float[] absmax = q.absmax();
+        if (codes.length != int8.sizes[t] || absmax.length != int8.firstBlocks[t + 1] - int8.firstBlocks[t]) {
+            throw new IllegalArgumentException(stateNames.get(k) + ": " + codes.length + " codes and "
+                    + absmax.length + " block maxima for a tensor of " + int8.sizes[t] + " elements");
+        }
+        writeCodes(k, int8.stateStarts[t], codes);
+        writeInt8Floats(k, true, int8.absmaxStarts[t], absmax);
+    }
+
     /** Sets elements [from, from + count) of int8 state array {@code array} to {@code value}. */
     final void fillInt8(int array, int from, int count, float value) {
         for (int done = 0; done < count; done += INT8_CHUNK) {

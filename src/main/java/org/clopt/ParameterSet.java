@@ -1232,8 +1232,18 @@ public final class ParameterSet implements AutoCloseable {
                 master = new float[t.size];
                 readMasterParameters(t.name, master);
             }
-            params.add(new StateDict.Param(t.name, t.shape, t.group, t.step, state, scalars, parameters, averaged,
-                    master));
+            StateDict.Param param = new StateDict.Param(t.name, t.shape, t.group, t.step, state, scalars, parameters,
+                    averaged, master);
+            Engine engine = engines.get(t.group);
+            if (engine.quantizedTensor(t.offset, t.size)) {
+                // The stored form too, which a resumed run must continue from unchanged.
+                Map<String, StateDict.Quantized> parts = new LinkedHashMap<>();
+                for (String key : state.keySet()) {
+                    parts.put(key, engine.readQuantized(engine.stateArray(key) - 2, t.offset));
+                }
+                param = param.withQuantized(parts);
+            }
+            params.add(param);
         }
         List<Map<String, Object>> schedulers = new ArrayList<>(pending);
         for (int i = 0; i < schedulers.size(); i++) {
@@ -1368,8 +1378,14 @@ public final class ParameterSet implements AutoCloseable {
         for (int i = 0; i < tensors.size(); i++) {
             Tensor t = tensors.get(i);
             StateDict.Param p = state.params().get(i);
+            Engine engine = engines.get(t.group);
             for (String key : p.stateKeys()) {
-                writeState(t.name, key, p.stateArray(key));
+                StateDict.Quantized q = p.quantized(key);
+                if (q != null && engine.quantizedTensor(t.offset, t.size)) {
+                    engine.writeQuantized(engine.stateArray(key) - 2, t.offset, q);
+                } else {
+                    writeState(t.name, key, p.stateArray(key));
+                }
             }
             if (p.parameterArray() != null) {
                 writeParameters(t.name, p.parameterArray());

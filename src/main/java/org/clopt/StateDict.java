@@ -243,12 +243,62 @@ public final class StateDict {
             return state.get(key);
         }
 
+        /** Int8 state as stored, by key, for the tensors whose state is quantized; else empty. */
+        private Map<String, Quantized> quantized = Map.of();
+
+        /**
+         * Int8 state array {@code key} as stored: the codes and block maxima that
+         * {@link #state(String)} dequantizes; null when the tensor's state of that key is not
+         * 8-bit (another state type, or a tensor below {@code min_8bit_size}).
+         *
+         * @param key the PyTorch state key
+         * @return the codes and block maxima, or null
+         */
+        public Quantized quantized(String key) {
+            return quantized.get(key);
+        }
+
+        /** This entry with the stored form of its int8 state arrays. */
+        Param withQuantized(Map<String, Quantized> parts) {
+            Param p = new Param(name, shape, group, step, state, scalarState, parameters, averaged, master);
+            p.quantized = Map.copyOf(parts);
+            return p;
+        }
+
         float[] parameterArray() {
             return parameters;
         }
 
         int size() {
             return (int) StateDict.size(shape, name);
+        }
+    }
+
+    /**
+     * A state array kept as 8-bit codes ({@code state_dtype=int8}): one code per element and one
+     * absmax per block of {@value Int8State#BLOCK} elements (the last may be shorter); element i is
+     * {@code map[codes[i] & 0xFF] * absmax[i / 256]}, the map being the array's dynamic code map.
+     * bitsandbytes calls the codes {@code state1}/{@code state2}, the maxima {@code absmax1}/
+     * {@code absmax2}.
+     *
+     * @param codes the codes, one per element
+     * @param absmax the maxima, one per block
+     */
+    public record Quantized(byte[] codes, float[] absmax) {
+        /** Copies both arrays. */
+        public Quantized {
+            codes = codes.clone();
+            absmax = absmax.clone();
+        }
+
+        @Override
+        public byte[] codes() {
+            return codes.clone();
+        }
+
+        @Override
+        public float[] absmax() {
+            return absmax.clone();
         }
     }
 

@@ -176,7 +176,7 @@ class Int8StateTest extends OnDevice {
     }
 
     private static ParameterSet stepped(Device on, OptimizerConfig config, int steps, long seed) {
-        ParameterSet.Builder b = ParameterSet.builder().group(config.with("min_8bit_size", 1000));
+        ParameterSet.Builder b = ParameterSet.builder().group(config.int8State() ? config.with("min_8bit_size", 1000) : config);
         for (int t = 0; t < SHAPES.length; t++) {
             b.tensor("t" + t, SHAPES[t]);
         }
@@ -312,6 +312,61 @@ class Int8StateTest extends OnDevice {
             kernel.readState("t3", "exp_avg", again);
             for (int i = 0; i < v.length; i++) {
                 assertEquals(a[i], again[i], Math.abs(a[i]) * 0.0071 + 1e-9, "element " + i);
+            }
+        }
+    }
+
+    @Test
+    void checkpointsKeepCodesMaximaAndMapsAndResumeBitExact(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws IOException {
+        OptimizerConfig adam = OptimizerConfig.of("adam", Map.of("state_dtype", "int8", "lr", "0.01"));
+        java.nio.file.Path file = dir.resolve("state.safetensors");
+        try (ParameterSet set = stepped(device, adam, 2, 6)) {
+            Checkpoint.save(set, file);
+            try (InputStream in = java.nio.file.Files.newInputStream(file)) {
+                var entries = org.clopt.io.SafeTensors.read(in, java.nio.file.Files.size(file)).header().entries();
+                // t3 (4097 elements) is quantized: codes, 17 maxima, the map; t2 (1023) too; t0 keeps fp32.
+                assertEquals("U8", entries.get("state.3.exp_avg").dtype());
+                assertArrayEquals(new long[] {17}, entries.get("state.3.exp_avg.absmax").shape());
+                assertArrayEquals(new long[] {256}, entries.get("state.3.exp_avg_sq.qmap").shape());
+                assertEquals("F32", entries.get("state.0.exp_avg").dtype());
+                assertEquals(null, entries.get("state.0.exp_avg.absmax"));
+            }
+            try (ParameterSet resumed = stepped(device, adam, 0, 6); ParameterSet reference = stepped(null, adam, 0, 6)) {
+                Checkpoint.load(resumed, file);
+                Checkpoint.load(reference, file);
+                StateDict.Quantized saved = set.stateDict().params().get(3).quantized("exp_avg");
+                StateDict.Quantized loaded = resumed.stateDict().params().get(3).quantized("exp_avg");
+                assertArrayEquals(saved.codes(), loaded.codes());
+                assertArrayEquals(saved.absmax(), loaded.absmax());
+                // One more step of each continues the same run, on both paths.
+                SplittableRandom random = new SplittableRandom(1);
+                for (String name : set.names()) {
+                    float[] g = values(random, set.size(name), 1);
+                    set.writeGradients(name, g);
+                    resumed.writeGradients(name, g);
+                    reference.writeGradients(name, g);
+                }
+                set.step();
+                resumed.step();
+                reference.step();
+                for (String name : set.names()) {
+                    for (String key : set.stateNames(name)) {
+                        float[] a = new float[set.size(name)];
+                        float[] b = new float[a.length];
+                        float[] c = new float[a.length];
+                        set.readState(name, key, a);
+                        resumed.readState(name, key, b);
+                        reference.readState(name, key, c);
+                        assertArrayEquals(a, b, name + " " + key);
+                        assertArrayEquals(a, c, name + " " + key);
+                    }
+                }
+            }
+            // Into fp32 state: refused, naming the state type.
+            try (ParameterSet fp32 = stepped(device, adam.with("state_dtype", "fp32"), 0, 6)) {
+                CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.load(fp32, file));
+                assertTrue(e.getMessage().contains("state_dtype"), e.getMessage());
             }
         }
     }

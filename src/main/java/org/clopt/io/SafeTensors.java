@@ -62,8 +62,8 @@ public final class SafeTensors {
      * Bytes per element of the dtypes clopt reads and writes.
      *
      * @param dtype a safetensors dtype, such as {@code F32}
-     * @return 4 for {@code F32}, 2 for {@code BF16} and {@code F16}, 8 for {@code I64}, -1 for any
-     *     other
+     * @return 4 for {@code F32}, 2 for {@code BF16} and {@code F16}, 8 for {@code I64}, 1 for
+     *     {@code U8}, -1 for any other
      */
     public static int itemSize(String dtype) {
         switch (dtype) {
@@ -74,6 +74,8 @@ public final class SafeTensors {
                 return 2;
             case "I64":
                 return 8;
+            case "U8":
+                return 1;
             default:
                 return -1;
         }
