@@ -315,7 +315,7 @@ public abstract class OptimizerConfig {
      */
     String buildOptions() {
         return define(flag("maximize"), "MAXIMIZE") + define(stateDtype() == Dtype.BF16, "CLOPT_STATE_BF16")
-                + (int8State() ? " -DCLOPT_STATE_INT8 -DCLOPT_BLOCK=" + Int8State.BLOCK + " -DCLOPT_BUCKETS="
+                + (int8State() && !stateNames().isEmpty() ? " -DCLOPT_STATE_INT8 -DCLOPT_BLOCK=" + Int8State.BLOCK + " -DCLOPT_BUCKETS="
                         + Int8State.BUCKETS : "");
     }
 

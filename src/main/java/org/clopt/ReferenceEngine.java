@@ -45,7 +45,7 @@ class ReferenceEngine extends Engine {
             absmax = new float[states][int8.absmaxCount];
         }
         for (int k = 0; k < states; k++) {
-            fill(2 + k, 0, size, layout.initialState(k));
+            fill(2 + k, 0, length(2 + k), layout.initialState(k));
         }
     }
 

@@ -428,13 +428,13 @@ class CheckpointTest extends OnDevice {
         }
         // A newer format than this build's is refused, not half read.
         byte[] future = new String(foreignFile(PARAMS, "[" + ADAM + "]", 4, false), StandardCharsets.ISO_8859_1)
-                .replace("\"format_version\":\"2\"", "\"format_version\":\"6\"").getBytes(StandardCharsets.ISO_8859_1);
+                .replace("\"format_version\":\"2\"", "\"format_version\":\"7\"").getBytes(StandardCharsets.ISO_8859_1);
         try (ParameterSet set = ParameterSet.builder().group(Adam.builder().build()).tensor("a", 3)
                 .buildReference()) {
             Path file = dir.resolve("future.safetensors");
             Files.write(file, future);
             CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.load(set, file));
-            assertTrue(e.getMessage().contains("version '6'; expected 'clopt-optimizer-state', version 1 to 5"),
+            assertTrue(e.getMessage().contains("version '7'; expected 'clopt-optimizer-state', version 1 to 6"),
                     e.getMessage());
         }
         byte[] corrupt = foreignFile(PARAMS, "[" + ADAM + "]", 4, true);

@@ -26,12 +26,12 @@ class StateDtypeTest extends OnDevice {
     void invalidOrMissingStateDtypeIsRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> OptimizerConfig.of("adam", Map.of("state_dtype", "int4")));
-        assertEquals("invalid state_dtype: 'int4' (must be one of fp32, bf16)", e.getMessage());
+        assertEquals("invalid state_dtype: 'int4' (must be one of fp32, bf16, int8)", e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> OptimizerConfig.of("lamb", Map.of("state_dtype", "bf16")));
         assertTrue(e.getMessage().startsWith("unknown hyperparameter for lamb: 'state_dtype'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Adam.builder().set("state_dtype", 16).build());
-        assertTrue(e.getMessage().contains("must be one of fp32, bf16"), e.getMessage());
+        assertTrue(e.getMessage().contains("must be one of fp32, bf16, int8"), e.getMessage());
     }
 
     @Test

@@ -70,7 +70,7 @@ class ValidationTest {
         "lion     | betas                     | '0.9,1.5'   | invalid betas[1]: 1.5 (must be in [0, 1])",
         "lion     | weight_decay              | -0.1     | invalid weight_decay: -0.1",
         "lion     | maximize                  | yes      | invalid maximize: 'yes' (must be true or false)",
-        "lion     | eps                       | 1e-8     | unknown hyperparameter for lion: 'eps' (known: lr, betas, weight_decay, maximize, state_dtype)",
+        "lion     | eps                       | 1e-8     | unknown hyperparameter for lion: 'eps' (known: lr, betas, weight_decay, maximize, state_dtype, min_8bit_size)",
         "lamb     | lr                        | -1e-3    | invalid lr: -0.001 (must be a finite number >= 0)",
         "lamb     | betas                     | '0.9,1'  | invalid betas[1]: 1.0 (must be in [0, 1))",
         "lamb     | eps                       | -1e-6    | invalid eps: -1.0E-6",
@@ -128,7 +128,7 @@ class ValidationTest {
     void defaultsArePyTorchs() {
         assertEquals(Map.of("lr", 1e-3, "betas", java.util.List.of(0.9, 0.999), "eps", 1e-8,
                 "weight_decay", 0.0, "amsgrad", false, "maximize", false, "decoupled_weight_decay", false,
-                "state_dtype", "fp32"),
+                "state_dtype", "fp32", "min_8bit_size", 4096.0),
                 OptimizerConfig.of("adam", Map.of()).hyperparameters());
         assertEquals(1e-2, OptimizerConfig.of("adamw", Map.of()).number("weight_decay"));
         assertEquals(2e-3, OptimizerConfig.of("nadam", Map.of()).number("lr"));
@@ -144,7 +144,8 @@ class ValidationTest {
                 "maximize", false, "state_dtype", "fp32"), OptimizerConfig.of("asgd", Map.of()).hyperparameters());
         // Lion: lion-pytorch's defaults.
         assertEquals(Map.of("lr", 1e-4, "betas", java.util.List.of(0.9, 0.99), "weight_decay", 0.0,
-                "maximize", false, "state_dtype", "fp32"), OptimizerConfig.of("lion", Map.of()).hyperparameters());
+                "maximize", false, "state_dtype", "fp32", "min_8bit_size", 4096.0),
+                OptimizerConfig.of("lion", Map.of()).hyperparameters());
         // LAMB: optax.lamb's defaults.
         assertEquals(Map.of("lr", 1e-3, "betas", java.util.List.of(0.9, 0.999), "eps", 1e-6, "weight_decay", 0.0,
                 "maximize", false), OptimizerConfig.of("lamb", Map.of()).hyperparameters());

@@ -18,6 +18,7 @@ import me.tongfei.progressbar.ProgressBar;
 import org.clopt.Algorithms;
 import org.clopt.Device;
 import org.clopt.Dtype;
+import org.clopt.Hyperparameter;
 import org.clopt.OptimizerConfig;
 import org.clopt.Precision;
 import org.clopt.train.LossReport;
@@ -142,6 +143,16 @@ final class TrainCommand implements Callable<Integer> {
         if (!lacking.isEmpty()) {
             spec.commandLine().getErr().println("train: left out with --set " + String.join(",", settings.keySet())
                     + ": " + String.join(", ", lacking) + " (no such hyperparameter)");
+        }
+        // A choice some optimizers lack (state_dtype=int8) leaves those out too, if others have it.
+        List<String> offChoice = optimizers.stream().filter(o -> settings.entrySet().stream().anyMatch(e ->
+                Algorithms.named(o).hyperparameters().stream().anyMatch(h -> h.key().equals(e.getKey())
+                        && h.kind() == Hyperparameter.Kind.CHOICE && !h.choices().contains(e.getValue()))))
+                .toList();
+        if (!offChoice.isEmpty() && offChoice.size() < optimizers.size()) {
+            optimizers = optimizers.stream().filter(o -> !offChoice.contains(o)).toList();
+            spec.commandLine().getErr().println("train: left out with --set " + String.join(",", settings.keySet())
+                    + ": " + String.join(", ", offChoice) + " (not one of their choices)");
         }
         List<OptimizerConfig> configs = new ArrayList<>();
         for (String w : workloads) {

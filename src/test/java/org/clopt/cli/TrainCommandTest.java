@@ -134,8 +134,17 @@ class TrainCommandTest {
         assertTrue(csv.stream().noneMatch(l -> l.startsWith("rosenbrock,lamb,")), csv.toString());
         Cli.rejected(Cli.run("train", "--optimizer", "lamb", "--set", "state_dtype=bf16", "--out",
                 dir.resolve("none").toString()), "--set state_dtype", "no chosen optimizer has it");
-        Cli.rejected(Cli.run("train", "--optimizer", "adam", "--set", "state_dtype=int8", "--out",
+        Cli.rejected(Cli.run("train", "--optimizer", "asgd", "--set", "state_dtype=int8", "--out",
                 dir.resolve("int8").toString()), "--set", "invalid state_dtype: 'int8' (must be one of fp32, bf16)");
+        // int8: the optimizers without that choice are left out.
+        Path int8 = dir.resolve("int8-state");
+        r = Cli.run(0, "train", "--workload", "rosenbrock", "--steps", "3", "--set", "state_dtype=int8",
+                "--out", int8.toString());
+        assertTrue(r.err().contains("left out with --set state_dtype: rprop, asgd (not one of their choices)"),
+                r.err());
+        csv = Files.readAllLines(int8.resolve("loss.csv"));
+        assertTrue(csv.stream().anyMatch(l -> l.startsWith("rosenbrock,lion,")), csv.toString());
+        assertTrue(csv.stream().noneMatch(l -> l.startsWith("rosenbrock,asgd,")), csv.toString());
     }
 
     @Test
