@@ -142,6 +142,27 @@ CASES = [
     ("asgd_bf16_state", "asgd", {"lr": 0.05, "lambd": 0.1, "alpha": 0.5, "t0": 2.5, "state_dtype": "bf16"}),
     ("rprop_bf16_state", "rprop",
      {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (0.01, 0.2), "state_dtype": "bf16"}),
+    # state_dtype=int8: after every step each state array stored block-wise in 8 bits (int8()
+    # below, the definition Int8State.java implements), torch's step computed on what was stored;
+    # min_8bit_size 64 quantizes these 67-element vectors, one block each; a 3 x 200 matrix has three.
+    ("momentum_int8_state", "momentum", {"lr": 0.1, "state_dtype": "int8", "min_8bit_size": 64}),
+    ("nesterov_int8_state", "nesterov",
+     {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.01, "maximize": True, "state_dtype": "int8",
+      "min_8bit_size": 64}),
+    ("adagrad_int8_state", "adagrad",
+     {"lr": 0.1, "initial_accumulator_value": 0.3, "state_dtype": "int8", "min_8bit_size": 64}),
+    ("rmsprop_int8_state", "rmsprop", {"momentum": 0.9, "state_dtype": "int8", "min_8bit_size": 64}),
+    ("adam_int8_state", "adam", {"amsgrad": True, "state_dtype": "int8", "min_8bit_size": 64}),
+    ("adam_int8_state_blocks", "adam", {"lr": 0.01, "state_dtype": "int8", "min_8bit_size": 64}, (3, 200)),
+    ("adamw_int8_state", "adamw", {"lr": 0.01, "weight_decay": 0.1, "state_dtype": "int8", "min_8bit_size": 64}),
+    ("lion_int8_state", "lion", {"lr": 0.01, "weight_decay": 0.1, "state_dtype": "int8", "min_8bit_size": 64}),
+    ("adadelta_int8_state", "adadelta",
+     {"lr": 0.5, "weight_decay": 0.1, "state_dtype": "int8", "min_8bit_size": 64}),
+    ("nadam_int8_state", "nadam",
+     {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "state_dtype": "int8",
+      "min_8bit_size": 64}),
+    ("adamax_int8_state", "adamax", {"state_dtype": "int8", "min_8bit_size": 64}),
+    ("radam_int8_state", "radam", {"state_dtype": "int8", "min_8bit_size": 64}),
     ("adafactor", "adafactor", {}, (6, 11)),
     ("adafactor_vector", "adafactor", {}, (67,)),
     ("adafactor_3d", "adafactor", {}, (3, 4, 5)),
@@ -161,7 +182,7 @@ def torch_sign(x):
     return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
 
-def lion(params0, grads, dtype, settings, state_bf16=False):
+def lion(params0, grads, dtype, settings, rounding=None):
     """Lion (Chen et al. 2023, Algorithm 2) in NumPy, every operation rounded to dtype in
     lion-pytorch's order; the Python-float hyperparameters are rounded to dtype as torch
     rounds a scalar operand. Returns (trajectory, {"exp_avg": m})."""
@@ -179,8 +200,8 @@ def lion(params0, grads, dtype, settings, state_bf16=False):
         c = m * f(b1) + f(1 - b1) * g
         p = p - f(lr) * torch_sign(c)
         m = m * f(b2) + f(1 - b2) * g
-        if state_bf16:
-            m = bf16(m)
+        if rounding:
+            m = rounding(m, "exp_avg")
         trajectory.append(p.copy())
     return np.stack(trajectory), {"exp_avg": m}
 
@@ -330,31 +351,72 @@ def bf16(x):
     return x.float().to(torch.bfloat16).to(x.dtype)
 
 
+NON_NEGATIVE_STATE = ("exp_avg_sq", "max_exp_avg_sq", "sum", "square_avg", "acc_delta", "exp_inf")
+
+
+def int8(x, key):
+    """x as int8 state stores it (Int8State.java): per block of 256, absmax = max |x| (NaN if
+    any is not finite), each value the nearest code of x * (1 / absmax) in the dynamic map (the
+    lower on a tie, 0 for a NaN quotient), read back as code * absmax; in x's own type."""
+    is_tensor = isinstance(x, torch.Tensor)
+    v = x.detach().numpy() if is_tensor else x
+    f = v.dtype.type
+    m = create_dynamic_map(key not in NON_NEGATIVE_STATE).numpy().astype(v.dtype)
+    out = np.empty_like(v)
+    flat, res = v.reshape(-1), out.reshape(-1)
+    for b in range(0, flat.size, 256):
+        block = flat[b:b + 256]
+        a = np.abs(block)
+        a = np.where(np.isfinite(a), a, np.inf).max() if block.size else f(0)
+        a = f(np.nan) if not np.isfinite(a) else f(a)
+        inverse = f(1) / a if a > 0 else f(0)
+        with np.errstate(invalid="ignore"):
+            t = block * inverse
+        t = np.where(np.isnan(t), f(0), t)
+        lo = np.clip(np.searchsorted(m, t, side="right") - 1, 0, 255)
+        hi = np.minimum(lo + 1, 255)
+        code = np.where(m[hi] - t < t - m[lo], hi, lo)
+        res[b:b + 256] = m[code] * a
+    return torch.from_numpy(out) if is_tensor else out
+
+
+def state_rounding(settings, n):
+    """The function that stores a state array (value, key) under the case's state_dtype, or
+    None for fp32; pops state_dtype and min_8bit_size, which torch does not take."""
+    kind = settings.pop("state_dtype", "fp32")
+    min8 = settings.pop("min_8bit_size", 4096)
+    if kind == "bf16":
+        return lambda value, key: bf16(value)
+    if kind == "int8" and n >= min8 and n > 0:
+        return int8
+    return None
+
+
 def run(name, settings, params0, grads, dtype, shape=None):
     settings = dict(settings)
-    state_bf16 = settings.pop("state_dtype", "fp32") == "bf16"
+    rounding = state_rounding(settings, len(params0))
     if name == "adafactor":
         return adafactor(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
                          settings, [shape])
     if name == "lion":
         return lion(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
-                    settings, state_bf16)
+                    settings, rounding)
     if name == "lamb":
         return lamb(params0, grads, {torch.float64: np.float64, torch.float32: np.float32}[dtype],
                     settings)
     param = torch.tensor(params0, dtype=dtype, requires_grad=True)
     opt, maximize, decay = make_optimizer(name, param, settings)
-    if state_bf16:
-        # The state starts rounded too, as it is stored in bf16: Adagrad's sum, made at
-        # construction, and Rprop's step sizes, which torch makes at the first step (made here
-        # as torch 1.13 makes them).
+    if rounding:
+        # The state starts rounded too, as it is stored: Adagrad's sum, made at construction,
+        # and Rprop's step sizes, which torch makes at the first step (made here as torch 1.13
+        # makes them).
         with torch.no_grad():
             if name == "rprop":
                 opt.state[param].update(step=0, prev=torch.zeros_like(param),
                                         step_size=torch.full_like(param, opt.param_groups[0]["lr"]))
-            for value in opt.state[param].values():
+            for key, value in opt.state[param].items():
                 if isinstance(value, torch.Tensor) and value.shape == param.shape:
-                    value.copy_(bf16(value))
+                    value.copy_(rounding(value, key))
     trajectory = []
     for g in grads:
         # A fresh tensor each step: NAdam's foreach path adds weight decay into p.grad in place.
@@ -364,10 +426,10 @@ def run(name, settings, params0, grads, dtype, shape=None):
             if decay:
                 param.mul_(1 - decay)
             opt.step()
-            if state_bf16:
-                for value in opt.state[param].values():
+            if rounding:
+                for key, value in opt.state[param].items():
                     if isinstance(value, torch.Tensor) and value.shape == param.shape:
-                        value.copy_(bf16(value))
+                        value.copy_(rounding(value, key))
         trajectory.append(param.detach().clone())
     state = opt.state[param]
     tensors = {k: state[k].detach().clone() for k in STATE_KEYS

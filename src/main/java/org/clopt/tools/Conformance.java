@@ -323,6 +323,23 @@ public final class Conformance {
         add(sets, "radam", "state_dtype=bf16");
         add(sets, "asgd", "lr=0.05", "lambd=0.1", "alpha=0.5", "t0=2.5", "state_dtype=bf16");
         add(sets, "rprop", "lr=0.05", "etas=0.3,1.5", "step_sizes=0.01,0.2", "state_dtype=bf16");
+        // int8 state: every algorithm that offers it; min_8bit_size 1000 quantizes the sizes from
+        // 1023 up and leaves 1 and 3 in fp32. Kernels and reference quantize alike (0 ulp).
+        add(sets, "momentum", "lr=0.1", "state_dtype=int8", "min_8bit_size=1000");
+        add(sets, "nesterov", "lr=0.05", "momentum=0.5", "weight_decay=0.01", "maximize=true", "state_dtype=int8",
+                "min_8bit_size=1000");
+        add(sets, "adagrad", "lr=0.1", "initial_accumulator_value=0.3", "state_dtype=int8", "min_8bit_size=1000");
+        add(sets, "rmsprop", "momentum=0.9", "state_dtype=int8", "min_8bit_size=1000");
+        add(sets, "adam", "amsgrad=true", "state_dtype=int8", "min_8bit_size=1000");
+        add(sets, "adam", "lr=0.01", "weight_decay=0.1", "decoupled_weight_decay=true", "state_dtype=int8",
+                "min_8bit_size=1000");
+        add(sets, "adamw", "state_dtype=int8", "min_8bit_size=1000");
+        add(sets, "lion", "lr=0.01", "weight_decay=0.1", "state_dtype=int8", "min_8bit_size=1000");
+        add(sets, "adadelta", "lr=0.5", "weight_decay=0.1", "state_dtype=int8", "min_8bit_size=1000");
+        add(sets, "nadam", "lr=0.01", "weight_decay=0.1", "decoupled_weight_decay=true", "state_dtype=int8",
+                "min_8bit_size=1000");
+        add(sets, "adamax", "state_dtype=int8", "min_8bit_size=1000");
+        add(sets, "radam", "state_dtype=int8", "min_8bit_size=1000");
         add(sets, "adafactor");
         sets.add(new OptionSet("adafactor", Map.of(), Shape.MATRIX));
         sets.add(new OptionSet("adafactor", Map.of(), Shape.CUBE));
