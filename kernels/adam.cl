@@ -15,7 +15,8 @@
  * factor 1 - lr * weight_decay on p instead of the L2 weight decay.
  * State, in this order: exp_avg m, exp_avg_sq v, max_exp_avg_sq vmax (AMSGRAD).
  * Traffic: read p, grad, m, v; write p, m, v: 28 bytes per element (36 with AMSGRAD; 20 and 24
- * with -DCLOPT_STATE_BF16: the state in bf16, common.cl).
+ * with -DCLOPT_STATE_BF16: the state in bf16; 16 and 18 with -DCLOPT_STATE_INT8, plus a block
+ * maximum per 256 elements and array: see common.cl).
  */
 kernel void adam_step(CLOPT_STEP_ARGS,
                       CLOPT_STATE_ARG(exp_avg), CLOPT_STATE_ARG(exp_avg_sq),

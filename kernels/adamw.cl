@@ -12,7 +12,7 @@
  * Build options: -DAMSGRAD keeps max_exp_avg_sq.
  * State, in this order: exp_avg m, exp_avg_sq v, max_exp_avg_sq vmax (AMSGRAD).
  * Traffic: 28 bytes per element (36 with AMSGRAD; 20 and 24 with -DCLOPT_STATE_BF16: the state
- * in bf16, common.cl).
+ * in bf16; 16 and 18 with -DCLOPT_STATE_INT8: see common.cl).
  */
 kernel void adamw_step(CLOPT_STEP_ARGS,
                        CLOPT_STATE_ARG(exp_avg), CLOPT_STATE_ARG(exp_avg_sq),

@@ -8,7 +8,7 @@
  *   p = p - lr * b
  *
  * State: momentum_buffer b. Traffic: read p, grad, b; write p, b: 20 bytes per element (16 with
- * -DCLOPT_STATE_BF16: the state in bf16, common.cl).
+ * -DCLOPT_STATE_BF16: the state in bf16; 14 with -DCLOPT_STATE_INT8: see common.cl).
  */
 kernel void momentum_step(CLOPT_STEP_ARGS,
                           CLOPT_STATE_ARG(momentum_buffer),
