@@ -195,9 +195,12 @@ class ResourceTest {
         for (int i = 0; i < count; i++) {
             try (ParameterSet set = ParameterSet.builder().group(Adam.builder().amsgrad(true).build())
                     .tensor("w", 256, 255).tensor("b", 256).group(Sgd.builder().lr(0.1).build())
-                    .tensor("e", 0).tensor("v", CHURN_SIZE).build(device)) {
+                    .tensor("e", 0).tensor("v", CHURN_SIZE)
+                    .group(Adam.builder().set("state_dtype", "int8").build()).tensor("q", 4097).tensor("s", 5)
+                    .build(device)) {
                 // Every native resource of a set: engines, the clipped kernel variant, the
-                // reduction's tables, the accumulation buffer, the averaged parameters.
+                // reduction's tables, the accumulation buffer, the averaged parameters, int8
+                // state's codes, maxima, tables and maps.
                 set.startAveraging(Averaging.ema(0.9));
                 new org.clopt.schedule.StepLR(set, 1);
                 set.accumulateGradients("b", new float[256]);

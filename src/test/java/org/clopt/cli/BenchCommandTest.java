@@ -125,8 +125,25 @@ class BenchCommandTest {
     }
 
     @Test
+    void stateTypesAreTimedWithTheirOwnBytes() {
+        String[] r = run(0, "bench", "--optimizer", "adam,momentum", "--size", "5000", "--repetitions", "3",
+                "--state-dtype", "fp32,bf16,int8", "--json");
+        java.util.Map<String, String> bytes = new java.util.LinkedHashMap<>();
+        for (String line : r[0].strip().lines().toList()) {
+            JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+            assertTrue(o.get("median_ms").getAsDouble() > 0, line);
+            bytes.put(o.get("optimizer").getAsString() + " " + o.get("state_dtype").getAsString(),
+                    o.get("bytes_per_element").getAsInt() + "/" + o.get("state_bytes_per_element").getAsInt());
+        }
+        assertEquals(java.util.Map.of("adam fp32", "28/8", "adam bf16", "20/4", "adam int8", "16/2",
+                "momentum fp32", "20/4", "momentum bf16", "16/2", "momentum int8", "14/1"), bytes);
+    }
+
+    @Test
     void badInputIsOneLineAndExitTwo() {
         for (String[] args : new String[][] {
+            {"bench", "--state-dtype", "int8", "--optimizer", "asgd"},
+            {"bench", "--state-dtype", "int8", "--set", "state_dtype=bf16"},
             {"bench", "--tensors", "0"},
             {"bench", "--size", "10", "--tensors", "11"},
             {"bench", "--size", "0"},
