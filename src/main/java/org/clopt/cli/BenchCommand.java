@@ -126,6 +126,19 @@ final class BenchCommand implements Callable<Integer> {
             throw new BadInputException("--state-dtype: cannot be combined with --sweep, --precision, "
                     + "--clip-grad-norm, --host-gradients or --set state_dtype");
         }
+        // Each optimizer with each state type, made now: a bad one is refused before any timing.
+        List<List<OptimizerConfig>> variants = new ArrayList<>();
+        for (OptimizerConfig config : stateDtypes.isEmpty() ? List.<OptimizerConfig>of() : configs) {
+            List<OptimizerConfig> of = new ArrayList<>();
+            for (String type : stateDtypes) {
+                try {
+                    of.add(config.with("state_dtype", type.trim()));
+                } catch (IllegalArgumentException e) {
+                    throw new BadInputException("--state-dtype: " + config.algorithm() + ": " + e.getMessage(), e);
+                }
+            }
+            variants.add(of);
+        }
         if (gradScaler && precisionNames.isEmpty()) {
             throw new BadInputException("--grad-scaler: needs --precision");
         }
@@ -147,7 +160,7 @@ final class BenchCommand implements Callable<Integer> {
                 return benchPrecisions(device, configs, precisions, progress, out);
             }
             if (!stateDtypes.isEmpty()) {
-                return benchStateDtypes(device, configs, progress, out);
+                return benchStateDtypes(device, variants, progress, out);
             }
             if (sweep) {
                 return benchSweep(device, configs, range, progress, out);
@@ -462,21 +475,13 @@ final class BenchCommand implements Callable<Integer> {
      * Each optimizer with each state type, timed alternately with each other and the roofline;
      * bytes per element and state bytes counted for the state type.
      */
-    private int benchStateDtypes(Device device, List<OptimizerConfig> configs, ProgressBar progress,
+    private int benchStateDtypes(Device device, List<List<OptimizerConfig>> configs, ProgressBar progress,
                                  PrintWriter out) {
         List<Map<String, Object>> rows = new ArrayList<>();
         List<Double> rooflines = new ArrayList<>();
         warmUp(device, progress, size, repetitions);
-        for (OptimizerConfig config : configs) {
-            Progress.say(progress, config.algorithm());
-            List<OptimizerConfig> variants = new ArrayList<>();
-            for (String type : stateDtypes) {
-                try {
-                    variants.add(config.with("state_dtype", type.trim()));
-                } catch (IllegalArgumentException e) {
-                    throw new BadInputException("--state-dtype: " + e.getMessage(), e);
-                }
-            }
+        for (List<OptimizerConfig> variants : configs) {
+            Progress.say(progress, variants.get(0).algorithm());
             Benchmark.Timing[] t = Benchmark.compareConfigs(device, variants, size, tensors, repetitions);
             double rooflineGbps = t[t.length - 1].gbps(Benchmark.ROOFLINE_BYTES_PER_ELEMENT, size);
             rooflines.add(rooflineGbps);
