@@ -64,6 +64,7 @@ final class ClEngine extends Engine {
     private ChunkTables tables;
     private DeviceBuffer factorBuffer;
     private final long localSize;
+    private final ParameterSet.WorkGroups workGroups;
 
     /**
      * With int8 state: each state array's fp32 values and block maxima (its codes are
@@ -85,10 +86,18 @@ final class ClEngine extends Engine {
 
     ClEngine(Device device, OptimizerConfig layout, Precision precision, int size, int[] stateSizes,
              int[] tensorSizes, boolean onHost) {
+        this(device, layout, precision, size, stateSizes, tensorSizes, onHost, 0);
+    }
+
+    /**
+     * An engine whose step kernel runs work-groups of {@code workGroupSize} (0: the tuned size
+     * for this kernel on this device if {@code clopt tune} measured one, else the rule).
+     */
+    ClEngine(Device device, OptimizerConfig layout, Precision precision, int size, int[] stateSizes,
+             int[] tensorSizes, boolean onHost, long workGroupSize) {
         super(layout, precision, size, stateSizes, tensorSizes);
         this.device = device;
-        this.files = layout.perTensorStep() != null || layout instanceof Adafactor
-                ? List.of("reduce", algorithm) : List.of(algorithm);
+        this.files = files(layout);
         device.ensureOpen();
         int arrays = 2 + stateNames.size() + (precision.masterWeights() ? 1 : 0);
         long total = 0;
@@ -101,9 +110,8 @@ final class ClEngine extends Engine {
                     + device.info().qualifiedName() + " has " + Device.mib(device.info().globalMemoryBytes())
                     + " of global memory", CL_MEM_OBJECT_ALLOCATION_FAILURE, null);
         }
-        // The system property clopt.int8WorkGroups runs a CPU the GPUs' way, for tests of it.
-        int8Serial = int8 != null && device.info().type().equals("CPU") && !Boolean.getBoolean("clopt.int8WorkGroups");
-        options = layout.buildOptions() + precision.buildOptions() + (int8Serial ? " -DCLOPT_INT8_SERIAL -DCLOPT_ROWS_PER_ITEM=" + SERIAL_ROWS : "");
+        int8Serial = int8 != null && serialInt8(device, layout);
+        options = baseOptions(device, layout, precision);
         ByteBuffer host = null;
         if (!onHost) {
             noView = "the set was built without Builder.hostGradients(true)";
@@ -143,7 +151,8 @@ final class ClEngine extends Engine {
             }
             // Lazy allocators surface an out-of-memory here, at creation, not in a step.
             device.finish();
-            localSize = passes != null ? passes[ADAFACTOR_APPLY].localSize() : LaunchShape.localSizeFor(device.info(), k);
+            localSize = passes != null ? passes[ADAFACTOR_APPLY].localSize() : stepLocalSize(k, workGroupSize);
+            workGroups = describe(k, localSize, workGroupSize);
         } catch (RuntimeException e) {
             releaseKernels();
             if (adafactor != null) {
@@ -220,9 +229,64 @@ final class ClEngine extends Engine {
         }
     }
 
+    /** The kernel files of a configuration's program: its algorithm's, after reduce.cl's for per-tensor norms. */
+    static List<String> files(OptimizerConfig layout) {
+        return layout.perTensorStep() != null || layout instanceof Adafactor
+                ? List.of("reduce", layout.algorithm()) : List.of(layout.algorithm());
+    }
+
+    /** The build options of a configuration's step kernel in this precision on this device (no variant). */
+    static String baseOptions(Device device, OptimizerConfig layout, Precision precision) {
+        boolean serial = layout.int8State() && !layout.stateNames().isEmpty() && serialInt8(device, layout);
+        return layout.buildOptions() + precision.buildOptions()
+                + (serial ? " -DCLOPT_INT8_SERIAL -DCLOPT_ROWS_PER_ITEM=" + SERIAL_ROWS : "");
+    }
+
+    /**
+     * Whether int8 state runs a block per work-item here: on CPUs. The system property
+     * clopt.int8WorkGroups runs a CPU the GPUs' way, for tests of it.
+     */
+    private static boolean serialInt8(Device device, OptimizerConfig layout) {
+        return device.info().type().equals("CPU") && !Boolean.getBoolean("clopt.int8WorkGroups");
+    }
+
     /** Bytes of {@code count} elements of array {@code array}. */
     private long bytes(int array, long count) {
         return dtype(array).bytes() * count;
+    }
+
+    /**
+     * The step kernel's work-group size: as asked, else the tuned one, else the rule; never
+     * more than the kernel allows.
+     */
+    private long stepLocalSize(cl_kernel k, long asked) {
+        long max = LaunchShape.maxLocalSize(k);
+        if (asked > 0) {
+            if (asked > max) {
+                throw new IllegalArgumentException("work-group size " + asked + " exceeds the " + max + " that "
+                        + algorithm + "_step allows on " + device.info().qualifiedName());
+            }
+            return asked;
+        }
+        java.util.OptionalLong tuned = LaunchTuning.tuned(LaunchTuning.key(device, files, options));
+        return tuned.isPresent() && tuned.getAsLong() <= max ? tuned.getAsLong()
+                : LaunchShape.localSizeFor(device.info(), k);
+    }
+
+    /** What {@link #workGroups()} reports for kernel {@code k} running work-groups of {@code size}. */
+    private ParameterSet.WorkGroups describe(cl_kernel k, long size, long asked) {
+        if (k == null || int8 != null) {
+            return new ParameterSet.WorkGroups(0, 0, 0, false);
+        }
+        long max = LaunchShape.maxLocalSize(k);
+        java.util.OptionalLong tuned = LaunchTuning.tuned(LaunchTuning.key(device, files, options));
+        boolean fromCache = asked == 0 && tuned.isPresent() && tuned.getAsLong() <= max;
+        return new ParameterSet.WorkGroups(size, LaunchShape.localSizeFor(device.info(), k), max, fromCache);
+    }
+
+    /** The step kernel's work-group sizes: in force, rule, limit, and whether tuned. */
+    ParameterSet.WorkGroups workGroups() {
+        return workGroups;
     }
 
     /** The arguments before the state arrays: p, grad, grad_scale, working, unscale, rounding_key. */

@@ -314,6 +314,30 @@ public final class Device implements AutoCloseable {
         }
     }
 
+    /** CL_DRIVER_VERSION of this device. */
+    String driverVersion() {
+        ensureOpen();
+        long[] size = new long[1];
+        clGetDeviceInfo(id, CL_DRIVER_VERSION, 0, null, size);
+        byte[] bytes = new byte[(int) size[0]];
+        clGetDeviceInfo(id, CL_DRIVER_VERSION, bytes.length, Pointer.to(bytes), null);
+        return new String(bytes, StandardCharsets.UTF_8).replace("\0", "").trim();
+    }
+
+    /** A SHA-256 of the source a program of these files is built from (common.cl, then the files). */
+    static String sourceDigest(List<String> files) {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            sha.update(resource("common.cl").getBytes(StandardCharsets.UTF_8));
+            for (String file : files) {
+                sha.update(resource(file + ".cl").getBytes(StandardCharsets.UTF_8));
+            }
+            return java.util.HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static String resource(String name) {
         try (InputStream in = Device.class.getResourceAsStream(KERNEL_PATH + name)) {
             if (in == null) {

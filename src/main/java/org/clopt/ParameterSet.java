@@ -144,23 +144,26 @@ public final class ParameterSet implements AutoCloseable {
     /** Makes a group's engine; tests substitute one that fails on demand. */
     interface EngineFactory {
         Engine create(Device device, OptimizerConfig layout, Precision precision, int size, int[] stateSizes,
-                      int[] tensorSizes, boolean hostGradients);
+                      int[] tensorSizes, boolean hostGradients, long workGroupSize);
     }
 
     /** The engines every set uses: OpenCL with a device, the CPU reference without. */
     static final EngineFactory DEFAULT_ENGINES = (device, layout, precision, size, stateSizes, tensorSizes,
-                                                  hostGradients) ->
+                                                  hostGradients, workGroupSize) ->
             device == null ? new ReferenceEngine(layout, precision, size, stateSizes, tensorSizes)
-            : new ClEngine(device, layout, precision, size, stateSizes, tensorSizes, hostGradients);
+            : new ClEngine(device, layout, precision, size, stateSizes, tensorSizes, hostGradients, workGroupSize);
 
     private final EngineFactory engineFactory;
     /** Whether groups keep their gradients where {@link #gradientBuffer} can hand them out. */
     private final boolean hostGradients;
+    /** The step kernels' work-group size asked for, or 0: tuned, else the rule. */
+    private final long workGroupSize;
     /** Clipping, accumulation and averaging on the groups' arrays. */
     private final SetKernels kernels;
 
-    private ParameterSet(Device device, EngineFactory engineFactory, boolean hostGradients) {
+    private ParameterSet(Device device, EngineFactory engineFactory, boolean hostGradients, long workGroupSize) {
         this.hostGradients = hostGradients;
+        this.workGroupSize = workGroupSize;
         this.device = device;
         this.engineFactory = engineFactory;
         this.kernels = SetKernels.of(device);
@@ -286,6 +289,30 @@ public final class ParameterSet implements AutoCloseable {
     }
 
     /**
+     * The work-group sizes of a group's step kernel on the device.
+     *
+     * @param size the size it runs with
+     * @param rule the size of the rule (4096 on CPUs, 256 elsewhere, within the kernel's limit)
+     * @param max the most the kernel allows on this device
+     * @param tuned whether {@code size} is the one {@code clopt tune} measured ({@link LaunchTuning})
+     */
+    public record WorkGroups(long size, long rule, long max, boolean tuned) {
+    }
+
+    /**
+     * The work-group sizes of group {@code group}'s step kernel: all 0 on the CPU reference and
+     * for the algorithms of several passes of their own shapes (lamb, adafactor) or int8 state.
+     *
+     * @param group the group's index
+     * @return its sizes
+     */
+    public synchronized WorkGroups workGroups(int group) {
+        ensureOpen();
+        Objects.checkIndex(group, engines.size());
+        return engines.get(group) instanceof ClEngine c ? c.workGroups() : new WorkGroups(0, 0, 0, false);
+    }
+
+    /**
      * Adds a parameter group with its tensors to a live set, as PyTorch's
      * {@code add_param_group}: its buffers are allocated now, its tensors come after every
      * existing one (so existing tensors keep their indices) and start at step 0.
@@ -348,7 +375,7 @@ public final class ParameterSet implements AutoCloseable {
         int[] stateSizes = Arrays.stream(stateEnds).mapToInt(e -> (int) e).toArray();
         int[] tensorSizes = added.stream().mapToInt(t -> t.size).toArray();
         Engine engine = engineFactory.create(device, config, precision, (int) offset, stateSizes, tensorSizes,
-                hostGradients);
+                hostGradients, workGroupSize);
         if (averaging != null) {
             try {
                 engine.allocateAveraged();
@@ -1571,6 +1598,7 @@ public final class ParameterSet implements AutoCloseable {
 
         private EngineFactory engineFactory = DEFAULT_ENGINES;
         private boolean hostGradients;
+        private long workGroupSize;
 
         private Builder(StateDict initial) {
             this.initial = initial;
@@ -1588,6 +1616,26 @@ public final class ParameterSet implements AutoCloseable {
          */
         public Builder hostGradients(boolean value) {
             this.hostGradients = value;
+            return this;
+        }
+
+        /**
+         * The work-group size of every group's step kernel (default 0: the size {@code clopt tune}
+         * measured for the kernel on this device, else the rule of 4096 on CPUs and 256
+         * elsewhere). For tuning and experiments; results do not depend on it. Kernels of
+         * several passes (lamb, adafactor) and int8 state keep their own shapes.
+         *
+         * @param size the work-group size, at least 1 and at most what the kernel allows
+         *     (checked when a group is made), or 0
+         * @return this builder
+         * @throws IllegalArgumentException for a negative size
+         */
+        public Builder workGroupSize(long size) {
+            if (size < 0) {
+                throw new IllegalArgumentException("invalid work-group size: " + size + " (must be >= 1, or 0 for the "
+                        + "tuned or default size)");
+            }
+            this.workGroupSize = size;
             return this;
         }
 
@@ -1678,7 +1726,7 @@ public final class ParameterSet implements AutoCloseable {
             if (configs.isEmpty()) {
                 throw new IllegalStateException("a parameter set needs at least one group");
             }
-            ParameterSet set = new ParameterSet(onDevice ? device : null, engineFactory, hostGradients);
+            ParameterSet set = new ParameterSet(onDevice ? device : null, engineFactory, hostGradients, workGroupSize);
             try {
                 for (int g = 0; g < configs.size(); g++) {
                     set.addGroup(configs.get(g), precisions.get(g), tensors.get(g).toArray(TensorSpec[]::new));

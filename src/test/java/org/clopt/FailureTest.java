@@ -51,7 +51,7 @@ class FailureTest {
     private ParameterSet set() {
         return ParameterSet.builder().group(Adam.builder().build()).tensor("a", 5)
                 .group(Adam.builder().lr(0.01).build()).tensor("b", 7)
-                .engines((device, layout, precision, size, stateSizes, tensorSizes, host) -> size == 7
+                .engines((device, layout, precision, size, stateSizes, tensorSizes, host, wgs) -> size == 7
                         ? (second = new Failing(layout, size, stateSizes))
                         : new ReferenceEngine(layout, precision, size, stateSizes))
                 .buildReference();

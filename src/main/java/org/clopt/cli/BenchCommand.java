@@ -12,6 +12,7 @@ import me.tongfei.progressbar.ProgressBar;
 import org.clopt.Algorithms;
 import org.clopt.Device;
 import org.clopt.OptimizerConfig;
+import org.clopt.ParameterSet;
 import org.clopt.Precision;
 import org.clopt.tools.Benchmark;
 import picocli.CommandLine.Command;
@@ -208,6 +209,9 @@ final class BenchCommand implements Callable<Integer> {
                 row.put("melems_per_s", round(size / (t.medianMs() * 1e3)));
                 row.put("reference_median_ms", round(referenceMs));
                 row.put("speedup_over_reference", round(referenceMs / t.medianMs()));
+                ParameterSet.WorkGroups wg = workGroups(device, config);
+                row.put("work_group_size", wg.size());
+                row.put("launch", wg.size() == 0 ? "own" : wg.tuned() ? "tuned" : "rule");
                 if (clipped != null) {
                     // Clipping adds one read of the gradients (4 bytes per element) to the step.
                     double normGbps = clipped.norm().gbps(4, size);
@@ -544,6 +548,13 @@ final class BenchCommand implements Callable<Integer> {
         return configs;
     }
 
+    /** The work-group sizes a set of this configuration steps with on this device. */
+    private static ParameterSet.WorkGroups workGroups(Device device, OptimizerConfig config) {
+        try (ParameterSet set = ParameterSet.builder().group(config).tensor("w", 1).build(device)) {
+            return set.workGroups(0);
+        }
+    }
+
     private void print(PrintWriter out, Device device, List<Double> rooflines,
                        List<Map<String, Object>> rows) {
         if (json) {
@@ -554,14 +565,15 @@ final class BenchCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "device: %s%nroofline y += a*x at N = %d: %.1f to %.1f GB/s over "
                 + "the run, timed alternately with each optimizer's steps%n%n", device, size, sorted[0],
                 sorted[sorted.length - 1]);
-        out.printf(Locale.ROOT, "%-10s %10s %9s %9s %9s %9s %9s %9s %9s %8s%n", "optimizer", "N",
-                "ms/step", "wall ms", "GB/s", "roofline", "% roof", "Melem/s", "ref ms", "speed-up");
+        out.printf(Locale.ROOT, "%-10s %10s %9s %9s %9s %9s %9s %9s %9s %8s %11s%n", "optimizer", "N",
+                "ms/step", "wall ms", "GB/s", "roofline", "% roof", "Melem/s", "ref ms", "speed-up", "work-group");
         for (Map<String, Object> r : rows) {
-            out.printf(Locale.ROOT, "%-10s %10d %9.3f %9.3f %9.1f %9.1f %8.0f%% %9.0f %9.1f %7.1fx%n",
+            out.printf(Locale.ROOT, "%-10s %10d %9.3f %9.3f %9.1f %9.1f %8.0f%% %9.0f %9.1f %7.1fx %11s%n",
                     r.get("optimizer"), r.get("n"), r.get("median_ms"), r.get("wall_ms_per_step"),
                     r.get("gbps"), r.get("roofline_gbps"), 100 * (double) r.get("roofline_fraction"),
                     r.get("melems_per_s"), r.get("reference_median_ms"),
-                    r.get("speedup_over_reference"));
+                    r.get("speedup_over_reference"), "own".equals(r.get("launch")) ? "own"
+                            : r.get("work_group_size") + " " + r.get("launch"));
         }
         if (clip.enabled()) {
             out.printf(Locale.ROOT, "%nclip_grad_norm_(max_norm=%s, norm_type=%s), timed alternately with the "

@@ -25,7 +25,8 @@ import picocli.CommandLine;
  */
 @Command(name = "clopt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Neural-network optimizers as OpenCL kernels.",
-        subcommands = {TrainCommand.class, ReplayCommand.class, BenchCommand.class, VerifyCommand.class, DevicesCommand.class,
+        subcommands = {TrainCommand.class, ReplayCommand.class, BenchCommand.class, TuneCommand.class, VerifyCommand.class,
+            DevicesCommand.class,
             OptimizersCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Environment:",

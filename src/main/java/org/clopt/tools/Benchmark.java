@@ -206,6 +206,24 @@ public final class Benchmark {
     }
 
     /**
+     * Times steps of {@code config} with each work-group size (0: the tuned size or the rule) on
+     * a set of its own, alternately with each other and the roofline, round by round.
+     *
+     * @return one timing per size, then the roofline's
+     */
+    public static Timing[] compareWorkGroupSizes(Device device, OptimizerConfig config, int n, long[] sizes,
+                                                 int repetitions) {
+        try (Closer sets = new Closer()) {
+            Runnable[] steps = new Runnable[sizes.length + 1];
+            for (int k = 0; k < sizes.length; k++) {
+                steps[k] = sets.add(randomSet(device, config, Precision.FP32, n, 1, false, sizes[k]))::step;
+            }
+            steps[sizes.length] = sets.add(new Roofline(device, n));
+            return time(device, repetitions, steps);
+        }
+    }
+
+    /**
      * Times steps of each configuration (the same algorithm with other state types, say) on its
      * own set of {@code n} elements in {@code tensors} tensors, alternately with each other and
      * the roofline, round by round.
@@ -334,10 +352,16 @@ public final class Benchmark {
 
     private static ParameterSet randomSet(Device device, OptimizerConfig config, Precision precision, int n,
                                           int tensors, boolean hostGradients) {
+        return randomSet(device, config, precision, n, tensors, hostGradients, 0);
+    }
+
+    static ParameterSet randomSet(Device device, OptimizerConfig config, Precision precision, int n,
+                                  int tensors, boolean hostGradients, long workGroupSize) {
         if (tensors < 1 || tensors > Math.max(1, n)) {
             throw new IllegalArgumentException("invalid tensors: " + tensors + " (must be in [1, " + n + "])");
         }
-        ParameterSet.Builder builder = ParameterSet.builder().hostGradients(hostGradients).group(config, precision);
+        ParameterSet.Builder builder = ParameterSet.builder().hostGradients(hostGradients)
+                .workGroupSize(workGroupSize).group(config, precision);
         for (int k = 0; k < tensors; k++) {
             int size = k < tensors - 1 ? n / tensors : n - (tensors - 1) * (n / tensors);
             builder.tensor("t" + k, shape(config, size));

@@ -27,7 +27,8 @@ class DevicesAndVerifyCommandTest {
         List<String> devices = lines.stream().filter(l -> l.matches("[* ] +\\d+:\\d+ .*")).toList();
         assertFalse(devices.isEmpty(), r.out());
         assertEquals(1, devices.stream().filter(l -> l.startsWith("*")).count(), r.out());
-        assertTrue(lines.get(lines.size() - 1).startsWith("* used by default"), r.out());
+        assertTrue(lines.get(lines.size() - 2).startsWith("* used by default"), r.out());
+        assertTrue(lines.get(lines.size() - 1).startsWith("work-group sizes on the default device: "), r.out());
     }
 
     @Test
