@@ -29,10 +29,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "tune", mixinStandardHelpOptions = true,
         description = {"Times each chosen optimizer's step on the OpenCL device with every work-group "
             + "size from 32 to the kernel's limit (powers of two, up to 4096) and the rule's (4096 on "
-            + "CPUs, 256 elsewhere), alternately round by round. A size is a candidate only if its "
+            + "CPUs, 256 elsewhere), alternately round by round, at each of --sizes. A size is a candidate only if its "
             + "steps give the CPU reference's results (bit for bit on a device with correctly rounded "
-            + "divide and sqrt). The fastest wins if it beats the rule by 3% or more, else the rule "
-            + "stays; the choice is written to the cache (" + "$XDG_CACHE_HOME/clopt/launch.json, else "
+            + "divide and sqrt). The size whose worst speed-up over the rule across the sizes is "
+            + "largest wins if that is 3% or more, else the rule stays; the choice is written to the cache (" + "$XDG_CACHE_HOME/clopt/launch.json, else "
             + "~/.cache/clopt/launch.json), which every later set on this device, driver and kernel "
             + "source uses; bench shows it.",
             "Tunes PyTorch's defaults of each algorithm (lamb's first pass; adafactor's passes keep "
@@ -49,9 +49,10 @@ final class TuneCommand implements Callable<Integer> {
             description = "One or more, comma-separated, of the element-wise optimizers; or all (default).")
     String optimizer;
 
-    @Option(names = "--size", paramLabel = "N", defaultValue = "4194304",
-            description = "Elements per timed step (default ${DEFAULT-VALUE}, 2^22).")
-    int size;
+    @Option(names = "--sizes", paramLabel = "N", split = ",", defaultValue = "65536,16777216",
+            description = "Elements per timed step, each size timed apart (default ${DEFAULT-VALUE}: "
+                + "2^16 and 2^24). A size replaces the rule only if it is faster at every one.")
+    List<Integer> sizes;
 
     @Option(names = "--repetitions", paramLabel = "R", defaultValue = "20",
             description = "Timed rounds of every size (default ${DEFAULT-VALUE}).")
@@ -65,8 +66,10 @@ final class TuneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (size < 1) {
-            throw new BadInputException("--size " + size + ": must be at least 1");
+        for (int n : sizes) {
+            if (n < 1) {
+                throw new BadInputException("--sizes " + n + ": every size must be at least 1");
+            }
         }
         if (repetitions < 3) {
             throw new BadInputException("--repetitions " + repetitions + ": must be >= 3");
@@ -80,30 +83,37 @@ final class TuneCommand implements Callable<Integer> {
                 Progress.say(progress, config.algorithm());
                 long rule = ruleSize(device, config);
                 long[] candidates = candidates(device, config, rule);
-                Benchmark.Timing[] t = Benchmark.compareWorkGroupSizes(device, config, size, candidates, repetitions);
                 int ruleAt = Arrays.binarySearch(candidates, rule);
+                // Each candidate's worst speed-up over the rule across the sizes.
+                double[] worst = new double[candidates.length];
+                Arrays.fill(worst, Double.POSITIVE_INFINITY);
+                Map<String, Map<String, Double>> bySize = new LinkedHashMap<>();
+                for (int n : sizes) {
+                    Benchmark.Timing[] t = Benchmark.compareWorkGroupSizes(device, config, n, candidates, repetitions);
+                    Map<String, Double> medians = new LinkedHashMap<>();
+                    for (int k = 0; k < candidates.length; k++) {
+                        medians.put(Long.toString(candidates[k]), t[k].medianMs());
+                        worst[k] = Math.min(worst[k], t[ruleAt].medianMs() / t[k].medianMs());
+                    }
+                    bySize.put(Integer.toString(n), medians);
+                }
                 int best = ruleAt;
                 for (int k = 0; k < candidates.length; k++) {
-                    if (t[k].medianMs() < t[best].medianMs()) {
+                    if (worst[k] > worst[best]) {
                         best = k;
                     }
                 }
-                long chosen = t[best].medianMs() <= MARGIN * t[ruleAt].medianMs() ? candidates[best] : rule;
+                long chosen = worst[best] >= 1 / MARGIN ? candidates[best] : rule;
                 LaunchTuning.store(device, config, Precision.FP32, chosen);
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("optimizer", config.algorithm());
-                row.put("n", size);
+                row.put("sizes", sizes);
                 row.put("device", device.toString());
                 row.put("rule", rule);
-                row.put("rule_median_ms", t[ruleAt].medianMs());
-                row.put("fastest", candidates[best]);
-                row.put("fastest_median_ms", t[best].medianMs());
+                row.put("best", candidates[best]);
+                row.put("best_worst_speedup", worst[best]);
                 row.put("chosen", chosen);
-                Map<String, Double> all = new LinkedHashMap<>();
-                for (int k = 0; k < candidates.length; k++) {
-                    all.put(Long.toString(candidates[k]), t[k].medianMs());
-                }
-                row.put("median_ms_by_size", all);
+                row.put("median_ms_by_size", bySize);
                 rows.add(row);
                 progress.step();
             }
@@ -116,13 +126,11 @@ final class TuneCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
-        out.printf(Locale.ROOT, "%-10s %6s %9s %8s %9s %7s %7s%n", "optimizer", "rule", "rule ms", "fastest",
-                "ms", "chosen", "gain");
+        out.printf(Locale.ROOT, "%-10s %6s %6s %22s %7s%n", "optimizer", "rule", "best", "worst speed-up over rule",
+                "chosen");
         for (Map<String, Object> r : rows) {
-            double gain = (double) r.get("rule_median_ms") / (double) r.get("fastest_median_ms");
-            out.printf(Locale.ROOT, "%-10s %6d %9.3f %8d %9.3f %7d %6.2fx%n", r.get("optimizer"), r.get("rule"),
-                    r.get("rule_median_ms"), r.get("fastest"), r.get("fastest_median_ms"), r.get("chosen"),
-                    (long) r.get("chosen") == (long) r.get("rule") ? 1.0 : gain);
+            out.printf(Locale.ROOT, "%-10s %6d %6d %21.2fx %7d%n", r.get("optimizer"), r.get("rule"), r.get("best"),
+                    r.get("best_worst_speedup"), r.get("chosen"));
         }
         out.printf(Locale.ROOT, "%nwrote %s%n", LaunchTuning.cacheFile());
         out.flush();
