@@ -273,11 +273,20 @@ inline uchar clopt_quantize(global const float* map, global const uchar* buckets
     const float t = isnan(t0) ? 0.0f : t0;
     const uint u = as_uint(t);
     const uint b = (clamp(u & 0x7FFFFFFFu, 0x33800000u, 0x3F800000u) - 0x33800000u) >> 16;
-    uint lo = buckets[(b << 1) | (u >> 31)];
-    const uint next = min(lo + 1u, 255u);
-    lo = map[next] <= t ? next : lo;
-    const uint hi = min(lo + 1u, 255u);
-    return (uchar) (map[hi] - t < t - map[lo] ? hi : lo);
+    const uint c = buckets[(b << 1) | (u >> 31)];
+    // The three codes from c: one step up if the next is still at or below t, then the nearer
+    // of that code and the one after it.
+    const uint c1 = min(c + 1u, 255u);
+    const uint c2 = min(c + 2u, 255u);
+    const float m0 = map[c];
+    const float m1 = map[c1];
+    const float m2 = map[c2];
+    const bool up = m1 <= t;
+    const uint lo = up ? c1 : c;
+    const uint hi = up ? c2 : c1;
+    const float below = up ? m1 : m0;
+    const float above = up ? m2 : m1;
+    return (uchar) (above - t < t - below ? hi : lo);
 }
 
 #define CLOPT_STATE_IN(a)                                                                        \

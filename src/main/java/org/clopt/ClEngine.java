@@ -268,10 +268,13 @@ final class ClEngine extends Engine {
             }
             return asked;
         }
-        java.util.OptionalLong tuned = LaunchTuning.tuned(LaunchTuning.key(device, files, options));
+        tuned = LaunchTuning.tuned(device, files, options);
         return tuned.isPresent() && tuned.getAsLong() <= max ? tuned.getAsLong()
                 : LaunchShape.localSizeFor(device.info(), k);
     }
+
+    /** The cache's size for the step kernel, as {@link #stepLocalSize} found it (empty: none, or asked). */
+    private java.util.OptionalLong tuned = java.util.OptionalLong.empty();
 
     /** What {@link #workGroups()} reports for kernel {@code k} running work-groups of {@code size}. */
     private ParameterSet.WorkGroups describe(cl_kernel k, long size, long asked) {
@@ -279,7 +282,6 @@ final class ClEngine extends Engine {
             return new ParameterSet.WorkGroups(0, 0, 0, false);
         }
         long max = LaunchShape.maxLocalSize(k);
-        java.util.OptionalLong tuned = LaunchTuning.tuned(LaunchTuning.key(device, files, options));
         boolean fromCache = asked == 0 && tuned.isPresent() && tuned.getAsLong() <= max;
         return new ParameterSet.WorkGroups(size, LaunchShape.localSizeFor(device.info(), k), max, fromCache);
     }

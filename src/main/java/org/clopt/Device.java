@@ -314,28 +314,39 @@ public final class Device implements AutoCloseable {
         }
     }
 
-    /** CL_DRIVER_VERSION of this device. */
-    String driverVersion() {
+    /** CL_DRIVER_VERSION of this device, asked once. */
+    private String driverVersion;
+
+    synchronized String driverVersion() {
+        if (driverVersion != null) {
+            return driverVersion;
+        }
         ensureOpen();
         long[] size = new long[1];
         clGetDeviceInfo(id, CL_DRIVER_VERSION, 0, null, size);
         byte[] bytes = new byte[(int) size[0]];
         clGetDeviceInfo(id, CL_DRIVER_VERSION, bytes.length, Pointer.to(bytes), null);
-        return new String(bytes, StandardCharsets.UTF_8).replace("\0", "").trim();
+        driverVersion = new String(bytes, StandardCharsets.UTF_8).replace("\0", "").trim();
+        return driverVersion;
     }
 
-    /** A SHA-256 of the source a program of these files is built from (common.cl, then the files). */
+    /** {@link #sourceDigest} of each list of files, computed once: the sources are in the jar. */
+    private static final java.util.Map<List<String>, String> DIGESTS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A digest (CRC-32 and length) of the source a program of these files is built from (common.cl, then the files). */
     static String sourceDigest(List<String> files) {
-        try {
-            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-            sha.update(resource("common.cl").getBytes(StandardCharsets.UTF_8));
-            for (String file : files) {
-                sha.update(resource(file + ".cl").getBytes(StandardCharsets.UTF_8));
-            }
-            return java.util.HexFormat.of().formatHex(sha.digest()).substring(0, 16);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        return DIGESTS.computeIfAbsent(List.copyOf(files), Device::digest);
+    }
+
+    private static String digest(List<String> files) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        long length = 0;
+        for (String file : java.util.stream.Stream.concat(java.util.stream.Stream.of("common"), files.stream()).toList()) {
+            byte[] bytes = resource(file + ".cl").getBytes(StandardCharsets.UTF_8);
+            crc.update(bytes);
+            length += bytes.length;
         }
+        return String.format(java.util.Locale.ROOT, "%08x%08x", crc.getValue(), length);
     }
 
     private static String resource(String name) {

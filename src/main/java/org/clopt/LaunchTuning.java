@@ -56,13 +56,19 @@ public final class LaunchTuning {
     static String key(Device device, java.util.List<String> files, String options) {
         DeviceInfo info = device.info();
         return info.qualifiedName() + " | " + info.version() + " | driver " + device.driverVersion() + " | "
-                + String.join("+", files) + " " + options.trim() + " | " + device.sourceDigest(files);
+                + String.join("+", files) + " " + options.trim() + " | " + Device.sourceDigest(files);
     }
 
     /** The tuned work-group size under {@code key}, if the cache has one. */
     static synchronized OptionalLong tuned(String key) {
         Long size = entries().get(key);
         return size == null ? OptionalLong.empty() : OptionalLong.of(size);
+    }
+
+    /** The tuned work-group size of a program of these files and options, if the cache has one. */
+    static synchronized OptionalLong tuned(Device device, java.util.List<String> files, String options) {
+        // Without a cache (the usual case) no key is made.
+        return entries().isEmpty() ? OptionalLong.empty() : tuned(key(device, files, options));
     }
 
     /**
@@ -75,7 +81,7 @@ public final class LaunchTuning {
      * @return the tuned size, or empty where the rule applies
      */
     public static OptionalLong tuned(Device device, OptimizerConfig config, Precision precision) {
-        return tuned(key(device, ClEngine.files(config), ClEngine.baseOptions(device, config, precision)));
+        return tuned(device, ClEngine.files(config), ClEngine.baseOptions(device, config, precision));
     }
 
     /**
