@@ -52,6 +52,8 @@ final class ClEngine extends Engine {
     private final float[] unscaleSet = {1f, 1f, 1f, 1f};
     private final int[] keySet = new int[4];
     private final float[][] scalarsSet = new float[4][];
+    /** With int8 state, the table rows each variant was last launched over (first, end). */
+    private final int[][] rowsSet = new int[4][];
     /** The algorithm's build options and the precision's. */
     private final String options;
     /** The kernel files of the program: the algorithm's, after reduce.cl's for per-tensor norms. */
@@ -110,7 +112,7 @@ final class ClEngine extends Engine {
                     + device.info().qualifiedName() + " has " + Device.mib(device.info().globalMemoryBytes())
                     + " of global memory", CL_MEM_OBJECT_ALLOCATION_FAILURE, null);
         }
-        int8Serial = int8 != null && serialInt8(device, layout);
+        int8Serial = int8 != null && serialInt8(device);
         options = baseOptions(device, layout, precision);
         ByteBuffer host = null;
         if (!onHost) {
@@ -237,7 +239,7 @@ final class ClEngine extends Engine {
 
     /** The build options of a configuration's step kernel in this precision on this device (no variant). */
     static String baseOptions(Device device, OptimizerConfig layout, Precision precision) {
-        boolean serial = layout.int8State() && !layout.stateNames().isEmpty() && serialInt8(device, layout);
+        boolean serial = layout.quantizesState() && serialInt8(device);
         return layout.buildOptions() + precision.buildOptions()
                 + (serial ? " -DCLOPT_INT8_SERIAL -DCLOPT_ROWS_PER_ITEM=" + SERIAL_ROWS : "");
     }
@@ -246,7 +248,7 @@ final class ClEngine extends Engine {
      * Whether int8 state runs a block per work-item here: on CPUs. The system property
      * clopt.int8WorkGroups runs a CPU the GPUs' way, for tests of it.
      */
-    private static boolean serialInt8(Device device, OptimizerConfig layout) {
+    private static boolean serialInt8(Device device) {
         return device.info().type().equals("CPU") && !Boolean.getBoolean("clopt.int8WorkGroups");
     }
 
@@ -433,8 +435,11 @@ final class ClEngine extends Engine {
                 int[] blocks = int8.blocks(from, to);
                 long rows = blocks[1] - blocks[0];
                 if (rows > 0) {
-                    clSetKernelArg(k, LEADING + 3, Sizeof.cl_uint, Pointer.to(new int[] {blocks[0]}));
-                    clSetKernelArg(k, LEADING + 4, Sizeof.cl_uint, Pointer.to(new int[] {blocks[1]}));
+                    if (!Arrays.equals(rowsSet[v], blocks)) {
+                        clSetKernelArg(k, LEADING + 3, Sizeof.cl_uint, Pointer.to(new int[] {blocks[0]}));
+                        clSetKernelArg(k, LEADING + 4, Sizeof.cl_uint, Pointer.to(new int[] {blocks[1]}));
+                        rowsSet[v] = blocks;
+                    }
                     // Serial: each work-item steps SERIAL_ROWS rows from blocks[0] + id * SERIAL_ROWS.
                     // Else a work-group per row: row blocks[0] + get_global_id(0) / CLOPT_BLOCK.
                     long items = int8Serial ? (rows + SERIAL_ROWS - 1) / SERIAL_ROWS : rows * Int8State.BLOCK;

@@ -59,8 +59,7 @@ abstract class Engine implements AutoCloseable {
             throw new IllegalArgumentException(stateSizes.length + " state sizes for " + stateNames);
         }
         this.stateSizes = stateSizes.clone();
-        this.int8 = layout.int8State() && !stateNames.isEmpty()
-                ? new Int8State.Layout(tensorSizes, layout.min8bitSize()) : null;
+        this.int8 = layout.quantizesState() ? new Int8State.Layout(tensorSizes, layout.min8bitSize()) : null;
         this.maps = new float[stateNames.size()][];
         for (int k = 0; k < maps.length; k++) {
             maps[k] = Int8State.map(OptimizerConfig.nonNegativeState(stateNames.get(k)));

@@ -32,9 +32,8 @@ final class Int8State {
     static final float[] SIGNED = dynamicMap(true);
     /** The unsigned dynamic code map, ascending: 0, 254 values in (0, 1), then 1. */
     static final float[] UNSIGNED = dynamicMap(false);
-    /** The code of 0 in each map: what a block of zeros stores. */
+    /** The code of 0 in the signed map (the unsigned map's is 0): what a block of zeros stores. */
     static final int SIGNED_ZERO = Arrays.binarySearch(SIGNED, 0f);
-    static final int UNSIGNED_ZERO = 0;
 
     /**
      * Buckets of the search for a code (see {@link #code}): |t| below 2^-24, then 2^-24 to 1 in

@@ -237,6 +237,11 @@ public abstract class OptimizerConfig {
         return v == null ? Int8State.MIN_8BIT_SIZE : ((Double) v).intValue();
     }
 
+    /** Whether the step kernels keep int8 state: int8 asked for, and state to keep (not plain SGD). */
+    final boolean quantizesState() {
+        return int8State() && !stateNames().isEmpty();
+    }
+
     /**
      * The state arrays that are never negative, which int8 state quantizes with the unsigned
      * code map: PyTorch's names for second moments, sums of squares and infinity norms mean
@@ -315,7 +320,7 @@ public abstract class OptimizerConfig {
      */
     String buildOptions() {
         return define(flag("maximize"), "MAXIMIZE") + define(stateDtype() == Dtype.BF16, "CLOPT_STATE_BF16")
-                + (int8State() && !stateNames().isEmpty() ? " -DCLOPT_STATE_INT8 -DCLOPT_BLOCK=" + Int8State.BLOCK + " -DCLOPT_BUCKETS="
+                + (quantizesState() ? " -DCLOPT_STATE_INT8 -DCLOPT_BLOCK=" + Int8State.BLOCK + " -DCLOPT_BUCKETS="
                         + Int8State.BUCKETS : "");
     }
 

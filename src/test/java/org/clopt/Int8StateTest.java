@@ -200,18 +200,7 @@ class Int8StateTest extends OnDevice {
         for (OptimizerConfig config : CONFIGS) {
             try (ParameterSet kernel = stepped(device, config, 4, 11);
                  ParameterSet reference = stepped(null, config, 4, 11)) {
-                for (String name : kernel.names()) {
-                    float[] a = new float[kernel.size(name)];
-                    float[] b = new float[a.length];
-                    kernel.readParameters(name, a);
-                    reference.readParameters(name, b);
-                    assertArrayEquals(b, a, config + " " + name);
-                    for (String key : kernel.stateNames(name)) {
-                        kernel.readState(name, key, a);
-                        reference.readState(name, key, b);
-                        assertArrayEquals(b, a, config + " " + name + " " + key);
-                    }
-                }
+                assertSameValues(reference, kernel, config.toString());
             }
         }
     }
@@ -224,18 +213,7 @@ class Int8StateTest extends OnDevice {
             for (OptimizerConfig config : List.of(CONFIGS.get(0), CONFIGS.get(2), CONFIGS.get(6), CONFIGS.get(12))) {
                 try (ParameterSet kernel = stepped(device, config, 3, 12);
                      ParameterSet reference = stepped(null, config, 3, 12)) {
-                    for (String name : kernel.names()) {
-                        float[] a = new float[kernel.size(name)];
-                        float[] b = new float[a.length];
-                        kernel.readParameters(name, a);
-                        reference.readParameters(name, b);
-                        assertArrayEquals(b, a, config + " " + name);
-                        for (String key : kernel.stateNames(name)) {
-                            kernel.readState(name, key, a);
-                            reference.readState(name, key, b);
-                            assertArrayEquals(b, a, config + " " + name + " " + key);
-                        }
-                    }
+                    assertSameValues(reference, kernel, config.toString());
                 }
             }
         } finally {
@@ -350,6 +328,7 @@ class Int8StateTest extends OnDevice {
                 set.step();
                 resumed.step();
                 reference.step();
+                // The checkpoint holds no parameters: the state arrays continue the run.
                 for (String name : set.names()) {
                     for (String key : set.stateNames(name)) {
                         float[] a = new float[set.size(name)];
@@ -367,6 +346,22 @@ class Int8StateTest extends OnDevice {
             try (ParameterSet fp32 = stepped(device, adam.with("state_dtype", "fp32"), 0, 6)) {
                 CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.load(fp32, file));
                 assertTrue(e.getMessage().contains("state_dtype"), e.getMessage());
+            }
+        }
+    }
+
+    /** Every tensor's parameters and state arrays of {@code actual} equal {@code expected}'s, bit for bit. */
+    private static void assertSameValues(ParameterSet expected, ParameterSet actual, String what) {
+        for (String name : actual.names()) {
+            float[] a = new float[actual.size(name)];
+            float[] b = new float[a.length];
+            actual.readParameters(name, a);
+            expected.readParameters(name, b);
+            assertArrayEquals(b, a, what + " " + name);
+            for (String key : actual.stateNames(name)) {
+                actual.readState(name, key, a);
+                expected.readState(name, key, b);
+                assertArrayEquals(b, a, what + " " + name + " " + key);
             }
         }
     }

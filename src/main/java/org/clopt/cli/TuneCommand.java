@@ -81,7 +81,7 @@ final class TuneCommand implements Callable<Integer> {
              ProgressBar progress = Progress.bar(spec, "tune", configs.size())) {
             for (OptimizerConfig config : configs) {
                 Progress.say(progress, config.algorithm());
-                long rule = ruleSize(device, config);
+                long rule = workGroups(device, config).rule();
                 long[] candidates = candidates(device, config, rule);
                 int ruleAt = Arrays.binarySearch(candidates, rule);
                 // Each candidate's worst speed-up over the rule across the sizes.
@@ -161,10 +161,6 @@ final class TuneCommand implements Callable<Integer> {
         try (ParameterSet set = ParameterSet.builder().group(config).tensor("w", 1).build(device)) {
             return set.workGroups(0);
         }
-    }
-
-    private static long ruleSize(Device device, OptimizerConfig config) {
-        return workGroups(device, config).rule();
     }
 
     /**
